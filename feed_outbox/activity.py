@@ -1,0 +1,168 @@
+"""The Activity mixin (stream-django's hooks and defaults) and model references."""
+
+from __future__ import annotations
+
+import datetime
+from typing import Any
+
+from django.db import models
+from django.template.defaultfilters import slugify
+
+from feed_outbox import conf
+from feed_outbox.exceptions import ActivityDataError
+from feed_outbox.payload import to_utc
+
+CORE_FIELDS = frozenset({"actor", "verb", "object", "foreign_id", "time"})
+
+
+def model_content_type(cls: type[models.Model]) -> str:
+    """``app_label.ModelName`` of the concrete model, so a proxy never splits an object's history."""
+    concrete = cls._meta.concrete_model or cls
+    return f"{concrete._meta.app_label}.{concrete._meta.object_name}"
+
+
+def create_model_reference(model_instance: models.Model) -> str:
+    """A reference to a model instance that can be stored in activities: ``app.Model:pk``."""
+    return f"{model_content_type(model_instance.__class__)}:{model_instance.pk}"
+
+
+def create_reference(reference: Any) -> Any:
+    """A model instance becomes a model reference; anything else is returned as is."""
+    if isinstance(reference, models.Model):
+        return create_model_reference(reference)
+    return reference
+
+
+def feed_id(feed: Any) -> str:
+    """``slug:user_id`` for a stream-python Feed or a feed id string."""
+    if isinstance(feed, str):
+        return feed
+    value = getattr(feed, "id", None)
+    if isinstance(value, str) and ":" in value:
+        return value
+    raise ActivityDataError(f"{feed!r} is neither a feed nor a feed id like 'notification:42'")
+
+
+def _label(obj: Any) -> str:
+    return model_content_type(type(obj)) if isinstance(obj, models.Model) else type(obj).__name__
+
+
+class Activity:
+    """Mixin for models whose instances are activities in Stream feeds.
+
+    Use it like stream-django's: ``class Tweet(Activity, models.Model)`` (either base order).
+    Saving writes an outbox event in the save's transaction; the relay publishes it.
+    """
+
+    #: Field holding the activity time; defaults to the FEED_OUTBOX_TIME_FIELD setting.
+    activity_time_field: str | None = None
+
+    @property
+    def activity_author_feed(self) -> str | None:
+        """Feed slug the activity is stored in; None means the STREAM_USER_FEED setting."""
+        return None
+
+    @classmethod
+    def activity_related_models(cls) -> list[str] | None:
+        """Relations to ``select_related`` when enriching (None: none)."""
+        return None
+
+    @property
+    def extra_activity_data(self) -> dict[str, Any] | None:
+        """Extra fields stored in the activity; model instances become references."""
+        return None
+
+    @property
+    def activity_actor_attr(self) -> Any:
+        """The actor: the ``user`` attribute, falling back to ``actor``."""
+        for name in ("user", "actor"):
+            try:
+                return getattr(self, name)
+            except AttributeError:
+                continue
+        raise ActivityDataError(
+            f"{_label(self)} has no actor: give it a 'user' or 'actor' field "
+            "or override activity_actor_attr"
+        )
+
+    @property
+    def activity_object_attr(self) -> Any:
+        """The object of the activity: the instance itself by default."""
+        return self
+
+    @property
+    def activity_actor_id(self) -> Any:
+        actor = self.activity_actor_attr
+        return actor.pk if isinstance(actor, models.Model) else actor
+
+    @property
+    def activity_actor(self) -> Any:
+        return create_reference(self.activity_actor_attr)
+
+    @property
+    def activity_verb(self) -> str:
+        concrete = self._meta.concrete_model or type(self)  # type: ignore[attr-defined]
+        return slugify(concrete.__name__)
+
+    @property
+    def activity_object(self) -> Any:
+        return create_reference(self.activity_object_attr)
+
+    @property
+    def activity_foreign_id(self) -> str:
+        # The instance's own reference, not activity_object: a Like whose object is a Tweet
+        # must not share the Tweet activity's foreign id (removing one would remove both).
+        return create_model_reference(self)  # type: ignore[arg-type]
+
+    @property
+    def activity_time(self) -> datetime.datetime:
+        """The activity time as naive UTC (stream-django's convention), read from the time field.
+
+        Naive field values are read in TIME_ZONE (USE_TZ=False projects store local times).
+        """
+        field = self.activity_time_field or conf.get("FEED_OUTBOX_TIME_FIELD")
+        try:
+            value = getattr(self, field)
+        except AttributeError:
+            raise ActivityDataError(
+                f"{_label(self)} has no field {field!r} for the activity time: add it, set "
+                "activity_time_field, or override activity_time"
+            ) from None
+        if not isinstance(value, datetime.datetime):
+            raise ActivityDataError(
+                f"{_label(self)}.{field} is {value!r}; the activity time must be a datetime"
+            )
+        return to_utc(value).replace(tzinfo=None)
+
+    @property
+    def activity_notify(self) -> list[Any] | None:
+        """Feeds (stream-python Feed objects or 'slug:id' strings) to copy the activity to."""
+        return None
+
+    def activity_should_publish(self) -> bool:
+        """Whether the instance is in the feeds; when it turns False its activity is removed."""
+        return True
+
+    def create_activity(self) -> dict[str, Any]:
+        """The activity dict sent to Stream. The dict ``extra_activity_data`` returned is not mutated."""
+        extra = dict(self.extra_activity_data or {})
+        clash = CORE_FIELDS & extra.keys()
+        if clash:
+            raise ActivityDataError(
+                f"{_label(self)}.extra_activity_data sets {sorted(clash)}, which are core "
+                "activity fields: override the activity_* hooks instead"
+            )
+        to = self.activity_notify
+        if to:
+            extra["to"] = [feed_id(f) for f in to]
+        actor = self.activity_actor
+        if actor is None or actor == "":
+            raise ActivityDataError(f"{_label(self)} has an empty actor")
+        return dict(
+            actor=actor,
+            verb=self.activity_verb,
+            object=self.activity_object,
+            foreign_id=self.activity_foreign_id,
+            time=self.activity_time,
+            **extra,
+        )

@@ -1,0 +1,56 @@
+"""System checks: misconfiguration is reported by ``manage.py check`` with an id and a hint."""
+
+from __future__ import annotations
+
+import re
+
+from django.core import checks
+
+from feed_outbox import conf
+
+SLUG = re.compile(r"^[\w-]+$")
+
+
+@checks.register()
+def check_credentials(app_configs=None, **kwargs):
+    if conf.credentials_configured():
+        return []
+    missing = [n for n in ("STREAM_API_KEY", "STREAM_API_SECRET") if not conf.get(n)]
+    return [
+        checks.Error(
+            f"Stream credentials are not set: {' and '.join(missing)} missing.",
+            hint="Set STREAM_API_KEY and STREAM_API_SECRET in your settings (or the STREAM_URL "
+            "environment variable); offline, point STREAM_BASE_URL at the emulator.",
+            id="feed_outbox.E001",
+        )
+    ]
+
+
+@checks.register()
+def check_feed_slugs(app_configs=None, **kwargs):
+    errors = []
+    named = [
+        ("STREAM_USER_FEED", conf.get("STREAM_USER_FEED")),
+        ("STREAM_NOTIFICATION_FEED", conf.get("STREAM_NOTIFICATION_FEED")),
+    ]
+    feeds = conf.get("STREAM_NEWS_FEEDS")
+    if not isinstance(feeds, (dict, list, tuple)):
+        errors.append(
+            checks.Error(
+                f"STREAM_NEWS_FEEDS is a {type(feeds).__name__}.",
+                hint="Use a dict {name: feed slug} or a list of feed slugs.",
+                id="feed_outbox.E003",
+            )
+        )
+    else:
+        named += [(f"STREAM_NEWS_FEEDS[{n!r}]", s) for n, s in conf.news_feed_slugs().items()]
+    for setting, slug in named:
+        if not isinstance(slug, str) or not SLUG.match(slug):
+            errors.append(
+                checks.Error(
+                    f"{setting} is {slug!r}, which is not a feed group name.",
+                    hint="Feed group names are letters, digits, '_' and '-'.",
+                    id="feed_outbox.E002",
+                )
+            )
+    return errors

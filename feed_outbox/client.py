@@ -1,0 +1,80 @@
+"""The stream-python client, built lazily from settings (never at import)."""
+
+from __future__ import annotations
+
+import os
+import threading
+from typing import Any
+
+import stream
+from django.core.exceptions import ImproperlyConfigured
+
+from feed_outbox import conf
+
+_lock = threading.Lock()
+_clients: dict[tuple, Any] = {}
+
+
+def _client_settings() -> tuple:
+    return (
+        conf.get("STREAM_API_KEY"),
+        conf.get("STREAM_API_SECRET"),
+        conf.get("STREAM_LOCATION"),
+        float(conf.get("STREAM_TIMEOUT")),
+        conf.get("STREAM_BASE_URL"),
+    )
+
+
+def build_client(**overrides: Any) -> stream.client.StreamClient:
+    """A new client (with its own HTTP session) from settings; ``overrides`` replace them."""
+    key, secret, location, timeout, base_url = _client_settings()
+    key = overrides.get("api_key", key)
+    secret = overrides.get("api_secret", secret)
+    location = overrides.get("location", location)
+    timeout = overrides.get("timeout", timeout)
+    base_url = overrides.get("base_url", base_url)
+    if key and secret:
+        return stream.connect(
+            key, secret, location=location, timeout=timeout, base_url=base_url or None
+        )
+    if os.environ.get("STREAM_URL"):
+        return stream.connect(timeout=timeout, base_url=base_url or None)
+    raise ImproperlyConfigured(
+        "Stream credentials are not set: define STREAM_API_KEY and STREAM_API_SECRET "
+        "in your settings (or the STREAM_URL environment variable)"
+    )
+
+
+def get_client() -> stream.client.StreamClient:
+    """The shared client for the current settings (a new one when they change)."""
+    key = _client_settings()
+    client = _clients.get(key)
+    if client is None:
+        with _lock:
+            client = _clients.get(key)
+            if client is None:
+                client = _clients[key] = build_client()
+    return client
+
+
+def init_client(raise_config_error: bool = False) -> stream.client.StreamClient | None:
+    """stream-django's constructor: None instead of an error unless ``raise_config_error``."""
+    try:
+        return get_client()
+    except ImproperlyConfigured:
+        if raise_config_error:
+            raise
+        return None
+
+
+class _LazyClient:
+    """Stands in for the client; every attribute access resolves it from current settings."""
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(get_client(), name)
+
+    def __repr__(self) -> str:
+        return "<lazy stream_client>"
+
+
+stream_client: Any = _LazyClient()

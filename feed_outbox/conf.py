@@ -1,0 +1,59 @@
+"""Settings of feed-outbox with their defaults, read from django.conf.settings at use time.
+
+Nothing here is cached: ``override_settings`` works everywhere (stream-django froze them at import).
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from django.conf import settings as django_settings
+
+DEFAULTS: dict[str, Any] = {
+    # stream-django's names and defaults.
+    "STREAM_API_KEY": None,
+    "STREAM_API_SECRET": None,
+    "STREAM_LOCATION": None,
+    "STREAM_TIMEOUT": 6.0,
+    "STREAM_FEED_MANAGER_CLASS": "feed_outbox.managers.FeedManager",
+    "STREAM_USER_FEED": "user",
+    "STREAM_NEWS_FEEDS": {"timeline": "timeline", "timeline_aggregated": "timeline_aggregated"},
+    "STREAM_NOTIFICATION_FEED": "notification",
+    "STREAM_DISABLE_MODEL_TRACKING": False,
+    # New: where the client talks to (the emulator offline, Stream itself when unset).
+    "STREAM_BASE_URL": None,
+    # Outbox behaviour.
+    "FEED_OUTBOX_TIME_FIELD": "created_at",
+    "FEED_OUTBOX_MAX_ACTIVITY_BYTES": 10 * 1024,
+    "FEED_OUTBOX_WARN_ACTIVITY_BYTES": 1024,
+    "FEED_OUTBOX_NOTIFY": True,
+    "FEED_OUTBOX_NOTIFY_CHANNEL": "feed_outbox",
+    "FEED_OUTBOX_MAX_ATTEMPTS": 8,
+    "FEED_OUTBOX_BLOCK_KEY_ON_DEAD": False,
+    "FEED_OUTBOX_LEASE_SECONDS": 30,
+    "FEED_OUTBOX_RETENTION": 7 * 24 * 3600,
+    "FEED_OUTBOX_ENRICH_MODELS": (),
+}
+
+
+def get(name: str) -> Any:
+    """Return setting ``name`` or its default; unknown names are a programming error."""
+    if name not in DEFAULTS:
+        raise KeyError(f"feed_outbox has no setting named {name!r}")
+    return getattr(django_settings, name, DEFAULTS[name])
+
+
+def credentials_configured() -> bool:
+    """True when a client can be built: key and secret, or a Heroku-style STREAM_URL."""
+    return bool(get("STREAM_API_KEY") and get("STREAM_API_SECRET")) or bool(
+        os.environ.get("STREAM_URL")
+    )
+
+
+def news_feed_slugs() -> dict[str, str]:
+    """The news feeds as ``{name: slug}``; a list/tuple of slugs maps each slug to itself."""
+    feeds = get("STREAM_NEWS_FEEDS")
+    if isinstance(feeds, dict):
+        return dict(feeds)
+    return {slug: slug for slug in feeds}

@@ -1,0 +1,167 @@
+"""FeedManager: stream-django's feed manager, publishing through the outbox instead of inline."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import models
+
+from feed_outbox import conf, outbox, tracking
+from feed_outbox.activity import Activity
+from feed_outbox.client import stream_client
+from feed_outbox.models import EventKind, OutboxEvent
+
+EVERY_MODEL = tracking.EVERY_MODEL
+
+
+class FeedManager:
+    """Reads feeds from Stream; writes (activities, follows) become outbox events."""
+
+    def __init__(self) -> None:
+        self._disabled_model_tracking: dict[Any, bool] = {}
+
+    # Settings are properties so they are read when used (override_settings works).
+    @property
+    def user_feed(self) -> str:
+        return conf.get("STREAM_USER_FEED")
+
+    @property
+    def news_feeds(self) -> dict[str, str]:
+        return conf.news_feed_slugs()
+
+    @property
+    def notification_feed(self) -> str:
+        return conf.get("STREAM_NOTIFICATION_FEED")
+
+    # Tracking switches.
+    def disable_model_tracking(self, model: Any = EVERY_MODEL) -> None:
+        self._disabled_model_tracking[model] = True
+
+    def enable_model_tracking(self, model: Any = EVERY_MODEL) -> None:
+        self._disabled_model_tracking[model] = False
+
+    def should_track(self, model: type[models.Model]) -> bool:
+        disabled = self._disabled_model_tracking
+        concrete = model._meta.concrete_model
+        return not (
+            tracking.disabled_by_setting()
+            or disabled.get(EVERY_MODEL)
+            or disabled.get(model)
+            or disabled.get(concrete)
+            or tracking.is_disabled_here(model)
+        )
+
+    # Reads.
+    def get_feed(self, feed: str, user_id: Any) -> Any:
+        return stream_client.feed(feed, user_id)
+
+    def get_user_feed(self, user_id: Any, feed_type: str | None = None) -> Any:
+        return self.get_feed(feed_type or self.user_feed, user_id)
+
+    def get_notification_feed(self, user_id: Any) -> Any:
+        return self.get_feed(self.notification_feed, user_id)
+
+    def get_news_feeds(self, user_id: Any) -> dict[str, Any]:
+        return {name: self.get_feed(slug, user_id) for name, slug in self.news_feeds.items()}
+
+    def get_actor_feed(self, instance: Activity | None = None) -> str:
+        """The slug of the feed ``instance``'s activity is written to."""
+        if instance is not None and instance.activity_author_feed is not None:
+            return instance.activity_author_feed
+        return self.user_feed
+
+    # Writes: each one an outbox event in the caller's transaction.
+    def _news_slugs(self, feed_type: str | None) -> list[str]:
+        if feed_type is None:
+            return list(self.news_feeds.values())
+        if feed_type in self.news_feeds:
+            return [self.news_feeds[feed_type]]
+        return [feed_type]
+
+    def follow_user(
+        self,
+        user_id: Any,
+        target_user_id: Any,
+        feed_type: str | None = None,
+        activity_copy_limit: int | None = None,
+        using: str | None = None,
+    ) -> list[OutboxEvent]:
+        """The user's news feeds (or only ``feed_type``) follow the target's user feed."""
+        target = f"{self.user_feed}:{target_user_id}"
+        return outbox.enqueue(
+            [
+                self._follow_event(f"{slug}:{user_id}", target, activity_copy_limit)
+                for slug in self._news_slugs(feed_type)
+            ],
+            using,
+        )
+
+    def unfollow_user(
+        self,
+        user_id: Any,
+        target_user_id: Any,
+        feed_type: str | None = None,
+        keep_history: bool = False,
+        using: str | None = None,
+    ) -> list[OutboxEvent]:
+        target = f"{self.user_feed}:{target_user_id}"
+        return outbox.enqueue(
+            [
+                outbox.follow_event(
+                    f"{slug}:{user_id}", target, EventKind.UNFOLLOW, keep_history=keep_history
+                )
+                for slug in self._news_slugs(feed_type)
+            ],
+            using,
+        )
+
+    def follow_feed(
+        self,
+        source: str,
+        target: str,
+        activity_copy_limit: int | None = None,
+        using: str | None = None,
+    ) -> OutboxEvent:
+        """Feed ``source`` (``slug:id``) follows feed ``target``."""
+        return outbox.enqueue([self._follow_event(source, target, activity_copy_limit)], using)[0]
+
+    def unfollow_feed(
+        self, source: str, target: str, keep_history: bool = False, using: str | None = None
+    ) -> OutboxEvent:
+        event = outbox.follow_event(source, target, EventKind.UNFOLLOW, keep_history=keep_history)
+        return outbox.enqueue([event], using)[0]
+
+    @staticmethod
+    def _follow_event(source: str, target: str, activity_copy_limit: int | None) -> OutboxEvent:
+        options = (
+            {} if activity_copy_limit is None else {"activity_copy_limit": activity_copy_limit}
+        )
+        return outbox.follow_event(source, target, EventKind.FOLLOW, **options)
+
+    def add_activity_to_feed(self, instance: Activity, using: str | None = None) -> OutboxEvent:
+        event = outbox.activity_event(instance, EventKind.ADD)
+        return outbox.enqueue([event], outbox.db_alias_for(instance, using))[0]
+
+    def remove_activity_from_feed(
+        self, instance: Activity, using: str | None = None
+    ) -> OutboxEvent:
+        event = outbox.activity_event(instance, EventKind.REMOVE)
+        return outbox.enqueue([event], outbox.db_alias_for(instance, using))[0]
+
+    # Signal receivers (bound per Activity model by feed_outbox.signals).
+    def activity_created(self, sender, instance, created, raw=False, using=None, **kwargs):
+        if raw or not self.should_track(sender):
+            return None
+        if instance.activity_should_publish():
+            kind = EventKind.ADD if created else EventKind.UPDATE
+        elif created:
+            return None
+        else:
+            kind = EventKind.REMOVE
+        event = outbox.activity_event(instance, kind)
+        return outbox.enqueue([event], outbox.db_alias_for(instance, using))[0]
+
+    def activity_delete(self, sender, instance, using=None, **kwargs):
+        if not self.should_track(sender):
+            return None
+        return self.remove_activity_from_feed(instance, using)

@@ -1,0 +1,87 @@
+"""The outbox table: one row per change that Stream must learn about, written in the change's transaction."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+
+class EventKind(models.TextChoices):
+    ADD = "add", "add activity"
+    UPDATE = "update", "update activity"
+    REMOVE = "remove", "remove activity"
+    FOLLOW = "follow", "follow feed"
+    UNFOLLOW = "unfollow", "unfollow feed"
+
+
+class EventStatus(models.TextChoices):
+    PENDING = "pending", "pending"
+    DELIVERED = "delivered", "delivered"
+    DEAD = "dead", "dead letter"
+
+
+class OutboxEvent(models.Model):
+    """A change to publish.
+
+    Columns map onto Debezium's Outbox Event Router: ``aggregate_type`` → aggregatetype,
+    ``ordering_key`` → aggregateid, ``kind`` → type, ``payload`` → payload, so a team that
+    outgrows the relay can switch to CDC without a migration.
+    """
+
+    id = models.BigAutoField(primary_key=True)
+    kind = models.CharField(max_length=16, choices=EventKind.choices)
+    # The feed the call is made on ("user:42"); for follows, the following feed.
+    feed = models.CharField(max_length=255)
+    # Events sharing a key are applied in commit order: the activity's foreign_id,
+    # or "follow:<source>><target>" for a follow relation.
+    ordering_key = models.CharField(max_length=255)
+    aggregate_type = models.CharField(max_length=255, blank=True, default="")
+    # Everything the relay sends, with the activity ``time`` frozen at write time.
+    payload = models.JSONField()
+    status = models.CharField(
+        max_length=16, choices=EventStatus.choices, default=EventStatus.PENDING
+    )
+    attempts = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now)
+    # Not claimable before this instant (retry backoff).
+    available_at = models.DateTimeField(default=timezone.now)
+    # Lease of the relay worker that claimed the event; the token fences stale workers.
+    lease_owner = models.CharField(max_length=255, blank=True, default="")
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    lease_token = models.UUIDField(null=True, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True, default="")
+
+    class Meta:
+        verbose_name = "outbox event"
+        verbose_name_plural = "outbox events"
+        ordering = ("id",)
+        indexes = [
+            # The claim query and the "older event of my key still pending?" probe only
+            # ever look at pending rows: partial indexes stay small as history grows.
+            models.Index(
+                fields=["ordering_key", "id"],
+                name="feed_outbox_pending_key",
+                condition=Q(status="pending"),
+            ),
+            models.Index(
+                fields=["id"],
+                name="feed_outbox_pending_id",
+                condition=Q(status="pending"),
+            ),
+            models.Index(
+                fields=["ordering_key", "id"],
+                name="feed_outbox_dead_key",
+                condition=Q(status="dead"),
+            ),
+            models.Index(fields=["status", "delivered_at"], name="feed_outbox_status_delivered"),
+        ]
+        permissions = [
+            ("retry_outboxevent", "Can retry outbox events now"),
+            ("requeue_outboxevent", "Can requeue dead outbox events"),
+            ("kill_outboxevent", "Can mark outbox events dead"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.ordering_key} → {self.feed} ({self.status})"

@@ -1,0 +1,76 @@
+"""Binding Activity models: their saves become atomic and their changes become outbox events."""
+
+from __future__ import annotations
+
+import functools
+
+from django.apps import apps as global_apps
+from django.db import models, router, transaction
+from django.db.models.signals import class_prepared, post_delete, post_save
+
+from feed_outbox.activity import Activity
+
+
+def _on_save(sender, **kwargs):
+    from feed_outbox.feed_manager import feed_manager
+
+    return feed_manager.activity_created(sender, **kwargs)
+
+
+def _on_delete(sender, **kwargs):
+    from feed_outbox.feed_manager import feed_manager
+
+    return feed_manager.activity_delete(sender, **kwargs)
+
+
+def _make_save_atomic(model: type[models.Model]) -> None:
+    """Wrap ``save_base`` in a transaction so the row and its outbox event commit together.
+
+    Django saves a model without parents in autocommit mode, so post_save would run after the
+    row committed. Patching the class (not relying on the mixin's place in the MRO) covers
+    ``class Tweet(models.Model, Activity)`` as well as ``class Tweet(Activity, models.Model)``.
+    """
+    original = model.save_base
+    if getattr(original, "_feed_outbox_atomic", False):
+        return
+
+    @functools.wraps(original)
+    def save_base(self, *args, **kwargs):
+        using = kwargs.get("using") or router.db_for_write(type(self), instance=self)
+        kwargs["using"] = using
+        with transaction.atomic(using=using, savepoint=False):
+            return original(self, *args, **kwargs)
+
+    save_base._feed_outbox_atomic = True  # type: ignore[attr-defined]
+    model.save_base = save_base  # type: ignore[method-assign]
+
+
+def bind_model(model: type[models.Model]) -> bool:
+    """Publish changes of ``model`` if it is a concrete (or proxy) Activity of the app registry.
+
+    Historical models built by migrations live in another registry and are never bound, so
+    migrations publish nothing and tracking needs no switching off (stream-django left it off).
+    """
+    if not issubclass(model, Activity) or model._meta.abstract:
+        return False
+    if model._meta.apps is not global_apps:
+        return False
+    uid = f"feed_outbox:{model._meta.label}"
+    post_save.connect(_on_save, sender=model, dispatch_uid=uid, weak=False)
+    post_delete.connect(_on_delete, sender=model, dispatch_uid=uid, weak=False)
+    _make_save_atomic(model)
+    return True
+
+
+def bind_all_models() -> None:
+    for model in global_apps.get_models():
+        bind_model(model)
+
+
+def _on_class_prepared(sender, **kwargs):
+    # Models defined after start-up (tests, dynamic models); the rest are bound in ready().
+    if global_apps.ready:
+        bind_model(sender)
+
+
+class_prepared.connect(_on_class_prepared, dispatch_uid="feed_outbox:class_prepared")

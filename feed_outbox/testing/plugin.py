@@ -1,0 +1,43 @@
+"""pytest plugin (entry point ``feed_outbox``): the Stream emulator and outbox drain fixtures.
+
+* ``stream_emulator``: an emulator (started once per session, emptied for each test) with
+  STREAM_API_KEY/STREAM_API_SECRET/STREAM_BASE_URL pointing the client at it.
+* ``outbox_drain``: a function that publishes the outbox synchronously and returns its stats.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+EMULATOR_KEY = "feed-outbox-test-key"
+EMULATOR_SECRET = "feed-outbox-test-secret"
+
+
+@pytest.fixture(scope="session")
+def stream_emulator_server():
+    from feed_outbox.testing import start_emulator
+
+    emulator = start_emulator(EMULATOR_KEY, EMULATOR_SECRET)
+    yield emulator
+    emulator.stop()
+
+
+@pytest.fixture
+def stream_emulator(stream_emulator_server):
+    from django.test import override_settings
+
+    stream_emulator_server.reset()
+    with override_settings(
+        STREAM_API_KEY=EMULATOR_KEY,
+        STREAM_API_SECRET=EMULATOR_SECRET,
+        STREAM_BASE_URL=stream_emulator_server.url,
+        STREAM_LOCATION=None,
+    ):
+        yield stream_emulator_server
+
+
+@pytest.fixture
+def outbox_drain(stream_emulator):
+    from feed_outbox.testing import drain_outbox
+
+    return drain_outbox

@@ -1,0 +1,13 @@
+from django.contrib import admin
+
+from sample_app.models import Follow, Tweet
+
+
+@admin.register(Tweet)
+class TweetAdmin(admin.ModelAdmin):
+    list_display = ("user", "text", "created_at")
+
+
+@admin.register(Follow)
+class FollowAdmin(admin.ModelAdmin):
+    list_display = ("user", "target", "created_at")

@@ -1,0 +1,120 @@
+"""``python -m sample_app.demo``: migrate, seed, then run the emulator, the relay and the web app.
+
+Ctrl-C stops all three. Feeds persist in .demo/ (SQLite database and emulator data).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+WEB_PORT = int(os.environ.get("DEMO_WEB_PORT", "8000"))
+EMULATOR_PORT = int(os.environ.get("DEMO_EMULATOR_PORT", "8700"))
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def _wait_for_port(port: int, proc: subprocess.Popen, name: str, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit(f"{name} exited with code {proc.returncode} while starting")
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.1)
+    raise SystemExit(f"{name} did not listen on port {port} within {timeout:.0f}s")
+
+
+def main() -> int:
+    env = dict(os.environ)
+    env.setdefault("DJANGO_SETTINGS_MODULE", "sample_app.settings")
+    env.setdefault("STREAM_API_KEY", "demo-key")
+    env.setdefault("STREAM_API_SECRET", "demo-secret")
+    env.setdefault("STREAM_BASE_URL", f"http://localhost:{EMULATOR_PORT}")
+    env["PYTHONUNBUFFERED"] = "1"
+    for port in (WEB_PORT, EMULATOR_PORT):
+        if not _port_free(port):
+            print(
+                f"port {port} is in use: stop what runs there (or set DEMO_WEB_PORT / "
+                "DEMO_EMULATOR_PORT) and try again",
+                file=sys.stderr,
+            )
+            return 1
+    (ROOT / ".demo").mkdir(exist_ok=True)
+    py = sys.executable
+    manage = [py, str(ROOT / "manage.py")]
+    subprocess.run([*manage, "migrate", "--noinput", "-v", "0"], env=env, cwd=ROOT, check=True)
+    subprocess.run([*manage, "seed_demo"], env=env, cwd=ROOT, check=True)
+
+    procs: list[tuple[str, subprocess.Popen]] = []
+
+    def start(name: str, args: list[str]) -> subprocess.Popen:
+        # Own process groups: Ctrl-C reaches only us, and we stop the children in order.
+        proc = subprocess.Popen(args, env=env, cwd=ROOT, start_new_session=True)
+        procs.append((name, proc))
+        return proc
+
+    try:
+        emulator = start(
+            "emulator",
+            [
+                py,
+                "-m",
+                "feed_outbox.emulator",
+                "--port",
+                str(EMULATOR_PORT),
+                "--api-key",
+                env["STREAM_API_KEY"],
+                "--api-secret",
+                env["STREAM_API_SECRET"],
+                "--data",
+                str(ROOT / ".demo" / "emulator.sqlite3"),
+            ],
+        )
+        _wait_for_port(EMULATOR_PORT, emulator, "the Stream emulator")
+        start("relay", [py, "-m", "relay", "--poll-interval", "0.5"])
+        web = start("web", [*manage, "runserver", f"127.0.0.1:{WEB_PORT}", "--noreload"])
+        _wait_for_port(WEB_PORT, web, "the web app")
+        print(
+            f"\n  feed-outbox demo is running: http://localhost:{WEB_PORT}/\n"
+            "  log in as alice, bob, carol or dave (password: demo)\n"
+            f"  emulator inspection page: http://localhost:{EMULATOR_PORT}/_emulator/\n"
+            "  Ctrl-C stops the web app, the relay and the emulator.\n",
+            flush=True,
+        )
+        while all(p.poll() is None for _, p in procs):
+            time.sleep(0.5)
+        dead = [name for name, p in procs if p.poll() is not None]
+        print(f"{', '.join(dead)} stopped unexpectedly; shutting down", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("\nstopping…", flush=True)
+        return 0
+    finally:
+        for _name, proc in reversed(procs):
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+        for _name, proc in reversed(procs):
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,31 @@
+"""factory_boy factories for every model the tests use."""
+
+import factory
+from django.contrib.auth import get_user_model
+
+from sample_app.models import Follow, Tweet
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = get_user_model()
+        django_get_or_create = ("username",)
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    password = factory.django.Password("pw")
+
+
+class TweetFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Tweet
+
+    user = factory.SubFactory(UserFactory)
+    text = factory.Faker("sentence", nb_words=6)
+
+
+class FollowFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Follow
+
+    user = factory.SubFactory(UserFactory)
+    target = factory.SubFactory(UserFactory)
