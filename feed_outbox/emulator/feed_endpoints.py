@@ -74,11 +74,15 @@ def get_feed(call: Call) -> dict[str, Any]:
     feed = store.feeds.get(fid)
     group = lookup(store.groups, call.args[0])
     if group.kind == FLAT:
-        results = store.read_flat(feed, limit, offset, bounds) if feed else []
-        return {"results": results, "next": _next_url(call, fid, results, limit)}
+        if feed is None:
+            return {"results": [], "next": ""}
+        results = store.read_flat(feed, limit, offset, bounds)
+        last = results.last_id if len(results) == limit else None
+        return {"results": results, "next": _next_url(call, fid, last)}
     groups = store.read_groups(feed) if feed else []
     page = _page_groups(groups, limit, offset, bounds)
-    response: dict[str, Any] = {"results": page, "next": _next_url(call, fid, page, limit)}
+    last = page[-1]["id"] if page and len(page) == limit else None
+    response: dict[str, Any] = {"results": page, "next": _next_url(call, fid, last)}
     if group.kind == NOTIFICATION:
         seen, read = (feed.seen, feed.read) if feed else (set(), set())
         page[:] = [
@@ -115,12 +119,12 @@ def _page_groups(groups: list[dict], limit: int, offset: int, bounds: dict[str, 
     return groups[start:stop][offset : offset + limit]
 
 
-def _next_url(call: Call, fid: str, results: list[dict], limit: int) -> str:
-    if not results or len(results) < limit:
+def _next_url(call: Call, fid: str, last_id: str | None) -> str:
+    if not last_id:
         return ""
     slug, _sep, user_id = fid.partition(":")
-    key = call.params.get("api_key", "")
-    return f"/api/v1.0/feed/{slug}/{user_id}/?api_key={key}&id_lt={results[-1]['id']}&limit={limit}"
+    key, limit = call.params.get("api_key", ""), call.params.get("limit", "25")
+    return f"/api/v1.0/feed/{slug}/{user_id}/?api_key={key}&id_lt={last_id}&limit={limit}"
 
 
 def follow(call: Call) -> dict[str, Any]:

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import socket
 from collections.abc import Awaitable, Callable
 from http import HTTPStatus
 from typing import Any
 
+from .jsonraw import dumps
 from .routing import Request
 
 MAX_HEADER_BYTES = 64 * 1024
@@ -36,7 +36,7 @@ class Response:
     def encode(self, keep_alive: bool) -> bytes:
         body = self.body
         if not isinstance(body, bytes):
-            body = (body if isinstance(body, str) else json.dumps(body, default=str)).encode()
+            body = (body if isinstance(body, str) else dumps(body)).encode()
         lines = [
             f"HTTP/1.1 {self.status} {_REASONS.get(self.status, 'Unknown')}",
             f"Content-Type: {self.content_type}",

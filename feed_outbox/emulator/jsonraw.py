@@ -1,0 +1,30 @@
+"""JSON encoding of response bodies, with lists of already-encoded objects spliced in as is."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+
+class RawList(list):
+    """A JSON array whose items are already-encoded JSON texts."""
+
+    last_id: str | None = None  # id of the last item, for the `next` page link
+
+
+def dumps(body: Any) -> str:
+    if isinstance(body, dict) and any(isinstance(v, RawList) for v in body.values()):
+        parts = []
+        for key, value in body.items():
+            text = "[" + ",".join(value) + "]" if isinstance(value, RawList) else _plain(value)
+            parts.append(f"{json.dumps(key)}:{text}")
+        return "{" + ",".join(parts) + "}"
+    return _plain(body)
+
+
+def _plain(value: Any) -> str:
+    return json.dumps(value, default=str)
+
+
+def loads_raw(items: RawList) -> list[Any]:
+    return [json.loads(item) for item in items]
