@@ -118,3 +118,11 @@ def test_only_flat_feeds_can_be_followed(client):
 def test_copy_limit_above_1000_is_rejected(client):
     with pytest.raises(InputException, match="activity_copy_limit"):
         client.feed("timeline", "1").follow("user", "1", activity_copy_limit=1001)
+
+
+def test_follow_copies_only_the_targets_own_activities(client):
+    client.feed("flat", "1").follow("user", "1")
+    client.feed("user", "1").add_activity(activity("relayed"))
+    own = client.feed("flat", "1").add_activity(activity("own"))
+    client.feed("timeline", "1").follow("flat", "1")
+    assert [a["id"] for a in client.feed("timeline", "1").get()["results"]] == [own["id"]]
