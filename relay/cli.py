@@ -6,8 +6,10 @@ import argparse
 import logging
 import signal
 import threading
+from typing import TYPE_CHECKING
 
-from relay.runner import ConfigurationError, Relay, RelayOptions
+if TYPE_CHECKING:  # the runner imports models: only after django.setup()
+    from relay.runner import RelayOptions
 
 logger = logging.getLogger("relay")
 
@@ -24,12 +26,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def options_from(args: argparse.Namespace) -> RelayOptions:
+    from relay.runner import RelayOptions
+
     return RelayOptions(
         batch_size=args.batch_size, poll_interval=args.poll_interval, using=args.database
     )
 
 
 def run(args: argparse.Namespace) -> int:
+    from relay.runner import ConfigurationError, Relay
+
     relay = Relay(options_from(args))
     if args.once:
         try:
