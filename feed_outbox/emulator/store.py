@@ -13,6 +13,7 @@ from typing import Any
 
 from . import aggregation
 from .activities import activity_id_for, format_epoch, uniqueness_key
+from .enrichment import EnrichmentData
 from .errors import ApiError, input_error, not_found
 from .feed_groups import FLAT, FeedGroup, lookup
 from .jsonraw import RawList
@@ -70,6 +71,7 @@ class Store:
         # activity id -> {feed it was added to: its `to` targets}, for removal propagation
         self.to_by_feed: dict[str, dict[str, list[str]]] = {}
         self.feeds: dict[str, Feed] = {}
+        self.extras = EnrichmentData()
         self.following: dict[str, dict[str, float]] = {}
         self.followers: dict[str, dict[str, float]] = {}
         # activity id -> its JSON without the closing brace: reads splice in `origin`
