@@ -1,22 +1,29 @@
-"""Enrich: replace model references in activities read from Stream with model instances."""
+"""Enrich: replace model references in activities read from Stream with model instances.
+
+Feed data is not trusted: only strict ``app_label.Model:pk`` references to allowed models load.
+"""
 
 from __future__ import annotations
 
+import logging
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, MutableMapping
 from typing import Any
 
 from django.apps import apps
+from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import models
+from django.db import connections, models, router
 
 from feed_outbox import conf
 
+logger = logging.getLogger(__name__)
+
 DEFAULT_FIELDS = ("actor", "object")
 
-# app_label.ModelName:pk — nothing looser: feed data is not trusted.
-REFERENCE = re.compile(r"^(?P<app>[A-Za-z_][\w]*)\.(?P<model>[A-Za-z_]\w*):(?P<pk>[^:\s]{1,255})$")
+# app_label.ModelName:pk — nothing looser: a string that merely contains a colon is text.
+REFERENCE = re.compile(r"^(?P<app>[A-Za-z_]\w*)\.(?P<model>[A-Za-z_]\w*):(?P<pk>[^:\s]{1,255})$")
 
 
 def combine_dicts(a: dict, b: dict) -> dict:
@@ -28,21 +35,37 @@ def combine_dicts(a: dict, b: dict) -> dict:
 
 
 def allowed_model(label: str) -> type[models.Model] | None:
-    """The model for ``app.Model`` if feed data may load it: Activity models or the setting's."""
+    """The concrete model for ``app.Model`` if feed data may load it, else None.
+
+    Allowed: Activity models, the user model (every Activity's default actor) and the
+    models listed in FEED_OUTBOX_ENRICH_MODELS.
+    """
     from feed_outbox.activity import Activity
 
     try:
         model = apps.get_model(label)
     except (LookupError, ValueError):
         return None
+    concrete = model._meta.concrete_model or model
     allowed = {m.lower() for m in conf.get("FEED_OUTBOX_ENRICH_MODELS")}
-    if issubclass(model, Activity) or model._meta.label_lower in allowed:
-        return model._meta.concrete_model or model
+    allowed.add(settings.AUTH_USER_MODEL.lower())
+    if issubclass(model, Activity) or concrete._meta.label_lower in allowed:
+        return concrete
     return None
 
 
+def _pk_in_range(model: type[models.Model], pk: Any) -> bool:
+    """False for integers the database column cannot hold (they would raise, not miss)."""
+    field = model._meta.pk
+    if not isinstance(pk, int) or not isinstance(field, models.IntegerField):
+        return True
+    connection = connections[router.db_for_read(model)]
+    low, high = connection.ops.integer_field_range(field.get_internal_type())
+    return (low is None or pk >= low) and (high is None or pk <= high)
+
+
 def parse_reference(value: Any) -> tuple[type[models.Model], Any] | None:
-    """``(model, pk)`` for a strict, allowed reference; None for anything else."""
+    """``(model, pk)`` for a strict reference to an allowed model; None for anything else."""
     if not isinstance(value, str):
         return None
     match = REFERENCE.match(value)
@@ -54,6 +77,8 @@ def parse_reference(value: Any) -> tuple[type[models.Model], Any] | None:
     try:
         pk = model._meta.pk.to_python(match["pk"])
     except (ValidationError, ValueError, TypeError):
+        return None
+    if pk is None or not _pk_in_range(model, pk):
         return None
     return model, pk
 
@@ -82,7 +107,7 @@ class EnrichedActivity(MutableMapping):
 
     def __repr__(self) -> str:
         return (
-            f"EnrichedActivity(activity_data={self.activity_data}, "
+            f"{type(self).__name__}(activity_data={self.activity_data}, "
             f"not_enriched_data={self.not_enriched_data})"
         )
 
@@ -94,12 +119,41 @@ class EnrichedActivity(MutableMapping):
         return not self.not_enriched_data
 
 
+class EnrichedAggregatedActivity(EnrichedActivity):
+    """An aggregated (or notification) group; its ``activities`` are EnrichedActivity.
+
+    ``not_enriched_data`` maps each activity id with misses to that activity's misses; a group
+    is ``enriched`` when all its activities are. ``enriched_activities`` are the complete ones.
+    """
+
+    @property
+    def activities(self) -> list[EnrichedActivity]:
+        return self.activity_data.get("activities", [])
+
+    @property
+    def enriched_activities(self) -> list[EnrichedActivity]:
+        return [a for a in self.activities if a.enriched]
+
+    def collect_not_enriched(self) -> None:
+        self.not_enriched_data = {
+            a.get("id", index): dict(a.not_enriched_data)
+            for index, a in enumerate(self.activities)
+            if not a.enriched
+        }
+
+
 class Enrich:
-    """Loads every referenced object of a page with one query per model class."""
+    """Loads every referenced object of a page with one query per model class.
+
+    Extension points: ``get_queryset(model)``, ``fetch_<app_label>__<model_name>_instances(pks)``
+    (or stream-django's ``fetch_<model_name>_instances``, used when no other installed app has a
+    model of that name) and ``enrich_instance(instance)``.
+    """
 
     def __init__(self, fields: Iterable[str] = DEFAULT_FIELDS) -> None:
         self.fields = tuple(fields)
 
+    # stream-django's public API.
     def wrap_activities(self, activities: Iterable[dict]) -> list[EnrichedActivity]:
         return [a if isinstance(a, EnrichedActivity) else EnrichedActivity(a) for a in activities]
 
@@ -108,62 +162,99 @@ class Enrich:
         self._enrich(wrapped)
         return wrapped
 
-    def enrich_aggregated_activities(self, groups: Iterable[dict]) -> list[dict]:
-        groups = list(groups)
-        everything = []
+    def enrich_aggregated_activities(
+        self, groups: Iterable[dict]
+    ) -> list[EnrichedAggregatedActivity]:
+        """Groups of an aggregated or notification feed, all their activities in one pass."""
+        wrapped = []
         for group in groups:
-            group["activities"] = self.wrap_activities(group.get("activities", []))
-            everything.extend(group["activities"])
-        self._enrich(everything)
-        return groups
+            if not isinstance(group, EnrichedAggregatedActivity):
+                group = EnrichedAggregatedActivity(dict(group))
+            group["activities"] = self.wrap_activities(group.get("activities") or [])
+            wrapped.append(group)
+        self._enrich([a for group in wrapped for a in group.activities])
+        for group in wrapped:
+            group.collect_not_enriched()
+        return wrapped
 
     def is_ref(self, activity: MutableMapping, field: str) -> bool:
         return parse_reference(activity.get(field)) is not None
 
-    def _collect_references(self, activities, fields) -> dict[type[models.Model], set]:
-        references: dict[type[models.Model], set] = defaultdict(set)
-        for activity in activities:
-            for field in fields:
-                parsed = parse_reference(activity.get(field))
-                if parsed:
-                    references[parsed[0]].add(parsed[1])
-        return references
-
     def fetch_model_instances(self, modelClass: type[models.Model], pks: Iterable[Any]) -> dict:
-        """``{pk: instance}``; a ``fetch_<app>_<model>_instances`` (or stream-django's
-        ``fetch_<model>_instances``) method on a subclass takes over for that model."""
-        meta = modelClass._meta
-        for hook in (
-            f"fetch_{meta.app_label}_{meta.model_name}_instances",
-            f"fetch_{meta.model_name}_instances",
-        ):
-            if hasattr(self, hook):
-                return getattr(self, hook)(pks)
-        qs = modelClass._default_manager.all()
-        related = getattr(modelClass, "activity_related_models", None)
-        if callable(related) and related():
-            qs = qs.select_related(*related())
-        prefetch = getattr(modelClass, "activity_prefetch_related", None)
-        if callable(prefetch) and prefetch():
-            qs = qs.prefetch_related(*prefetch())
-        return qs.in_bulk(list(pks))
+        """``{pk: instance}`` for ``pks``, one query (or the model's fetch hook)."""
+        hook = self._fetch_hook(modelClass)
+        if hook is not None:
+            return hook(pks)
+        return self.get_queryset(modelClass).in_bulk(list(pks))
 
-    def _fetch_objects(self, references) -> dict[type[models.Model], dict]:
-        return {model: self.fetch_model_instances(model, pks) for model, pks in references.items()}
-
-    def _enrich(self, activities: list[EnrichedActivity]) -> None:
-        objects = self._fetch_objects(self._collect_references(activities, self.fields))
-        for activity in activities:
-            for field in self.fields:
-                parsed = parse_reference(activity.get(field))
-                if not parsed:
-                    continue
-                model, pk = parsed
-                instance = objects.get(model, {}).get(pk)
-                if instance is None:
-                    activity.track_not_enriched_field(field, activity[field])
-                else:
-                    activity[field] = self.enrich_instance(instance)
+    def get_queryset(self, model: type[models.Model]) -> models.QuerySet:
+        """``_default_manager`` plus the model's ``activity_related_models`` (select_related)
+        and ``activity_prefetch_related_models`` (prefetch_related)."""
+        qs = model._default_manager.all()
+        related = getattr(model, "activity_related_models", None)
+        related = related() if callable(related) else None
+        if related:
+            qs = qs.select_related(*related)
+        prefetch = getattr(model, "activity_prefetch_related_models", None)
+        prefetch = prefetch() if callable(prefetch) else None
+        if prefetch:
+            qs = qs.prefetch_related(*prefetch)
+        return qs
 
     def enrich_instance(self, instance: models.Model) -> Any:
         return instance
+
+    # Internals.
+    def _fetch_hook(self, model: type[models.Model]):
+        meta = model._meta
+        qualified = getattr(self, f"fetch_{meta.app_label}__{meta.model_name}_instances", None)
+        if qualified is not None:
+            return qualified
+        legacy = getattr(self, f"fetch_{meta.model_name}_instances", None)
+        if legacy is None:
+            return None
+        namesakes = [m for m in apps.get_models() if m._meta.model_name == meta.model_name]
+        if len(namesakes) > 1:
+            logger.warning(
+                "%s.fetch_%s_instances is ambiguous (%s): name it fetch_%s__%s_instances",
+                type(self).__name__,
+                meta.model_name,
+                ", ".join(sorted(m._meta.label for m in namesakes)),
+                meta.app_label,
+                meta.model_name,
+            )
+            return None
+        return legacy
+
+    def _references(self, activities: list[EnrichedActivity]) -> dict:
+        """``{(activity index, field): (model, pk)}`` for every allowed reference."""
+        found = {}
+        for index, activity in enumerate(activities):
+            for field in self.fields:
+                parsed = parse_reference(activity.get(field))
+                if parsed is not None:
+                    found[index, field] = parsed
+        return found
+
+    def _collect_references(self, activities, fields=None) -> dict[type[models.Model], set]:
+        by_model: dict[type[models.Model], set] = defaultdict(set)
+        for model, pk in self._references(list(activities)).values():
+            by_model[model].add(pk)
+        return by_model
+
+    def _fetch_objects(self, references: dict[type[models.Model], set]) -> dict:
+        return {model: self.fetch_model_instances(model, pks) for model, pks in references.items()}
+
+    def _enrich(self, activities: list[EnrichedActivity]) -> None:
+        found = self._references(activities)
+        by_model: dict[type[models.Model], set] = defaultdict(set)
+        for model, pk in found.values():
+            by_model[model].add(pk)
+        objects = self._fetch_objects(by_model)
+        for (index, field), (model, pk) in found.items():
+            activity = activities[index]
+            instance = objects.get(model, {}).get(pk)
+            if instance is None:
+                activity.track_not_enriched_field(field, activity[field])
+            else:
+                activity[field] = self.enrich_instance(instance)

@@ -1,6 +1,7 @@
 """``python -m sample_app.demo``: migrate, seed, then run the emulator, the relay and the web app.
 
-Ctrl-C stops all three. Feeds persist in .demo/ (SQLite database and emulator data).
+Ctrl-C stops all three. Feeds persist in .demo/ (SQLite database and emulator data), or in
+DEMO_DATA_DIR; DEMO_WEB_PORT and DEMO_EMULATOR_PORT move the two ports.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 WEB_PORT = int(os.environ.get("DEMO_WEB_PORT", "8000"))
 EMULATOR_PORT = int(os.environ.get("DEMO_EMULATOR_PORT", "8700"))
+# Where the SQLite database and the emulator's data live (several demos can run side by side).
+DATA_DIR = Path(os.environ.get("DEMO_DATA_DIR") or ROOT / ".demo").resolve()
 
 
 def _port_free(port: int) -> bool:
@@ -46,6 +49,7 @@ def main() -> int:
     env.setdefault("STREAM_API_KEY", "demo-key")
     env.setdefault("STREAM_API_SECRET", "demo-secret")
     env.setdefault("STREAM_BASE_URL", f"http://localhost:{EMULATOR_PORT}")
+    env.setdefault("DATABASE_URL", f"sqlite:///{DATA_DIR / 'db.sqlite3'}")
     env["PYTHONUNBUFFERED"] = "1"
     for port in (WEB_PORT, EMULATOR_PORT):
         if not _port_free(port):
@@ -55,7 +59,7 @@ def main() -> int:
                 file=sys.stderr,
             )
             return 1
-    (ROOT / ".demo").mkdir(exist_ok=True)
+    DATA_DIR.mkdir(parents=True, exist_ok=True)
     py = sys.executable
     manage = [py, str(ROOT / "manage.py")]
     subprocess.run([*manage, "migrate", "--noinput", "-v", "0"], env=env, cwd=ROOT, check=True)
@@ -83,7 +87,7 @@ def main() -> int:
                 "--api-secret",
                 env["STREAM_API_SECRET"],
                 "--data",
-                str(ROOT / ".demo" / "emulator.sqlite3"),
+                str(DATA_DIR / "emulator.sqlite3"),
             ],
         )
         _wait_for_port(EMULATOR_PORT, emulator, "the Stream emulator")
@@ -92,7 +96,7 @@ def main() -> int:
         _wait_for_port(WEB_PORT, web, "the web app")
         print(
             f"\n  feed-outbox demo is running: http://localhost:{WEB_PORT}/\n"
-            "  log in as alice, bob, carol or dave (password: demo)\n"
+            "  log in as alice, bob, carol, dave, erin or frank (password: demo)\n"
             f"  emulator inspection page: http://localhost:{EMULATOR_PORT}/_emulator/\n"
             "  Ctrl-C stops the web app, the relay and the emulator.\n",
             flush=True,

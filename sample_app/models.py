@@ -1,4 +1,8 @@
-"""Tweets (activities in their author's user feed) and follows (timeline follows user feed)."""
+"""Chirp's models: tweets, retweets and likes are activities; follows wire timelines to user feeds.
+
+Every activity's behaviour is spelled out here, because the chaos suite uses these models as
+its workload and must know exactly what each write puts in which feed.
+"""
 
 from django.conf import settings
 from django.db import models, transaction
@@ -9,6 +13,8 @@ from feed_outbox.feed_manager import feed_manager
 
 
 class Tweet(Activity, models.Model):
+    """In its author's user feed (so in followers' timelines); deleting it removes it everywhere."""
+
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="tweets"
     )
@@ -28,6 +34,52 @@ class Tweet(Activity, models.Model):
     @property
     def extra_activity_data(self):
         return {"text": self.text}
+
+
+class _TweetReaction(Activity, models.Model):
+    """An activity about a tweet: in the reactor's user feed, copied to the author's
+    notification feed (never to one's own), removed when the tweet is deleted (cascade)."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="%(class)ss"
+    )
+    tweet = models.ForeignKey(Tweet, on_delete=models.CASCADE, related_name="%(class)ss")
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        abstract = True
+
+    @property
+    def activity_object(self) -> str:
+        # The tweet's reference from its id: a remove must not need the tweet row.
+        return f"sample_app.Tweet:{self.tweet_id}"
+
+    @property
+    def activity_notify(self):
+        author_id = self.tweet.user_id
+        if author_id == self.user_id:
+            return None
+        return [f"{feed_manager.notification_feed}:{author_id}"]
+
+
+class Retweet(_TweetReaction):
+    """verb ``retweet``: followers see it; the original author is notified."""
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "tweet"], name="unique_retweet")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} retweeted {self.tweet_id}"
+
+
+class Like(_TweetReaction):
+    """verb ``like``: the notification feed aggregates a day's likes ("3 people liked …")."""
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "tweet"], name="unique_like")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} likes {self.tweet_id}"
 
 
 class FollowQuerySet(models.QuerySet):

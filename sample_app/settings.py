@@ -51,6 +51,8 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "feed_outbox.context_processors.notifications",
+                "feed_outbox.context_processors.outbox_lag",
             ],
         },
     },

@@ -1,28 +1,82 @@
-"""Pages of the sample app; every feed shown is read from Stream, not from the Tweet table."""
+"""Pages of Chirp; every feed shown is read from Stream (enriched), never from the Tweet table."""
 
 from django import forms
-from django.contrib.auth import get_user_model
+from django.contrib import messages
+from django.contrib.auth import get_user_model, login
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.forms import UserCreationForm
+from django.db import IntegrityError, transaction
+from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from feed_outbox.enrich import Enrich
 from feed_outbox.feed_manager import feed_manager
-from sample_app.models import Follow, Tweet
+from feed_outbox.notifications import read_notifications
+from feed_outbox.serializers import ActivitySerializer
+from sample_app.models import Follow, Like, Retweet, Tweet
 
-enricher = Enrich()
 PAGE_SIZE = 25
+enricher = Enrich()
+# The JSON API exposes a username and a tweet's text, nothing else of either model.
+serializer = ActivitySerializer({"auth.User": ["username"], "sample_app.Tweet": ["text"]})
 
 
 class TweetForm(forms.ModelForm):
     class Meta:
         model = Tweet
         fields = ["text"]
-        widgets = {"text": forms.Textarea(attrs={"rows": 2, "maxlength": 280})}
+        widgets = {
+            "text": forms.Textarea(
+                attrs={"rows": 2, "maxlength": 280, "placeholder": "What's happening?"}
+            )
+        }
+        labels = {"text": "New tweet"}
 
 
-def _read(feed, **params):
-    return enricher.enrich_activities(feed.get(limit=PAGE_SIZE, **params)["results"])
+def _tweets_in(activities) -> list[Tweet]:
+    """The tweets shown on a page (flat activities or the activities of groups)."""
+    flat = []
+    for activity in activities:
+        flat.extend(activity.activities if "activities" in activity else [activity])
+    return [a["object"] for a in flat if isinstance(a.get("object"), Tweet)]
+
+
+def _page(request, template: str, activities, **context):
+    """Render a feed page; ``liked`` and ``retweeted`` say which buttons are already pressed."""
+    ids = [t.pk for t in _tweets_in(activities)]
+    liked = retweeted = set()
+    if request.user.is_authenticated and ids:
+        liked = set(
+            Like.objects.filter(user=request.user, tweet__in=ids).values_list("tweet_id", flat=True)
+        )
+        retweeted = set(
+            Retweet.objects.filter(user=request.user, tweet__in=ids).values_list(
+                "tweet_id", flat=True
+            )
+        )
+    context.update(activities=activities, liked=liked, retweeted=retweeted)
+    return render(request, template, context)
+
+
+def _back(request, default: str = "timeline"):
+    target = request.POST.get("next") or request.headers.get("referer")
+    if target and url_has_allowed_host_and_scheme(
+        target, {request.get_host()}, request.is_secure()
+    ):
+        return redirect(target)
+    return redirect(default)
+
+
+def signup(request):
+    form = UserCreationForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        user = form.save()
+        login(request, user)
+        messages.success(request, "Welcome to Chirp! Follow a few people to fill your timeline.")
+        return redirect("timeline")
+    return render(request, "registration/signup.html", {"form": form})
 
 
 @login_required
@@ -30,17 +84,41 @@ def timeline(request):
     form = TweetForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         Tweet.objects.create(user=request.user, text=form.cleaned_data["text"])
+        messages.success(
+            request, "Tweet posted: it reaches your followers once the relay has published it."
+        )
         return redirect("timeline")
     feed = feed_manager.get_news_feeds(request.user.pk)["timeline"]
-    return render(
+    activities = enricher.enrich_activities(feed.get(limit=PAGE_SIZE)["results"])
+    User = get_user_model()
+    return _page(
         request,
         "sample_app/timeline.html",
-        {
-            "activities": _read(feed),
-            "form": form,
-            "users": get_user_model().objects.exclude(pk=request.user.pk),
-        },
+        activities,
+        form=form,
+        feed_id=f"{feed.slug}:{feed.user_id}",
+        people=User.objects.exclude(pk=request.user.pk).order_by("username")[:20],
     )
+
+
+@login_required
+def timeline_aggregated(request):
+    feed = feed_manager.get_news_feeds(request.user.pk)["timeline_aggregated"]
+    groups = enricher.enrich_aggregated_activities(feed.get(limit=PAGE_SIZE)["results"])
+    return _page(
+        request,
+        "sample_app/timeline_aggregated.html",
+        groups,
+        feed_id=f"{feed.slug}:{feed.user_id}",
+    )
+
+
+@login_required
+def notifications(request):
+    # Marked seen by this very read: Stream answers with the state before, so new ones still show.
+    response = read_notifications(request.user.pk, limit=PAGE_SIZE, mark_seen=True)
+    groups = enricher.enrich_aggregated_activities(response["results"])
+    return _page(request, "sample_app/notifications.html", groups)
 
 
 def profile(request, username):
@@ -49,14 +127,17 @@ def profile(request, username):
         request.user.is_authenticated
         and Follow.objects.filter(user=request.user, target=owner).exists()
     )
-    return render(
+    feed = feed_manager.get_user_feed(owner.pk)
+    activities = enricher.enrich_activities(feed.get(limit=PAGE_SIZE)["results"])
+    return _page(
         request,
         "sample_app/profile.html",
-        {
-            "owner": owner,
-            "activities": _read(feed_manager.get_user_feed(owner.pk)),
-            "is_following": is_following,
-        },
+        activities,
+        owner=owner,
+        is_following=is_following,
+        followers=owner.followers.count(),
+        following=owner.following.count(),
+        feed_id=f"{feed.slug}:{feed.user_id}",
     )
 
 
@@ -66,6 +147,7 @@ def follow(request, username):
     target = get_object_or_404(get_user_model(), username=username)
     if target != request.user:
         Follow.objects.follow(request.user, target)
+        messages.success(request, f"You follow {target.username}.")
     return redirect("profile", username=username)
 
 
@@ -73,5 +155,53 @@ def follow(request, username):
 @require_POST
 def unfollow(request, username):
     target = get_object_or_404(get_user_model(), username=username)
-    Follow.objects.unfollow(request.user, target)
+    if Follow.objects.unfollow(request.user, target):
+        messages.success(request, f"You no longer follow {target.username}.")
     return redirect("profile", username=username)
+
+
+def _react(model, request, pk: int):
+    tweet = get_object_or_404(Tweet, pk=pk)
+    try:
+        with transaction.atomic():
+            model.objects.get_or_create(user=request.user, tweet=tweet)
+    except IntegrityError:  # a double click raced with itself: the reaction exists
+        pass
+    return _back(request)
+
+
+@login_required
+@require_POST
+def like(request, pk: int):
+    return _react(Like, request, pk)
+
+
+@login_required
+@require_POST
+def unlike(request, pk: int):
+    for existing in Like.objects.filter(user=request.user, tweet_id=pk):
+        existing.delete()  # one by one: each delete is a remove event
+    return _back(request)
+
+
+@login_required
+@require_POST
+def retweet(request, pk: int):
+    return _react(Retweet, request, pk)
+
+
+@login_required
+@require_POST
+def delete_tweet(request, pk: int):
+    tweet = get_object_or_404(Tweet, pk=pk, user=request.user)
+    tweet.delete()  # its likes and retweets go with it (cascade): each a remove event
+    messages.success(request, "Tweet deleted: it disappears from every timeline once published.")
+    return _back(request)
+
+
+@login_required
+def api_timeline(request):
+    """The timeline as JSON, enriched: what a front end or a mobile app would read."""
+    feed = feed_manager.get_news_feeds(request.user.pk)["timeline"]
+    activities = enricher.enrich_activities(feed.get(limit=PAGE_SIZE)["results"])
+    return JsonResponse({"results": serializer.serialize_many(activities)})

@@ -1,12 +1,18 @@
-"""``{% render_activity activity [template_prefix] [missing_data_policy] %}``."""
+"""``{% render_activity activity [template_prefix] [missing_data_policy] %}``.
+
+Templates: ``activity/[aggregated/][prefix_]verb.html``, stream-django's rules; the verb comes
+from feed data and only becomes a template name when it is made of letters, digits, ``_``, ``-``.
+"""
 
 from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Mapping
+from typing import Any
 
 from django import template
-from django.template import loader
+from django.template import TemplateDoesNotExist
 
 from feed_outbox.exceptions import MissingDataException
 
@@ -18,11 +24,10 @@ IGNORE = "ignore"
 FAIL = "fail"
 missing_data_policies = [LOG, IGNORE, FAIL]
 
-# Verbs and prefixes come from feed data: they become template names only if they are safe.
 SAFE_NAME = re.compile(r"^[A-Za-z0-9_-]{1,100}$")
 
 
-def handle_not_enriched_data(activity, policy: str) -> None:
+def handle_not_enriched_data(activity: Any, policy: str) -> None:
     message = (
         f"could not enrich field(s) {activity.not_enriched_data!r} "
         f"for activity #{activity.get('id')}"
@@ -37,10 +42,12 @@ def handle_not_enriched_data(activity, policy: str) -> None:
     raise TypeError(f"{policy} is not a valid missing_data_policy")
 
 
-def template_name_for(activity, template_prefix: str = "") -> str | None:
-    """``activity/[aggregated/][prefix_]verb.html``, or None if verb or prefix is unsafe."""
+def template_name_for(activity: Mapping, template_prefix: str = "") -> str | None:
+    """``activity/[aggregated/][prefix_]verb.html``, or None if the verb or prefix is unsafe."""
     verb = activity.get("verb")
     if not isinstance(verb, str) or not SAFE_NAME.match(verb):
+        return None
+    if not isinstance(template_prefix, str):
         return None
     if template_prefix and not SAFE_NAME.match(template_prefix):
         return None
@@ -50,14 +57,24 @@ def template_name_for(activity, template_prefix: str = "") -> str | None:
 
 
 @register.simple_tag(takes_context=True)
-def render_activity(context, activity, template_prefix: str = "", missing_data_policy: str = LOG):
+def render_activity(
+    context: template.Context,
+    activity: Mapping,
+    template_prefix: str = "",
+    missing_data_policy: str = LOG,
+) -> str:
     if missing_data_policy not in missing_data_policies:
         raise TypeError(f"{missing_data_policy} is not a valid missing_data_policy")
+    if not isinstance(activity, Mapping):
+        logger.warning("render_activity got %r, not an activity", type(activity).__name__)
+        return ""
     if hasattr(activity, "enriched") and not activity.enriched:
         handle_not_enriched_data(activity, missing_data_policy)
         return ""
     name = template_name_for(activity, template_prefix)
     if name is None:
+        if missing_data_policy == FAIL:
+            raise TemplateDoesNotExist(f"unsafe verb {activity.get('verb')!r} or prefix")
         logger.warning(
             "refusing to render activity #%s: unsafe verb %r or prefix %r",
             activity.get("id"),
@@ -65,8 +82,15 @@ def render_activity(context, activity, template_prefix: str = "", missing_data_p
             template_prefix,
         )
         return ""
-    tmpl = loader.get_template(name)
-    # A copy of the caller's context plus ``activity``: nothing leaks back into the caller.
-    values = context.flatten()
-    values["activity"] = activity
-    return tmpl.render(values, request=context.get("request"))
+    try:
+        tmpl = context.template.engine.get_template(name)
+    except TemplateDoesNotExist:
+        # A verb nobody wrote a template for is feed data, not a bug in the page.
+        if missing_data_policy == FAIL:
+            raise
+        logger.warning("no template %s for activity #%s", name, activity.get("id"))
+        return ""
+    # Render in the caller's context (request and context processors' values included) with
+    # ``activity`` pushed on top and popped afterwards: nothing leaks into the caller.
+    with context.push(activity=activity):
+        return tmpl.render(context)

@@ -1,45 +1,92 @@
-"""``manage.py seed_demo``: users, tweets and follows for the demo (skips what exists)."""
+"""``manage.py seed_demo``: users, tweets, follows, likes and retweets for the demo (once)."""
+
+import datetime
+import random
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from django.db import transaction
+from django.utils import timezone
 
-from sample_app.models import Follow, Tweet
+from sample_app.models import Follow, Like, Retweet, Tweet
 
-USERS = ["alice", "bob", "carol", "dave"]
-TWEETS = {
-    "alice": ["Shipping the outbox today.", "Rollbacks no longer leak into feeds!"],
-    "bob": ["Coffee first, then Postgres.", "SKIP LOCKED is underrated."],
-    "carol": ["Reading about transactional outboxes.", "Per-key ordering matters."],
-    "dave": ["Hello, Chirp!"],
-}
-FOLLOWS = [
-    ("alice", "bob"),
-    ("alice", "carol"),
-    ("bob", "alice"),
-    ("carol", "dave"),
-    ("dave", "alice"),
-]
+USERS = ["alice", "bob", "carol", "dave", "erin", "frank"]
 PASSWORD = "demo"
+TWEETS = [
+    "Shipping the outbox today.",
+    "Rollbacks no longer leak into feeds!",
+    "Coffee first, then Postgres.",
+    "SKIP LOCKED is underrated.",
+    "Reading about transactional outboxes.",
+    "Per-key ordering matters more than throughput.",
+    "Hello, Chirp!",
+    "At-least-once delivery plus idempotent writes = exactly-once effects.",
+    "The relay survived kill -9 again.",
+    "Who else is testing against an emulator instead of mocks?",
+    "Lunch: ramen. Afternoon: dead letters.",
+    "Backpressure is a feature.",
+    "A foreign_id and a frozen time: that's the whole trick.",
+    "Today I learned: LISTEN/NOTIFY with a polling floor.",
+    "Feeds are eventually consistent; my coffee is not.",
+    "Deleted a tweet, watched it vanish from every timeline.",
+    "Notification feeds group likes by day. Neat.",
+    "Writing docs is shipping too.",
+    "Benchmarks under load are still benchmarks.",
+    "Weekend project: a tiny Stream emulator.",
+]
+FOLLOWS = {
+    "alice": ["bob", "carol", "erin"],
+    "bob": ["alice", "carol", "dave", "frank"],
+    "carol": ["alice", "dave"],
+    "dave": ["alice", "bob", "erin"],
+    "erin": ["alice", "frank", "carol"],
+    "frank": ["bob", "erin", "alice"],
+}
 
 
 class Command(BaseCommand):
-    help = "Create the demo's users (password 'demo'), tweets and follows, unless they exist."
+    help = "Create the demo's users (password 'demo') and their activity, unless they exist."
 
     @transaction.atomic
     def handle(self, *args, **options):
         User = get_user_model()
+        if User.objects.filter(username=USERS[0]).exists():
+            self.stdout.write("demo data already seeded")
+            return
+        rng = random.Random(42)  # the same demo on every machine
+        now = timezone.now()
         users = {}
-        created = 0
         for name in USERS:
-            user, new = User.objects.get_or_create(username=name)
-            if new:
-                user.set_password(PASSWORD)
-                user.save()
-                created += 1
-                for text in TWEETS[name]:
-                    Tweet.objects.create(user=user, text=text)
+            user = User(username=name)
+            user.set_password(PASSWORD)
+            user.save()
             users[name] = user
-        for follower, target in FOLLOWS:
-            Follow.objects.follow(users[follower], users[target])
-        self.stdout.write(f"seeded {created} new users ({', '.join(USERS)}; password '{PASSWORD}')")
+        for follower, targets in FOLLOWS.items():
+            for target in targets:
+                Follow.objects.follow(users[follower], users[target])
+        tweets = []
+        for index, text in enumerate(TWEETS):
+            author = users[USERS[index % len(USERS)]]
+            when = now - datetime.timedelta(hours=rng.uniform(0.2, 60))
+            tweets.append(Tweet.objects.create(user=author, text=text, created_at=when))
+        reactions = 0
+        for tweet in tweets:
+            others = [u for u in users.values() if u != tweet.user]
+            for liker in rng.sample(others, rng.randint(0, 4)):
+                Like.objects.create(
+                    user=liker, tweet=tweet, created_at=self._after(tweet, now, rng)
+                )
+                reactions += 1
+            if rng.random() < 0.3:
+                Retweet.objects.create(
+                    user=rng.choice(others), tweet=tweet, created_at=self._after(tweet, now, rng)
+                )
+                reactions += 1
+        self.stdout.write(
+            f"seeded {len(users)} users ({', '.join(USERS)}; password '{PASSWORD}'), "
+            f"{len(tweets)} tweets and {reactions} likes and retweets"
+        )
+
+    @staticmethod
+    def _after(tweet, now, rng) -> datetime.datetime:
+        return tweet.created_at + (now - tweet.created_at) * rng.uniform(0.1, 0.9)

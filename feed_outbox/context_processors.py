@@ -1,0 +1,37 @@
+"""Template context processors: the notification badge and the relay's lag, both computed lazily."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.utils.functional import SimpleLazyObject
+
+logger = logging.getLogger(__name__)
+
+
+def _counts_for(user: Any):
+    from feed_outbox.notifications import notification_counts
+
+    try:
+        return notification_counts(user.pk)
+    except Exception:
+        # A Stream outage must not take every page down with the badge.
+        logger.warning("could not read the notification counts of user %s", user.pk, exc_info=True)
+        return None
+
+
+def notifications(request) -> dict[str, Any]:
+    """``notification_counts`` (``.unseen``, ``.unread``, or None when Stream cannot be read)
+    for the logged-in user; Stream is only asked when a template uses it."""
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {"notification_counts": None}
+    return {"notification_counts": SimpleLazyObject(lambda: _counts_for(user))}
+
+
+def outbox_lag(request) -> dict[str, Any]:
+    """``outbox_lag`` (pending events, ``.seconds`` behind): a page can say the relay is behind."""
+    from feed_outbox.status import outbox_lag as read_lag
+
+    return {"outbox_lag": SimpleLazyObject(read_lag)}
