@@ -7,6 +7,7 @@ from typing import Any
 from .activities import MAX_TO_TARGETS, normalize, parse_feed_id, parse_time
 from .errors import ApiError, input_error
 from .feed_groups import FLAT, NOTIFICATION, lookup
+from .feed_reads import read_flat, read_groups
 from .routing import Call
 
 MAX_LIMIT = 100  # Stream's documented page size cap for feed reads
@@ -76,10 +77,10 @@ def get_feed(call: Call) -> dict[str, Any]:
     if group.kind == FLAT:
         if feed is None:
             return {"results": [], "next": ""}
-        results = store.read_flat(feed, limit, offset, bounds)
+        results = read_flat(store, feed, limit, offset, bounds)
         last = results.last_id if len(results) == limit else None
         return {"results": results, "next": _next_url(call, fid, last)}
-    groups = store.read_groups(feed) if feed else []
+    groups = read_groups(store, feed) if feed else []
     page = _page_groups(groups, limit, offset, bounds)
     last = page[-1]["id"] if page and len(page) == limit else None
     response: dict[str, Any] = {"results": page, "next": _next_url(call, fid, last)}

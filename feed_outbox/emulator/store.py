@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import copy
-import json
 import time
-from bisect import bisect_left, bisect_right, insort
+from bisect import bisect_left, insort
 from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -16,7 +15,6 @@ from .activities import activity_id_for, format_epoch, uniqueness_key
 from .enrichment import EnrichmentData
 from .errors import ApiError, input_error, not_found
 from .feed_groups import FLAT, FeedGroup, lookup
-from .jsonraw import RawList
 
 DEFAULT_COPY_LIMIT, MAX_COPY_LIMIT = 100, 1000
 _LOG_FIELDS = ("seq", "op", "feed", "foreign_id", "id", "time", "target", "at")
@@ -75,7 +73,7 @@ class Store:
         self.following: dict[str, dict[str, float]] = {}
         self.followers: dict[str, dict[str, float]] = {}
         # activity id -> its JSON without the closing brace: reads splice in `origin`
-        self._json: dict[str, str] = {}
+        self.encoded: dict[str, str] = {}
         self.log: deque[tuple[Any, ...]] = deque(maxlen=self._log_limit)
         self.seq = 0
 
@@ -134,7 +132,7 @@ class Store:
         return aid
 
     def _touch_activity(self, aid: str) -> None:
-        self._json.pop(aid, None)
+        self.encoded.pop(aid, None)
         if self.changes is not None:
             self.changes.activities.add(aid)
 
@@ -172,7 +170,7 @@ class Store:
     def _forget(self, aid: str) -> None:
         """An activity in no feed is gone, as on Stream; a later add creates it anew."""
         data = self.activities.pop(aid)
-        self._json.pop(aid, None)
+        self.encoded.pop(aid, None)
         self.keys.pop(self.key_of.pop(aid), None)
         self.placements.pop(aid, None)
         self.to_by_feed.pop(aid, None)
@@ -326,53 +324,6 @@ class Store:
                 {"feed_id": source, "target_id": target, "created_at": stamp, "updated_at": stamp}
             )
         return rows[offset : offset + limit]
-
-    # -- reads -----------------------------------------------------------------
-
-    def position(self, aid: str) -> tuple[str, str]:
-        data = self.activities.get(aid)
-        if data is not None:
-            return data["time"], aid
-        from .activities import sort_key_for_id
-
-        return sort_key_for_id(aid)
-
-    def read_flat(self, feed: Feed, limit: int, offset: int, bounds: dict[str, str]) -> RawList:
-        """A page newest first, as pre-encoded JSON objects (reads dominate; encode once)."""
-        order = feed.order
-        low, high = 0, len(order)
-        if "id_lt" in bounds:
-            high = min(high, bisect_left(order, self.position(bounds["id_lt"])))
-        if "id_lte" in bounds:
-            high = min(high, bisect_right(order, self.position(bounds["id_lte"])))
-        if "id_gt" in bounds:
-            low = max(low, bisect_right(order, self.position(bounds["id_gt"])))
-        if "id_gte" in bounds:
-            low = max(low, bisect_left(order, self.position(bounds["id_gte"])))
-        stop = high - offset
-        start = max(low, stop - limit)
-        results = RawList()
-        encoded, entries = self._json, feed.entries
-        for index in range(stop - 1, start - 1, -1):
-            aid = order[index][1]
-            head = encoded.get(aid)
-            if head is None:
-                head = encoded[aid] = json.dumps(self.activities[aid], default=str)[:-1]
-            origin = entries[aid][0]
-            # feed ids are [\w-]+:[\w-]+, safe to quote without escaping
-            results.append(f'{head},"origin":"{origin}"}}' if origin else head + ',"origin":null}')
-            results.last_id = aid
-        return results
-
-    def read_groups(self, feed: Feed) -> list[dict[str, Any]]:
-        activities, entries = self.activities, feed.entries
-        rows = (
-            (activities[aid], entries[aid][0], entries[aid][1]) for _t, aid in feed.newest_first()
-        )
-        groups = aggregation.build_groups(
-            feed.fid, feed.group.aggregation_format, rows, format_epoch
-        )
-        return groups
 
     def mark(self, feed: Feed, groups: list[dict[str, Any]], which: str, spec: str) -> None:
         """mark_seen / mark_read: `true`/`current` marks every group, else a comma list of ids."""
