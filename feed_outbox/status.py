@@ -1,15 +1,24 @@
-"""How far behind the relay is: counts and lag read from the outbox table (cheap queries)."""
+"""How far behind the relay is: counts, lag, throughput and per-minute history of the outbox.
+
+One place for the figures that ``outbox_status``, the admin status page and the relay's
+metrics show, so the three never disagree.
+"""
 
 from __future__ import annotations
 
 import datetime
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, field
+from typing import Any
 
 from django.db import router
-from django.db.models import Min
+from django.db.models import Count, F, Max, Min, Q
+from django.db.models.functions import TruncMinute
 from django.utils import timezone
 
 from feed_outbox.models import EventStatus, OutboxEvent
+
+# Dead letters are grouped by the start of their error: the tail is usually an id or a time.
+ERROR_PREFIX = 120
 
 
 @dataclass(frozen=True)
@@ -29,9 +38,13 @@ class OutboxLag:
         return self.pending == 0
 
 
+def _alias(using: str | None) -> str:
+    return using or router.db_for_read(OutboxEvent)
+
+
 def outbox_lag(using: str | None = None) -> OutboxLag:
     """Pending events and the commit time of the oldest one; uses the pending partial index."""
-    alias = using or router.db_for_read(OutboxEvent)
+    alias = _alias(using)
     agg = (
         OutboxEvent.objects.using(alias)
         .filter(status=EventStatus.PENDING)
@@ -41,3 +54,124 @@ def outbox_lag(using: str | None = None) -> OutboxLag:
         return OutboxLag(pending=0, oldest_pending_at=None)
     pending = OutboxEvent.objects.using(alias).filter(status=EventStatus.PENDING).count()
     return OutboxLag(pending=pending, oldest_pending_at=agg["oldest"])
+
+
+@dataclass(frozen=True)
+class OutboxStatus:
+    """A snapshot of the outbox; ``to_dict()`` is what ``outbox_status --json`` prints."""
+
+    at: datetime.datetime
+    # {status: {kind: count}}; "in_flight" counts pending events under a live lease.
+    counts: dict[str, dict[str, int]]
+    in_flight: int
+    waiting_retry: int
+    oldest_pending_at: datetime.datetime | None
+    lag_seconds: float
+    window_minutes: int
+    delivered_in_window: int
+    dead_by_error: list[tuple[str, int]] = field(default_factory=list)
+
+    def total(self, status: str) -> int:
+        return sum(self.counts.get(status, {}).values())
+
+    @property
+    def throughput_per_minute(self) -> float:
+        return self.delivered_in_window / self.window_minutes if self.window_minutes else 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["at"] = self.at.isoformat()
+        data["oldest_pending_at"] = (
+            self.oldest_pending_at.isoformat() if self.oldest_pending_at else None
+        )
+        data["totals"] = {status: self.total(status) for status in EventStatus.values}
+        data["throughput_per_minute"] = round(self.throughput_per_minute, 2)
+        data["dead_by_error"] = [{"error": e, "count": n} for e, n in self.dead_by_error]
+        return data
+
+
+def outbox_status(
+    using: str | None = None, window_minutes: int = 5, top_errors: int = 10
+) -> OutboxStatus:
+    """Counts by status and kind, lag, throughput over the last minutes, dead letters by error."""
+    alias = _alias(using)
+    rows = OutboxEvent.objects.using(alias)
+    now = timezone.now()
+    counts: dict[str, dict[str, int]] = {status: {} for status in EventStatus.values}
+    for row in rows.values("status", "kind").annotate(n=Count("id")).order_by():
+        counts.setdefault(row["status"], {})[row["kind"]] = row["n"]
+    pending = rows.filter(status=EventStatus.PENDING)
+    agg = pending.aggregate(
+        oldest=Min("created_at"),
+        in_flight=Count("id", filter=Q(lease_expires_at__gt=now)),
+        waiting=Count("id", filter=Q(available_at__gt=now)),
+    )
+    since = now - datetime.timedelta(minutes=window_minutes)
+    delivered = rows.filter(status=EventStatus.DELIVERED, delivered_at__gte=since).count()
+    errors: dict[str, int] = {}
+    dead = rows.filter(status=EventStatus.DEAD).values_list("last_error", flat=True)
+    for error in dead.iterator():
+        key = (error or "(no error recorded)").splitlines()[0][:ERROR_PREFIX]
+        errors[key] = errors.get(key, 0) + 1
+    oldest = agg["oldest"]
+    return OutboxStatus(
+        at=now,
+        counts=counts,
+        in_flight=agg["in_flight"],
+        waiting_retry=agg["waiting"],
+        oldest_pending_at=oldest,
+        lag_seconds=max(0.0, (now - oldest).total_seconds()) if oldest else 0.0,
+        window_minutes=window_minutes,
+        delivered_in_window=delivered,
+        dead_by_error=sorted(errors.items(), key=lambda item: (-item[1], item[0]))[:top_errors],
+    )
+
+
+@dataclass(frozen=True)
+class MinuteFigures:
+    minute: datetime.datetime
+    delivered: int = 0
+    failed: int = 0
+    # Longest commit-to-delivery time among the events delivered in this minute.
+    lag_seconds: float = 0.0
+
+
+def history(using: str | None = None, hours: float = 3.0) -> list[MinuteFigures]:
+    """Delivered and failed events per minute and delivery lag, oldest minute first.
+
+    Computed from ``created_at``/``delivered_at``. Dead letters carry no time of death, so
+    they are counted in the minute of their last scheduled attempt (``available_at``).
+    """
+    alias = _alias(using)
+    now = timezone.now()
+    start = (now - datetime.timedelta(hours=hours)).replace(second=0, microsecond=0)
+    rows = OutboxEvent.objects.using(alias)
+    minutes: dict[datetime.datetime, dict[str, Any]] = {}
+    delivered = (
+        rows.filter(status=EventStatus.DELIVERED, delivered_at__gte=start)
+        .annotate(minute=TruncMinute("delivered_at"))
+        .values("minute")
+        .annotate(n=Count("id"), lag=Max(F("delivered_at") - F("created_at")))
+        .order_by()
+    )
+    for row in delivered:
+        lag = row["lag"]
+        minutes.setdefault(row["minute"], {})
+        minutes[row["minute"]].update(
+            delivered=row["n"], lag_seconds=max(0.0, lag.total_seconds()) if lag else 0.0
+        )
+    failed = (
+        rows.filter(status=EventStatus.DEAD, available_at__gte=start, available_at__lte=now)
+        .annotate(minute=TruncMinute("available_at"))
+        .values("minute")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    for row in failed:
+        minutes.setdefault(row["minute"], {})["failed"] = row["n"]
+    result = []
+    minute = start
+    while minute <= now:
+        result.append(MinuteFigures(minute=minute, **minutes.get(minute, {})))
+        minute += datetime.timedelta(minutes=1)
+    return result

@@ -1,0 +1,95 @@
+"""What the database says an activity key should be now, as the outbox event that brings Stream there.
+
+Replay, backfill and reconcile never trust an old event's payload for an activity: they lock the
+model row and rebuild the event from it, so a concurrent delete either happened before (the
+rebuild is a remove) or waits for the lock and queues its remove after ours.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from django.apps import apps
+from django.db import models
+
+from feed_outbox.activity import Activity, model_content_type
+from feed_outbox.models import EventKind, EventStatus, OutboxEvent
+from feed_outbox.outbox import activity_event
+
+
+def activity_model(label: str) -> type[models.Model] | None:
+    """The Activity model named ``app_label.Model`` (any case), or None."""
+    try:
+        model = apps.get_model(label)
+    except (LookupError, ValueError):
+        return None
+    return model if issubclass(model, Activity) else None
+
+
+def activity_models() -> list[type[models.Model]]:
+    """Every concrete Activity model (a proxy shares its concrete model's activities)."""
+    return [
+        m
+        for m in apps.get_models()
+        if issubclass(m, Activity) and not m._meta.proxy and not m._meta.abstract
+    ]
+
+
+def split_foreign_id(foreign_id: str) -> tuple[str, str] | None:
+    """``("app.Model", "pk")`` for a model reference ``app.Model:pk``, else None."""
+    label, sep, pk = str(foreign_id).rpartition(":")
+    if not sep or "." not in label or not pk:
+        return None
+    return label, pk
+
+
+def remove_event(feed: str, foreign_id: str, aggregate_type: str) -> OutboxEvent:
+    """A remove of ``foreign_id`` from ``feed``, for an instance that no longer exists."""
+    return OutboxEvent(
+        kind=EventKind.REMOVE,
+        feed=feed,
+        ordering_key=foreign_id,
+        aggregate_type=aggregate_type,
+        payload={"foreign_id": foreign_id},
+    )
+
+
+def keys_with_pending(keys: Iterable[str], using: str) -> set[str]:
+    """Keys the relay still has work for: their newest state is already on its way."""
+    keys = list(keys)
+    if not keys:
+        return set()
+    return set(
+        OutboxEvent.objects.using(using)
+        .filter(status=EventStatus.PENDING, ordering_key__in=keys)
+        .values_list("ordering_key", flat=True)
+    )
+
+
+def lock_instances(
+    model: type[models.Model], pks: Iterable[str], using: str
+) -> dict[str, models.Model]:
+    """Instances by str(pk), row-locked until the caller's transaction ends (call in atomic())."""
+    field = model._meta.pk
+    values = []
+    for pk in pks:
+        try:
+            values.append(field.to_python(pk))
+        except Exception:  # a foreign id whose pk part does not fit the field: no such row
+            continue
+    rows = model._default_manager.using(using).select_for_update().filter(pk__in=values)
+    return {str(row.pk): row for row in rows}
+
+
+def current_event(
+    instance: models.Model | None, feed: str, foreign_id: str, aggregate_type: str
+) -> OutboxEvent:
+    """Add the instance's activity if it is published, else remove ``foreign_id`` from ``feed``."""
+    if instance is not None:
+        published = instance.activity_should_publish()
+        return activity_event(instance, EventKind.ADD if published else EventKind.REMOVE)
+    return remove_event(feed, foreign_id, aggregate_type)
+
+
+def label_of(model: type[models.Model]) -> str:
+    return model_content_type(model)

@@ -1,0 +1,156 @@
+"""Replay: re-publish the latest state of every key touched by a selection of past events.
+
+Never the old events themselves: an add whose remove came later must replay as the remove.
+Idempotent because an add carries the activity's frozen foreign_id + time (Stream overwrites).
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from django.db import router, transaction
+from django.db.models import Max
+
+from feed_outbox import conf
+from feed_outbox.current_state import (
+    activity_model,
+    current_event,
+    keys_with_pending,
+    lock_instances,
+    split_foreign_id,
+)
+from feed_outbox.models import EventKind, EventStatus, OutboxEvent
+from feed_outbox.outbox import enqueue, follow_event
+from feed_outbox.rate_limits import DrainEstimate, estimate_drain
+
+
+@dataclass(frozen=True)
+class ReplaySelection:
+    """Which past events to replay the keys of; every criterion narrows the selection."""
+
+    since: datetime.datetime | None = None
+    until: datetime.datetime | None = None
+    feed: str | None = None
+    ordering_key: str | None = None
+    model: str | None = None  # "app_label.Model", matched against aggregate_type
+    dead: bool = False  # dead letters instead of delivered events
+
+    def queryset(self, using: str):
+        status = EventStatus.DEAD if self.dead else EventStatus.DELIVERED
+        rows = OutboxEvent.objects.using(using).filter(status=status)
+        if self.since:
+            rows = rows.filter(created_at__gte=self.since)
+        if self.until:
+            rows = rows.filter(created_at__lt=self.until)
+        if self.feed:
+            rows = rows.filter(feed=self.feed)
+        if self.ordering_key:
+            rows = rows.filter(ordering_key=self.ordering_key)
+        if self.model:
+            rows = rows.filter(aggregate_type__iexact=self.model)
+        return rows
+
+
+@dataclass
+class ReplayReport:
+    keys: int = 0
+    queued: Counter = field(default_factory=Counter)
+    already_pending: int = 0
+    estimate: DrainEstimate | None = None
+    dry_run: bool = False
+
+    @property
+    def total_queued(self) -> int:
+        return sum(self.queued.values())
+
+
+def replay(
+    selection: ReplaySelection,
+    using: str | None = None,
+    dry_run: bool = False,
+    chunk_size: int = 500,
+    on_chunk: Callable[[int, int], None] | None = None,
+) -> ReplayReport:
+    """Queue the current state of each selected key, keys in the order they last changed.
+
+    ``on_chunk(done, total)`` is called after each chunk of keys (for a progress bar).
+    """
+    alias = using or router.db_for_write(OutboxEvent)
+    selected = selection.queryset(alias).values("ordering_key")
+    latest = list(
+        OutboxEvent.objects.using(alias)
+        .filter(ordering_key__in=selected)
+        .values("ordering_key")
+        .annotate(latest=Max("id"))
+        .order_by("latest")
+        .values_list("ordering_key", "latest")
+    )
+    report = ReplayReport(keys=len(latest), dry_run=dry_run)
+    planned: list[tuple[str, str]] = []
+    for start in range(0, len(latest), chunk_size):
+        chunk = latest[start : start + chunk_size]
+        with transaction.atomic(using=alias):
+            events = _current_events(chunk, alias, report)
+            if not dry_run:
+                enqueue(events, alias)
+        for event in events:
+            report.queued[event.kind] += 1
+            planned.append((event.kind, event.feed))
+        if on_chunk:
+            on_chunk(start + len(chunk), len(latest))
+    report.estimate = estimate_drain(planned)
+    return report
+
+
+def _current_events(
+    chunk: list[tuple[str, int]], alias: str, report: ReplayReport
+) -> list[OutboxEvent]:
+    rows = OutboxEvent.objects.using(alias).in_bulk([latest for _key, latest in chunk])
+    by_label: dict[str, list[str]] = {}
+    for key, _latest in chunk:
+        parsed = split_foreign_id(key)
+        if parsed and activity_model(parsed[0]):
+            by_label.setdefault(parsed[0], []).append(parsed[1])
+    # Lock first, then look for pending events: a writer holding a row lock inserts its event
+    # before it commits, so once we have the lock its event is visible to the check below.
+    instances = {}
+    for label, pks in by_label.items():
+        model = activity_model(label)
+        for pk, instance in lock_instances(model, pks, alias).items():
+            instances[f"{label}:{pk}"] = instance
+    pending = keys_with_pending([key for key, _latest in chunk], alias)
+    events = []
+    for key, latest_id in chunk:
+        if key in pending:
+            report.already_pending += 1
+            continue
+        latest = rows[latest_id]
+        event = _event_for(key, latest, instances.get(key))
+        if event is not None:
+            events.append(event)
+    return events
+
+
+def _event_for(key: str, latest: OutboxEvent, instance) -> OutboxEvent | None:
+    if latest.kind in (EventKind.FOLLOW, EventKind.UNFOLLOW):
+        options = {k: v for k, v in latest.payload.items() if k != "target"}
+        return follow_event(latest.feed, latest.payload["target"], latest.kind, **options)
+    parsed = split_foreign_id(key)
+    if parsed and activity_model(parsed[0]):
+        return current_event(instance, latest.feed, key, latest.aggregate_type)
+    # An activity of a model that no longer exists in the code: its last event is all we know.
+    return OutboxEvent(
+        kind=latest.kind,
+        feed=latest.feed,
+        ordering_key=key,
+        aggregate_type=latest.aggregate_type,
+        payload=latest.payload,
+    )
+
+
+def blocked_by_dead_letters() -> bool:
+    """With FEED_OUTBOX_BLOCK_KEY_ON_DEAD a key's dead letter holds back its replayed events."""
+    return bool(conf.get("FEED_OUTBOX_BLOCK_KEY_ON_DEAD"))
