@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+from functools import cache
 from typing import Any
 
 from django.db import models
@@ -45,6 +46,38 @@ def feed_id(feed: Any) -> str:
 
 def _label(obj: Any) -> str:
     return model_content_type(type(obj)) if isinstance(obj, models.Model) else type(obj).__name__
+
+
+@cache
+def _verb_of(cls: type) -> str:
+    # slugify is regex work: done once per class, not per save.
+    meta = getattr(cls, "_meta", None)
+    concrete = (meta.concrete_model if meta is not None else None) or cls
+    return slugify(concrete.__name__)
+
+
+@cache
+def _actor_foreign_key(cls: type) -> tuple[str, str] | None:
+    """``(attname, "app.Model")`` when the default actor is a foreign key to a primary key.
+
+    Lets the actor id and reference be read from ``user_id`` without loading the user
+    (stream-django fetched it on every update and delete).
+    """
+    if cls.activity_actor_attr is not Activity.activity_actor_attr or not hasattr(cls, "_meta"):
+        return None
+    for name in ("user", "actor"):
+        try:
+            field = cls._meta.get_field(name)
+        except Exception:  # FieldDoesNotExist: a plain attribute, or the next name
+            if hasattr(cls, name):
+                return None
+            continue
+        if not (field.many_to_one and field.concrete):
+            return None
+        if field.target_field != field.related_model._meta.pk:
+            return None
+        return field.attname, model_content_type(field.related_model)
+    return None
 
 
 class Activity:
@@ -92,17 +125,23 @@ class Activity:
 
     @property
     def activity_actor_id(self) -> Any:
+        fk = _actor_foreign_key(type(self))
+        if fk is not None:
+            return getattr(self, fk[0])
         actor = self.activity_actor_attr
         return actor.pk if isinstance(actor, models.Model) else actor
 
     @property
     def activity_actor(self) -> Any:
+        fk = _actor_foreign_key(type(self))
+        if fk is not None:
+            actor_id = getattr(self, fk[0])
+            return None if actor_id is None else f"{fk[1]}:{actor_id}"
         return create_reference(self.activity_actor_attr)
 
     @property
     def activity_verb(self) -> str:
-        concrete = self._meta.concrete_model or type(self)  # type: ignore[attr-defined]
-        return slugify(concrete.__name__)
+        return _verb_of(type(self))
 
     @property
     def activity_object(self) -> Any:
@@ -136,12 +175,29 @@ class Activity:
 
     @property
     def activity_notify(self) -> list[Any] | None:
-        """Feeds (stream-python Feed objects or 'slug:id' strings) to copy the activity to."""
+        """Feeds (stream-python Feed objects or 'slug:id' strings) to copy the activity to.
+
+        On an update the targets are reconciled: feeds no longer listed lose the copy.
+        """
         return None
 
     def activity_should_publish(self) -> bool:
-        """Whether the instance is in the feeds; when it turns False its activity is removed."""
+        """Whether the instance is in the feeds; when it turns False its activity is removed.
+
+        Override it for drafts and soft deletes (``return not self.deleted``); turning True
+        again adds the activity back with its original time.
+        """
         return True
+
+    def activity_feeds(self) -> list[Any]:
+        """Feeds (Feed objects or 'slug:id') the activity is added to; default: the author feed.
+
+        Override it to publish to more than the author feed. The list must not change over
+        the object's life (like the time field); use ``activity_notify`` for targets that do.
+        """
+        from feed_outbox.feed_manager import feed_manager
+
+        return [f"{feed_manager.get_actor_feed(self)}:{self.activity_actor_id}"]
 
     def create_activity(self) -> dict[str, Any]:
         """The activity dict sent to Stream. The dict ``extra_activity_data`` returned is not mutated."""

@@ -6,7 +6,7 @@ from typing import Any
 
 from django.db import models
 
-from feed_outbox import conf, outbox, tracking
+from feed_outbox import conf, lifecycle, outbox, tracking
 from feed_outbox.activity import Activity
 from feed_outbox.client import stream_client
 from feed_outbox.models import EventKind, OutboxEvent
@@ -138,30 +138,36 @@ class FeedManager:
         )
         return outbox.follow_event(source, target, EventKind.FOLLOW, **options)
 
-    def add_activity_to_feed(self, instance: Activity, using: str | None = None) -> OutboxEvent:
-        event = outbox.activity_event(instance, EventKind.ADD)
-        return outbox.enqueue([event], outbox.db_alias_for(instance, using))[0]
+    def add_activity_to_feed(
+        self, instance: Activity, using: str | None = None
+    ) -> list[OutboxEvent]:
+        """Publish ``instance``'s activity now (an add event per feed), whatever its state."""
+        events = outbox.activity_events(instance, EventKind.ADD)
+        return outbox.enqueue(events, outbox.db_alias_for(instance, using))
 
     def remove_activity_from_feed(
         self, instance: Activity, using: str | None = None
-    ) -> OutboxEvent:
-        event = outbox.activity_event(instance, EventKind.REMOVE)
-        return outbox.enqueue([event], outbox.db_alias_for(instance, using))[0]
+    ) -> list[OutboxEvent]:
+        events = outbox.activity_events(instance, EventKind.REMOVE)
+        return outbox.enqueue(events, outbox.db_alias_for(instance, using))
+
+    def bind_model(self, sender: type[models.Model], **kwargs: Any) -> bool:
+        """Publish ``sender``'s changes (Activity models are bound automatically)."""
+        from feed_outbox.signals import bind_model
+
+        return bind_model(sender)
 
     # Signal receivers (bound per Activity model by feed_outbox.signals).
     def activity_created(self, sender, instance, created, raw=False, using=None, **kwargs):
+        """post_save: add, update or remove, depending on what was published before."""
         if raw or not self.should_track(sender):
             return None
-        if instance.activity_should_publish():
-            kind = EventKind.ADD if created else EventKind.UPDATE
-        elif created:
-            return None
-        else:
-            kind = EventKind.REMOVE
-        event = outbox.activity_event(instance, kind)
-        return outbox.enqueue([event], outbox.db_alias_for(instance, using))[0]
+        alias = outbox.db_alias_for(instance, using)
+        return outbox.enqueue(lifecycle.save_events(instance, created, alias), alias)
 
     def activity_delete(self, sender, instance, using=None, **kwargs):
+        """post_delete: remove the activity if it was published."""
         if not self.should_track(sender):
             return None
-        return self.remove_activity_from_feed(instance, using)
+        alias = outbox.db_alias_for(instance, using)
+        return outbox.enqueue(lifecycle.delete_events(instance), alias)

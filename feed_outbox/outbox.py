@@ -2,19 +2,32 @@
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
+import datetime
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Mapping
+from types import MappingProxyType
 from typing import Any
 
-from django.db import models, router
+from django.db import DEFAULT_DB_ALIAS, models, router, transaction
 
 from feed_outbox import conf
-from feed_outbox.activity import Activity, model_content_type
+from feed_outbox.activity import Activity, feed_id, model_content_type
 from feed_outbox.exceptions import ActivityDataError
 from feed_outbox.models import EventKind, OutboxEvent
-from feed_outbox.payload import encoded_size, json_safe
+from feed_outbox.payload import encoded_size, format_activity_time, json_safe
 
 logger = logging.getLogger("feed_outbox")
+
+#: Key of an update payload holding what the relay needs to reconcile ``to`` targets; the
+#: relay strips it before sending: ``{"previous_to": [feed ids] | None}`` (None: unknown).
+RECONCILE_KEY = "_outbox"
+
+# Buffers of events per database alias while a batch() block is open (per thread/task).
+_buffers: contextvars.ContextVar[Mapping[str, list[OutboxEvent]]] = contextvars.ContextVar(
+    "feed_outbox_batch", default=MappingProxyType({})
+)
 
 
 def author_feed_id(instance: Activity) -> str:
@@ -27,7 +40,14 @@ def activity_payload(instance: Activity) -> dict[str, Any]:
     """The activity as JSON with its time frozen now; raises ActivityDataError on bad data."""
     label = model_content_type(type(instance))
     activity = instance.create_activity()
+    time = activity["time"]
+    if not isinstance(time, datetime.datetime):
+        raise ActivityDataError(
+            f"{label}: activity_time is {time!r}; the outbox freezes the time of every "
+            "activity, so it must be a datetime"
+        )
     payload = {key: json_safe(value, model=label, field=key) for key, value in activity.items()}
+    payload["time"] = format_activity_time(time)
     size = encoded_size(payload)
     limit = conf.get("FEED_OUTBOX_MAX_ACTIVITY_BYTES")
     if size > limit:
@@ -45,8 +65,14 @@ def activity_payload(instance: Activity) -> dict[str, Any]:
     return payload
 
 
-def activity_event(instance: Activity, kind: EventKind) -> OutboxEvent:
-    """An unsaved event for ``instance``: add, update or remove of its activity."""
+def activity_events(
+    instance: Activity, kind: EventKind, previous_to: list[str] | None = None
+) -> list[OutboxEvent]:
+    """Unsaved events for ``instance``: add, update or remove, one per feed it is published to.
+
+    An update carries the complete ``to`` list and, under RECONCILE_KEY, the targets of the
+    previous publication when known, so the relay can drop the copies no longer listed.
+    """
     label = model_content_type(type(instance))
     if kind == EventKind.REMOVE:
         foreign_id = instance.activity_foreign_id
@@ -54,13 +80,26 @@ def activity_event(instance: Activity, kind: EventKind) -> OutboxEvent:
     else:
         payload = activity_payload(instance)
         foreign_id = payload["foreign_id"]
-    return OutboxEvent(
-        kind=kind,
-        feed=author_feed_id(instance),
-        ordering_key=foreign_id,
-        aggregate_type=label,
-        payload=payload,
-    )
+        if kind == EventKind.UPDATE:
+            payload.setdefault("to", [])
+            payload[RECONCILE_KEY] = {"previous_to": previous_to}
+    if not isinstance(foreign_id, str) or not foreign_id:
+        raise ActivityDataError(f"{label}: activity_foreign_id is {foreign_id!r}, not a string")
+    return [
+        OutboxEvent(
+            kind=kind,
+            feed=feed_id(feed),
+            ordering_key=foreign_id,
+            aggregate_type=label,
+            payload=payload,
+        )
+        for feed in instance.activity_feeds()
+    ]
+
+
+def activity_event(instance: Activity, kind: EventKind) -> OutboxEvent:
+    """The event for ``instance``'s first feed (the author feed unless activity_feeds says else)."""
+    return activity_events(instance, kind)[0]
 
 
 def follow_event(source: str, target: str, kind: EventKind, **options: Any) -> OutboxEvent:
@@ -80,11 +119,45 @@ def follow_event(source: str, target: str, kind: EventKind, **options: Any) -> O
 
 
 def enqueue(events: Iterable[OutboxEvent], using: str | None = None) -> list[OutboxEvent]:
-    """Write events in one INSERT on ``using`` (default: the outbox's write database)."""
+    """Write events in one INSERT on ``using`` (default: the outbox's write database).
+
+    Inside ``batch(using)`` the events are kept and written together when the block ends.
+    """
     events = list(events)
     if not events:
         return events
     alias = using or router.db_for_write(OutboxEvent)
+    pending = _buffers.get().get(alias)
+    if pending is not None:
+        pending.extend(events)
+        return events
+    return _write(events, alias)
+
+
+@contextlib.contextmanager
+def batch(using: str | None = None) -> Iterator[None]:
+    """A transaction on ``using`` whose outbox events are written in one INSERT at its end.
+
+    Events for other databases are written at once, in their own database's transaction.
+    """
+    alias = using or DEFAULT_DB_ALIAS
+    buffers = _buffers.get()
+    with transaction.atomic(using=alias):
+        if alias in buffers:  # nested: the outer block writes
+            yield
+            return
+        pending: list[OutboxEvent] = []
+        token = _buffers.set({**buffers, alias: pending})
+        try:
+            yield
+        finally:
+            _buffers.reset(token)
+        _write(pending, alias)
+
+
+def _write(events: list[OutboxEvent], alias: str) -> list[OutboxEvent]:
+    if not events:
+        return events
     return OutboxEvent.objects.using(alias).bulk_create(events)
 
 

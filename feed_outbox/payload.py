@@ -28,6 +28,13 @@ def format_time(value: datetime.datetime) -> str:
     return to_utc(value).strftime(TIME_FORMAT)
 
 
+def format_activity_time(value: datetime.datetime) -> str:
+    """The frozen ``time`` of an activity: naive means UTC here (``activity_time``'s convention)."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=datetime.UTC)
+    return format_time(value)
+
+
 def parse_time(value: str) -> datetime.datetime:
     """Parse a stored/returned activity time into an aware UTC datetime."""
     return datetime.datetime.strptime(value, TIME_FORMAT).replace(tzinfo=datetime.UTC)

@@ -6,8 +6,9 @@ import functools
 
 from django.apps import apps as global_apps
 from django.db import models, router, transaction
-from django.db.models.signals import class_prepared, post_delete, post_save
+from django.db.models.signals import class_prepared, post_delete, post_migrate, post_save
 
+from feed_outbox import lifecycle, notify
 from feed_outbox.activity import Activity
 
 
@@ -45,6 +46,23 @@ def _make_save_atomic(model: type[models.Model]) -> None:
     model.save_base = save_base  # type: ignore[method-assign]
 
 
+def _remember_loaded_state(model: type[models.Model]) -> None:
+    """Patch ``from_db`` so a loaded instance knows whether its activity is published."""
+    original = model.from_db.__func__  # type: ignore[attr-defined]
+    if getattr(original, "_feed_outbox_loaded", False) or not lifecycle.remembers_state(model):
+        return
+
+    @functools.wraps(original)
+    def from_db(cls, db, field_names, values):
+        instance = original(cls, db, field_names, values)
+        if lifecycle.remembers_state(cls):
+            lifecycle.loaded(instance, complete=len(values) == len(cls._meta.concrete_fields))
+        return instance
+
+    from_db._feed_outbox_loaded = True  # type: ignore[attr-defined]
+    model.from_db = classmethod(from_db)  # type: ignore[method-assign,assignment]
+
+
 def bind_model(model: type[models.Model]) -> bool:
     """Publish changes of ``model`` if it is a concrete (or proxy) Activity of the app registry.
 
@@ -59,6 +77,7 @@ def bind_model(model: type[models.Model]) -> bool:
     post_save.connect(_on_save, sender=model, dispatch_uid=uid, weak=False)
     post_delete.connect(_on_delete, sender=model, dispatch_uid=uid, weak=False)
     _make_save_atomic(model)
+    _remember_loaded_state(model)
     return True
 
 
@@ -74,3 +93,4 @@ def _on_class_prepared(sender, **kwargs):
 
 
 class_prepared.connect(_on_class_prepared, dispatch_uid="feed_outbox:class_prepared")
+post_migrate.connect(notify.on_post_migrate, dispatch_uid="feed_outbox:notify_trigger")

@@ -29,3 +29,13 @@ class FollowFactory(factory.django.DjangoModelFactory):
 
     user = factory.SubFactory(UserFactory)
     target = factory.SubFactory(UserFactory)
+
+
+class PostFactory(factory.django.DjangoModelFactory):
+    """tests.write_app's soft-deletable Post (write-side tests)."""
+
+    class Meta:
+        model = "write_app.Post"
+
+    user = factory.SubFactory(UserFactory)
+    text = factory.Faker("sentence", nb_words=4)

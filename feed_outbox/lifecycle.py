@@ -1,0 +1,109 @@
+"""Which events a save or delete of an Activity becomes, from what was published before.
+
+"Publish only what was published": an instance remembers whether its activity is in Stream
+(read when it is loaded, and after each committed save), so a soft-deleted row is removed
+once, a draft saved again publishes nothing, and an object turning visible again is added.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+from django.db import models, transaction
+
+from feed_outbox import outbox
+from feed_outbox.activity import Activity
+from feed_outbox.models import EventKind, OutboxEvent
+
+# (published, to) of the last committed publication; None where unknown.
+_UNKNOWN: tuple[bool | None, list[str] | None] = (None, None)
+_STATE_ATTR = "feed_outbox_published"
+
+
+@cache
+def remembers_state(cls: type) -> bool:
+    """Only models that can unpublish or retarget need a memory; the rest pay nothing."""
+    return (
+        cls.activity_should_publish is not Activity.activity_should_publish
+        or cls.activity_notify is not Activity.activity_notify
+    )
+
+
+@cache
+def _never_targets(cls: type) -> bool:
+    return cls.activity_notify is Activity.activity_notify
+
+
+def published_state(instance: Activity) -> tuple[bool | None, list[str] | None]:
+    """What Stream has for ``instance``: (is it published, its ``to`` targets); None: unknown."""
+    if _never_targets(type(instance)):
+        published, _ = getattr(instance._state, _STATE_ATTR, _UNKNOWN)  # type: ignore[attr-defined]
+        return published, []
+    return getattr(instance._state, _STATE_ATTR, _UNKNOWN)  # type: ignore[attr-defined]
+
+
+def loaded(instance: Activity, complete: bool) -> None:
+    """Called for rows read from the database: their state is what was last published.
+
+    Deferred fields would make ``activity_should_publish`` query, so such rows stay unknown.
+    """
+    if complete:
+        setattr(instance._state, _STATE_ATTR, (bool(instance.activity_should_publish()), None))  # type: ignore[attr-defined]
+
+
+def _remember(instance: Activity, published: bool, to: list[str] | None, using: str) -> None:
+    # Known only once committed: a rolled-back save must not make us skip the next remove.
+    state = instance._state  # type: ignore[attr-defined]
+    setattr(state, _STATE_ATTR, _UNKNOWN)
+    transaction.on_commit(lambda: setattr(state, _STATE_ATTR, (published, to)), using=using)
+
+
+def save_events(instance: Activity, created: bool, using: str) -> list[OutboxEvent]:
+    """Events for a save: add on create, update while published, add/remove on transitions."""
+    publish = bool(instance.activity_should_publish())
+    was_published, previous_to = (False, []) if created else published_state(instance)
+    if publish:
+        kind = EventKind.ADD if was_published is False else EventKind.UPDATE
+        events = outbox.activity_events(instance, kind, previous_to=previous_to)
+    elif was_published is False:
+        events = []
+    else:
+        events = outbox.activity_events(instance, EventKind.REMOVE)
+    if remembers_state(type(instance)):
+        to = events[0].payload.get("to", []) if publish else None
+        _remember(instance, publish, to, using)
+    return events
+
+
+def delete_events(instance: Activity) -> list[OutboxEvent]:
+    """A remove for an instance whose activity is published; nothing for a draft or soft delete."""
+    published = published_state(instance)[0]
+    if published is None:
+        published = bool(instance.activity_should_publish())
+    if not published:
+        return []
+    return outbox.activity_events(instance, EventKind.REMOVE)
+
+
+def explicit_events(instances: Any, kind: str) -> list[OutboxEvent]:
+    """Events for ``publish(instances, kind)``: the current state of each instance, as ``kind``.
+
+    ``add``/``update`` publish instances whose ``activity_should_publish()`` is true and remove
+    the others (an update may have just hidden them); ``remove`` removes every instance.
+    """
+    kind = EventKind(kind)
+    if kind not in (EventKind.ADD, EventKind.UPDATE, EventKind.REMOVE):
+        raise ValueError(f"publish() takes add, update or remove, not {kind!r}")
+    events: list[OutboxEvent] = []
+    for instance in instances:
+        if not isinstance(instance, Activity) or not isinstance(instance, models.Model):
+            raise TypeError(f"{instance!r} is not an Activity model instance")
+        if instance.pk is None:
+            raise ValueError(f"{instance!r} has no primary key: save it before publishing")
+        if kind != EventKind.REMOVE and not instance.activity_should_publish():
+            if kind == EventKind.UPDATE:
+                events += outbox.activity_events(instance, EventKind.REMOVE)
+            continue
+        events += outbox.activity_events(instance, kind)
+    return events
