@@ -37,8 +37,6 @@ def parse_time(value: Any, field: str = "time") -> str:
             parsed = dt.datetime.fromisoformat(value.replace(" ", "T", 1))
         except ValueError:
             raise input_error(field, f"invalid time {value!r}, expected ISO 8601") from None
-    elif isinstance(value, (int, float)) and not isinstance(value, bool):
-        parsed = dt.datetime.fromtimestamp(value, _UTC)
     else:
         raise input_error(field, f"invalid time {value!r}, expected ISO 8601")
     if parsed.tzinfo is not None:
