@@ -155,6 +155,7 @@ class Emulator:
             self._loop.call_soon_threadsafe(self._stopped.set)
             self._thread.join(timeout=30)
             self._thread = None
+            self._loop = None
         else:
             self._stopped.set()
 
@@ -240,7 +241,7 @@ class Emulator:
         return stats
 
     def request_log(self) -> list[dict[str, Any]]:
-        """Applied write operations in order: {seq, op, feed, foreign_id, id, time, target, at}."""
+        """Applied writes in order: {seq, op, feed, foreign_id, id, time, target, matched, at}."""
         return self._on_loop(self.store.request_log)
 
     # -- request handling ----------------------------------------------------------

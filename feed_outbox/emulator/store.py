@@ -17,7 +17,7 @@ from .errors import ApiError, input_error, not_found
 from .feed_groups import FLAT, FeedGroup, lookup
 
 DEFAULT_COPY_LIMIT, MAX_COPY_LIMIT = 100, 1000
-_LOG_FIELDS = ("seq", "op", "feed", "foreign_id", "id", "time", "target", "at")
+_LOG_FIELDS = ("seq", "op", "feed", "foreign_id", "id", "time", "target", "matched", "at")
 
 
 class Feed:
@@ -93,6 +93,7 @@ class Store:
                 data.get("id"),
                 data.get("time"),
                 extra.get("target"),
+                extra.get("matched"),
                 time.time(),
             )
         )
@@ -233,9 +234,11 @@ class Store:
         """Remove from `fid`, from its followers' copies, and from the `to` targets it fanned to."""
         feed = self.feed(fid, create=False)
         if feed is None or aid not in feed.entries:
+            # logged all the same: order checks need to see a remove that arrived too early
+            self.record("remove_activity", fid, {"id": aid}, matched=0)
             return
         data = self.activities[aid]
-        self.record("remove_activity", fid, data)
+        self.record("remove_activity", fid, data, matched=1)
         victims = [fid] + [f for f in self.followers.get(fid, ()) if self._origin(f, aid) == fid]
         targets = self.to_by_feed.get(aid, {}).pop(fid, [])
         self._touch_activity(aid)
@@ -250,9 +253,10 @@ class Store:
 
     def remove_by_foreign_id(self, fid: str, foreign_id: str) -> None:
         feed = self.feed(fid, create=False)
-        if feed is None:
-            return
-        for aid in [a for a in self.by_foreign.get(foreign_id, ()) if a in feed.entries]:
+        matches = [a for a in self.by_foreign.get(foreign_id, ()) if feed and a in feed.entries]
+        if not matches:
+            self.record("remove_activity", fid, {"foreign_id": foreign_id}, matched=0)
+        for aid in matches:
             self.remove(fid, aid)
 
     # -- follows ---------------------------------------------------------------

@@ -68,3 +68,16 @@ def test_request_log_is_ordered_write_operations(client, emulator):
         ("unfollow", "user:1"),
     ]
     assert [e["seq"] for e in log] == [1, 2, 3, 4]
+
+
+def test_request_log_shows_removes_that_matched_nothing(client, emulator):
+    user = client.feed("user", "1")
+    user.remove_activity(foreign_id="p:1")  # arrives before its add
+    user.add_activity(activity(1, foreign_id="p:1"))
+    user.remove_activity(foreign_id="p:1")
+    log = [(e["op"], e["foreign_id"], e["matched"]) for e in emulator.request_log()]
+    assert log == [
+        ("remove_activity", "p:1", 0),
+        ("add_activity", "p:1", None),
+        ("remove_activity", "p:1", 1),
+    ]
