@@ -48,7 +48,9 @@ class OutboxEventAdmin(admin.ModelAdmin):
         "last_error",
         "formatted_payload",
     )
-    readonly_fields = fields
+    readonly_fields = tuple(
+        name for item in fields for name in (item if isinstance(item, tuple) else (item,))
+    )
     actions = ("retry_now", "requeue_dead_letters", "mark_dead")
     change_list_template = "admin/feed_outbox/outboxevent/change_list.html"
 
