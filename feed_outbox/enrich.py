@@ -23,7 +23,7 @@ logger = logging.getLogger(__name__)
 DEFAULT_FIELDS = ("actor", "object")
 
 # app_label.ModelName:pk — nothing looser: a string that merely contains a colon is text.
-REFERENCE = re.compile(r"^(?P<app>[A-Za-z_]\w*)\.(?P<model>[A-Za-z_]\w*):(?P<pk>[^:\s]{1,255})$")
+REFERENCE = re.compile(r"(?P<app>[A-Za-z_]\w*)\.(?P<model>[A-Za-z_]\w*):(?P<pk>[^:\s]{1,255})")
 
 
 def combine_dicts(a: dict, b: dict) -> dict:
@@ -68,7 +68,7 @@ def parse_reference(value: Any) -> tuple[type[models.Model], Any] | None:
     """``(model, pk)`` for a strict reference to an allowed model; None for anything else."""
     if not isinstance(value, str):
         return None
-    match = REFERENCE.match(value)
+    match = REFERENCE.fullmatch(value)
     if not match:
         return None
     model = allowed_model(f"{match['app']}.{match['model']}")

@@ -39,3 +39,19 @@ class PostFactory(factory.django.DjangoModelFactory):
 
     user = factory.SubFactory(UserFactory)
     text = factory.Faker("sentence", nb_words=4)
+
+
+class LikeFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "sample_app.Like"
+
+    user = factory.SubFactory(UserFactory)
+    tweet = factory.SubFactory(TweetFactory)
+
+
+class RetweetFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "sample_app.Retweet"
+
+    user = factory.SubFactory(UserFactory)
+    tweet = factory.SubFactory(TweetFactory)

@@ -24,7 +24,7 @@ IGNORE = "ignore"
 FAIL = "fail"
 missing_data_policies = [LOG, IGNORE, FAIL]
 
-SAFE_NAME = re.compile(r"^[A-Za-z0-9_-]{1,100}$")
+SAFE_NAME = re.compile(r"[A-Za-z0-9_-]{1,100}")
 
 
 def handle_not_enriched_data(activity: Any, policy: str) -> None:
@@ -45,11 +45,11 @@ def handle_not_enriched_data(activity: Any, policy: str) -> None:
 def template_name_for(activity: Mapping, template_prefix: str = "") -> str | None:
     """``activity/[aggregated/][prefix_]verb.html``, or None if the verb or prefix is unsafe."""
     verb = activity.get("verb")
-    if not isinstance(verb, str) or not SAFE_NAME.match(verb):
+    if not isinstance(verb, str) or not SAFE_NAME.fullmatch(verb):
         return None
     if not isinstance(template_prefix, str):
         return None
-    if template_prefix and not SAFE_NAME.match(template_prefix):
+    if template_prefix and not SAFE_NAME.fullmatch(template_prefix):
         return None
     prefix = f"{template_prefix}_" if template_prefix else ""
     folder = "activity/aggregated/" if "activities" in activity else "activity/"
@@ -90,7 +90,8 @@ def render_activity(
             raise
         logger.warning("no template %s for activity #%s", name, activity.get("id"))
         return ""
-    # Render in the caller's context (request and context processors' values included) with
-    # ``activity`` pushed on top and popped afterwards: nothing leaks into the caller.
-    with context.push(activity=activity):
+    # Render in the caller's context (context processors' values included) with ``activity``
+    # and ``request`` pushed on top and popped afterwards: nothing leaks into the caller.
+    request = context.get("request") or getattr(context, "request", None)
+    with context.push(activity=activity, request=request):
         return tmpl.render(context)
