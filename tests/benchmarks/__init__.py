@@ -1,0 +1,1 @@
+"""Benchmarks: run on demand with `make bench` (python -m tests.benchmarks), never collected by pytest."""
