@@ -70,6 +70,13 @@ class OutboxEvent(models.Model):
                 name="feed_outbox_pending_id",
                 condition=Q(status="pending"),
             ),
+            # The claim groups events per feed (one add_activities call each): it reads
+            # the oldest pending events of a few feeds at a time.
+            models.Index(
+                fields=["feed", "id"],
+                name="feed_outbox_pending_feed",
+                condition=Q(status="pending"),
+            ),
             models.Index(
                 fields=["ordering_key", "id"],
                 name="feed_outbox_dead_key",

@@ -8,6 +8,7 @@ import sys
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
     parser = argparse.ArgumentParser(prog="python -m relay", description=__doc__)
     from relay import cli
 
@@ -20,7 +21,7 @@ def main(argv: list[str] | None = None) -> int:
 
     django.setup()
     cli.configure_logging(args.verbosity)
-    return cli.run(args)
+    return cli.run(args, argv)
 
 
 if __name__ == "__main__":

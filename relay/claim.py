@@ -7,32 +7,132 @@ only touches rows whose lease token is still the caller's (a stale worker's mark
 from __future__ import annotations
 
 import datetime
+import json
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
-from django.db import transaction
-from django.db.models import Exists, F, OuterRef, Q
+from django.db import connections, transaction
+from django.db.models import Count, Exists, F, Min, OuterRef, Q
 from django.utils import timezone
 
 from feed_outbox import conf
 from feed_outbox.models import EventStatus, OutboxEvent
 from relay.events import Event, Lease
 
+# Stream's add_activities takes at most 100 activities: more events of one feed per claim
+# would only wait in memory while their lease runs.
+PER_FEED = 100
+TABLE = OutboxEvent._meta.db_table
 
-def _blocking_statuses() -> list[str]:
-    statuses = [EventStatus.PENDING]
+# An event is claimable when it is pending, its backoff is over, nobody holds a live lease
+# on it, and no older event of its key is still pending (or dead, when dead letters block
+# their key): that last clause is what makes delivery FIFO per key across any number of
+# relays. Events of one key are serialised by the row lock of the object they describe, so
+# id order is their commit order.
+CLAIMABLE = """
+    e.status = 'pending'
+    AND e.available_at <= %(now)s
+    AND (e.lease_expires_at IS NULL OR e.lease_expires_at <= %(now)s)
+    AND NOT EXISTS (
+        SELECT 1 FROM {table} o
+        WHERE o.ordering_key = e.ordering_key AND o.id < e.id AND o.status = ANY(%(blocking)s)
+    )
+"""
+
+# One round trip: pick the feeds of the oldest claimable events, take up to PER_FEED
+# claimable events of each (oldest feeds first, so a backlog spread over many feeds still
+# goes out as full add_activities batches), lock what nobody else is claiming, lease it.
+# The `locked` step re-checks status and lease on the row versions it locks, so two relays
+# racing for one row never both lease it.
+CLAIM_POSTGRES = f"""
+WITH seed AS (
+    SELECT s.feed, min(s.id) AS first_id
+    FROM (
+        SELECT e.id, e.feed FROM {{table}} e
+        WHERE {CLAIMABLE}
+        ORDER BY e.id
+        LIMIT %(limit)s
+    ) s
+    GROUP BY s.feed
+),
+candidates AS (
+    SELECT c.id
+    FROM seed
+    CROSS JOIN LATERAL (
+        SELECT e.id FROM {{table}} e
+        WHERE e.feed = seed.feed AND {CLAIMABLE}
+        ORDER BY e.id
+        LIMIT %(per_feed)s
+    ) c
+    ORDER BY seed.first_id, c.id
+    LIMIT %(limit)s
+),
+locked AS (
+    SELECT e.id FROM {{table}} e
+    WHERE e.id IN (SELECT id FROM candidates)
+      AND e.status = 'pending'
+      AND (e.lease_expires_at IS NULL OR e.lease_expires_at <= %(now)s)
+    FOR UPDATE SKIP LOCKED
+)
+UPDATE {{table}} t
+SET lease_owner = %(owner)s,
+    lease_token = %(token)s,
+    lease_expires_at = %(expires)s,
+    attempts = t.attempts + 1
+FROM locked
+WHERE t.id = locked.id
+RETURNING t.id, t.kind, t.feed, t.ordering_key, t.payload, t.attempts
+""".replace("{table}", TABLE)
+
+
+def blocking_statuses() -> list[str]:
     if conf.get("FEED_OUTBOX_BLOCK_KEY_ON_DEAD"):
-        statuses.append(EventStatus.DEAD)
-    return statuses
+        return [EventStatus.PENDING.value, EventStatus.DEAD.value]
+    return [EventStatus.PENDING.value]
+
+
+def claim_params(
+    owner: str, limit: int, lease_seconds: float, now: datetime.datetime | None = None
+) -> dict:
+    now = now or timezone.now()
+    return {
+        "now": now,
+        "limit": limit,
+        "per_feed": PER_FEED,
+        "blocking": blocking_statuses(),
+        "owner": owner,
+        "token": uuid.uuid4(),
+        "expires": now + datetime.timedelta(seconds=lease_seconds),
+    }
+
+
+def claim_batch(owner: str, limit: int, lease_seconds: float, using: str = "default") -> Lease:
+    """Lease up to ``limit`` claimable events to ``owner``, at most one per ordering key."""
+    params = claim_params(owner, limit, lease_seconds)
+    connection = connections[using]
+    if connection.vendor == "postgresql":
+        with transaction.atomic(using=using), connection.cursor() as cursor:
+            cursor.execute(CLAIM_POSTGRES, params)
+            rows = cursor.fetchall()
+        events = tuple(sorted((_event(row) for row in rows), key=lambda e: e.id))
+    else:
+        events = _claim_portable(params, using)
+    return Lease(owner=owner, token=params["token"], expires_at=params["expires"], events=events)
+
+
+def _event(row: Sequence) -> Event:
+    id_, kind, feed, key, payload, attempts = row
+    if isinstance(payload, (str, bytes)):  # Django's psycopg loader leaves jsonb as text
+        payload = json.loads(payload)
+    return Event(id_, kind, feed, key, payload, attempts)
 
 
 def claimable(using: str, now: datetime.datetime):
-    """Pending events whose backoff is over, unleased (or lease expired), oldest of their key."""
+    """The CLAIMABLE predicate as a queryset (SQLite, admin and tests)."""
     rows = OutboxEvent.objects.using(using)
     older_of_key = rows.filter(
-        ordering_key=OuterRef("ordering_key"),
-        id__lt=OuterRef("id"),
-        status__in=_blocking_statuses(),
+        ordering_key=OuterRef("ordering_key"), id__lt=OuterRef("id"), status__in=blocking_statuses()
     )
     return (
         rows.filter(status=EventStatus.PENDING, available_at__lte=now)
@@ -42,74 +142,105 @@ def claimable(using: str, now: datetime.datetime):
     )
 
 
-def claim_batch(owner: str, limit: int, lease_seconds: float, using: str = "default") -> Lease:
-    """Lease up to ``limit`` claimable events to ``owner`` (SKIP LOCKED on PostgreSQL)."""
-    now = timezone.now()
-    token = uuid.uuid4()
-    expires = now + datetime.timedelta(seconds=lease_seconds)
+def _claim_portable(params: dict, using: str) -> tuple[Event, ...]:
+    # SQLite has one writer at a time and no SKIP LOCKED: one relay, the same predicate.
     with transaction.atomic(using=using):
-        ids = list(
-            claimable(using, now)
-            .select_for_update(skip_locked=True, of=("self",))
-            .values_list("id", flat=True)[:limit]
+        ids = list(claimable(using, params["now"]).values_list("id", flat=True)[: params["limit"]])
+        if not ids:
+            return ()
+        OutboxEvent.objects.using(using).filter(id__in=ids).update(
+            lease_owner=params["owner"],
+            lease_token=params["token"],
+            lease_expires_at=params["expires"],
+            attempts=F("attempts") + 1,
         )
-        if ids:
-            OutboxEvent.objects.using(using).filter(id__in=ids).update(
-                lease_owner=owner,
-                lease_token=token,
-                lease_expires_at=expires,
-                attempts=F("attempts") + 1,
-            )
-            rows = OutboxEvent.objects.using(using).filter(id__in=ids).order_by("id")
-            events = tuple(Event.from_row(row) for row in rows)
-        else:
-            events = ()
-    return Lease(owner=owner, token=token, expires_at=expires, events=events)
+        rows = OutboxEvent.objects.using(using).filter(id__in=ids).order_by("id")
+        return tuple(Event.from_row(row) for row in rows)
 
 
 def _held(lease: Lease, ids: Iterable[int], using: str):
-    return OutboxEvent.objects.using(using).filter(id__in=list(ids), lease_token=lease.token)
+    return OutboxEvent.objects.using(using).filter(
+        id__in=list(ids), lease_token=lease.token, status=EventStatus.PENDING
+    )
+
+
+def _unleased() -> dict:
+    return {"lease_owner": "", "lease_token": None, "lease_expires_at": None}
 
 
 def mark_delivered(lease: Lease, ids: Iterable[int], using: str = "default") -> int:
-    """Settle delivered events; returns how many were still held by ``lease``."""
+    """Settle delivered events in one statement; returns how many were still held by ``lease``."""
     return _held(lease, ids, using).update(
-        status=EventStatus.DELIVERED,
-        delivered_at=timezone.now(),
-        lease_owner="",
-        lease_token=None,
-        lease_expires_at=None,
-        last_error="",
+        status=EventStatus.DELIVERED, delivered_at=timezone.now(), last_error="", **_unleased()
     )
 
 
 def mark_retry(
     lease: Lease, event_id: int, error: str, delay_seconds: float, using: str = "default"
 ) -> int:
-    """Release an event for another try after ``delay_seconds``."""
+    """Release an event for another try after ``delay_seconds``; its key waits meanwhile."""
     return _held(lease, [event_id], using).update(
         available_at=timezone.now() + datetime.timedelta(seconds=delay_seconds),
-        lease_owner="",
-        lease_token=None,
-        lease_expires_at=None,
         last_error=error,
+        **_unleased(),
     )
 
 
 def mark_dead(lease: Lease, event_id: int, error: str, using: str = "default") -> int:
     """Dead-letter an event with its error; later events of its key may proceed."""
     return _held(lease, [event_id], using).update(
-        status=EventStatus.DEAD,
-        lease_owner="",
-        lease_token=None,
-        lease_expires_at=None,
-        last_error=error,
+        status=EventStatus.DEAD, last_error=error, **_unleased()
     )
 
 
 def release(lease: Lease, ids: Iterable[int], using: str = "default", refund: bool = True) -> int:
     """Give events back untouched (shutdown, configuration error); the attempt is refunded."""
-    update = {"lease_owner": "", "lease_token": None, "lease_expires_at": None}
+    update = _unleased()
     if refund:
         update["attempts"] = F("attempts") - 1
     return _held(lease, ids, using).update(**update)
+
+
+def renew(lease: Lease, lease_seconds: float, using: str = "default") -> int:
+    """Extend a lease still held (a long rate-limit wait); 0 means another relay took it."""
+    expires = timezone.now() + datetime.timedelta(seconds=lease_seconds)
+    return (
+        OutboxEvent.objects.using(using)
+        .filter(lease_token=lease.token, status=EventStatus.PENDING)
+        .update(lease_expires_at=expires)
+    )
+
+
+@dataclass(frozen=True)
+class PendingStats:
+    pending: int
+    oldest_created_at: datetime.datetime | None
+
+    def lag_seconds(self, now: datetime.datetime | None = None) -> float:
+        if self.oldest_created_at is None:
+            return 0.0
+        return max(0.0, ((now or timezone.now()) - self.oldest_created_at).total_seconds())
+
+
+def pending_stats(using: str = "default") -> PendingStats:
+    """How many events wait and since when (the partial index over pending rows answers it)."""
+    result = (
+        OutboxEvent.objects.using(using)
+        .filter(status=EventStatus.PENDING)
+        .aggregate(pending=Count("id"), oldest=Min("created_at"))
+    )
+    return PendingStats(pending=result["pending"], oldest_created_at=result["oldest"])
+
+
+def explain_claim(
+    limit: int = 100, using: str = "default", analyze: bool = True
+) -> tuple[str, float]:
+    """EXPLAIN the claim statement (rolled back); returns the plan and its top-level cost."""
+    params = claim_params("explain", limit, 30.0)
+    options = "ANALYZE, BUFFERS" if analyze else "COSTS"
+    with transaction.atomic(using=using), connections[using].cursor() as cursor:
+        cursor.execute(f"EXPLAIN ({options}) {CLAIM_POSTGRES}", params)
+        lines = [row[0] for row in cursor.fetchall()]
+        transaction.set_rollback(True, using=using)
+    cost = float(lines[0].split("..", 1)[1].split()[0]) if "cost=" in lines[0] else 0.0
+    return "\n".join(lines), cost

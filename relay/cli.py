@@ -8,8 +8,8 @@ import signal
 import threading
 from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:  # the runner imports models: only after django.setup()
-    from relay.runner import RelayOptions
+if TYPE_CHECKING:  # imported at use: the parser is built before django.setup()
+    from relay.runner import Relay, RelayOptions
 
 logger = logging.getLogger("relay")
 
@@ -18,9 +18,35 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--once", action="store_true", help="drain until nothing is claimable, then exit 0"
     )
+    parser.add_argument(
+        "--workers", type=int, default=1, help="relay processes to run (each claims on its own)"
+    )
     parser.add_argument("--batch-size", type=int, default=100, help="events claimed per batch")
     parser.add_argument(
-        "--poll-interval", type=float, default=1.0, help="seconds between polls when idle"
+        "--concurrency", type=int, default=8, help="Stream requests in flight per process"
+    )
+    parser.add_argument(
+        "--poll-interval",
+        type=float,
+        default=1.0,
+        help="seconds between polls when idle (the floor under LISTEN/NOTIFY)",
+    )
+    parser.add_argument(
+        "--poll-only",
+        action="store_true",
+        help="never LISTEN (PgBouncer in transaction pooling mode): poll every --poll-interval",
+    )
+    parser.add_argument(
+        "--grace-period",
+        type=float,
+        default=8.0,
+        help="seconds SIGTERM/SIGINT waits for in-flight requests before exiting",
+    )
+    parser.add_argument(
+        "--metrics-port",
+        type=int,
+        default=None,
+        help="serve /healthz, /readyz and /metrics on this port (0 picks a free one)",
     )
     parser.add_argument("--database", default="default", help="database alias of the outbox")
 
@@ -29,41 +55,78 @@ def options_from(args: argparse.Namespace) -> RelayOptions:
     from relay.runner import RelayOptions
 
     return RelayOptions(
-        batch_size=args.batch_size, poll_interval=args.poll_interval, using=args.database
+        batch_size=args.batch_size,
+        concurrency=args.concurrency,
+        poll_interval=args.poll_interval,
+        poll_only=args.poll_only,
+        grace_period=args.grace_period,
+        using=args.database,
     )
 
 
-def run(args: argparse.Namespace) -> int:
-    from relay.runner import ConfigurationError, Relay
+def run(args: argparse.Namespace, argv: list[str] | None = None) -> int:
+    if args.workers > 1 and not args.once:
+        from relay.supervisor import run_workers
+
+        return run_workers(args.workers, argv or [], args.grace_period)
+    from relay.runner import Relay
 
     relay = Relay(options_from(args))
-    if args.once:
-        try:
-            stats = relay.drain()
-        except ConfigurationError:
-            return 2
-        logger.info(
-            "drained: %d delivered, %d to retry, %d dead",
-            stats.delivered,
-            stats.retried,
-            stats.dead,
-        )
-        return 0
+    server = _start_health_server(args, relay)
+    try:
+        if args.once:
+            return _drain(relay)
+        return _serve(relay)
+    finally:
+        if server is not None:
+            server.stop()
+
+
+def _start_health_server(args: argparse.Namespace, relay: Relay):
+    if args.metrics_port is None:
+        return None
+    from relay.health import HealthServer
+
+    server = HealthServer(args.metrics_port, relay.metrics, relay.ready).start()
+    # A parent process (or a test) reads the port from this line when it asked for port 0.
+    logger.info("metrics listening on port %d", server.port)
+    return server
+
+
+def _drain(relay: Relay) -> int:
+    from relay.runner import ConfigurationError
+
+    try:
+        stats = relay.drain()
+    except ConfigurationError:
+        return 2
+    logger.info(
+        "drained: %d delivered, %d to retry, %d dead", stats.delivered, stats.retried, stats.dead
+    )
+    return 0
+
+
+def _serve(relay: Relay) -> int:
     stop = threading.Event()
 
     def _stop(signum, frame):
         logger.info(
-            "received %s: finishing the current batch, then exiting", signal.Signals(signum).name
+            "received %s: claiming nothing more, finishing in-flight requests",
+            signal.Signals(signum).name,
         )
         stop.set()
+        relay.wake()
 
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
+    opts = relay.options
     logger.info(
-        "relay %s started (batch size %d, poll every %.1fs)",
-        relay.options.owner,
-        relay.options.batch_size,
-        relay.options.poll_interval,
+        "relay %s started (batch size %d, concurrency %d, poll every %.1fs%s)",
+        opts.owner,
+        opts.batch_size,
+        opts.concurrency,
+        opts.poll_interval,
+        ", poll only" if opts.poll_only else "",
     )
     relay.run(stop)
     logger.info("relay stopped")
@@ -73,3 +136,7 @@ def run(args: argparse.Namespace) -> int:
 def configure_logging(verbosity: int = 1) -> None:
     level = logging.DEBUG if verbosity > 1 else logging.INFO
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    # stream-python logs every request's URL and body at DEBUG (a body's `to` holds feed
+    # tokens), urllib3 every URL: keep them quiet whatever the verbosity.
+    for name in ("stream", "urllib3"):
+        logging.getLogger(name).setLevel(logging.WARNING)

@@ -2,14 +2,30 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from relay.events import Event
 from relay.retry import Failure, classify
 
-MAX_BATCH_ADD = 100  # Stream's limit for add_activities
+MAX_BATCH = 100  # Stream's limit for add_activities, follow_many and unfollow_many
+
+
+@dataclass(frozen=True)
+class Call:
+    """One Stream request: ``endpoint`` names the stream-python method, ``events`` its events."""
+
+    endpoint: str
+    events: tuple[Event, ...]
+
+    @property
+    def rate_class(self) -> str:
+        """Stream's rate-limit bucket for this request (X-Ratelimit-* are per bucket)."""
+        return {"add_activities": "add", "remove_activity": "remove"}.get(self.endpoint, "follow")
+
+    def split(self) -> list[Call]:
+        return [Call(self.endpoint, (event,)) for event in self.events]
 
 
 @dataclass(frozen=True)
@@ -24,74 +40,80 @@ class Outcome:
         return self.error is None
 
 
-def plan_calls(events: Sequence[Event]) -> list[tuple[str, list[Event]]]:
-    """Group a claimed batch into calls: adds and updates per feed, the rest one by one.
+def _group_key(event: Event) -> tuple[str, ...] | None:
+    """Events with the same key share one request; None means a request of its own."""
+    if event.kind in ("add", "update"):
+        # An update is an add with the same foreign_id + frozen time: Stream overwrites the
+        # stored activity in place (id kept), under add's higher rate limit, and it works
+        # even when Stream never saw the add.
+        return ("add_activities", event.feed)
+    if event.kind == "follow":
+        return ("follow_many", str(event.payload.get("activity_copy_limit")))
+    if event.kind == "unfollow":
+        return ("unfollow_many",)
+    return None
+
+
+def plan_calls(events: Sequence[Event]) -> list[Call]:
+    """Group a claimed batch into requests, in the order of each group's oldest event.
 
     A claimed batch never holds two events of one ordering key (the claim only hands out the
     oldest pending event of each key), so grouping cannot reorder a key's events.
     """
-    groups: dict[str, list[Event]] = {}
-    calls: list[tuple[str, list[Event]]] = []
+    groups: dict[tuple[str, ...], list[Event]] = {}
+    planned: list[tuple[str, list[Event]]] = []
     for event in events:
-        if event.kind in ("add", "update"):
-            group = groups.get(event.feed)
-            if group is None or len(group) >= MAX_BATCH_ADD:
-                group = groups[event.feed] = []
-                calls.append(("add_activities", group))
-            group.append(event)
-        else:
-            calls.append((event.kind, [event]))
-    return calls
+        key = _group_key(event)
+        if key is None:
+            planned.append(("remove_activity" if event.kind == "remove" else event.kind, [event]))
+            continue
+        group = groups.get(key)
+        if group is None or len(group) >= MAX_BATCH:
+            group = groups[key] = []
+            planned.append((key[0], group))
+        group.append(event)
+    return [Call(endpoint, tuple(group)) for endpoint, group in planned]
 
 
-def call_stream(client: Any, call: str, events: list[Event]) -> None:
-    """Make one Stream request for ``events``; raises what the client raises."""
+def call_stream(client: Any, call: Call) -> None:
+    """Make one Stream request for ``call``; raises what the client raises."""
+    events = call.events
     first = events[0]
-    feed = client.feed(first.feed_slug, first.feed_user_id)
-    if call == "add_activities":
-        # An update is an add with the same foreign_id + time: Stream overwrites in place.
-        activities = [dict(e.payload) for e in events]
-        if len(activities) == 1:
-            feed.add_activity(activities[0])
+    if call.endpoint == "add_activities":
+        feed = client.feed(first.feed_slug, first.feed_user_id)
+        if len(events) == 1:
+            feed.add_activity(dict(first.payload))
         else:
-            feed.add_activities(activities)
-    elif call == "remove":
+            feed.add_activities([dict(e.payload) for e in events])
+    elif call.endpoint == "remove_activity":
+        feed = client.feed(first.feed_slug, first.feed_user_id)
         feed.remove_activity(foreign_id=first.payload["foreign_id"])
-    elif call in ("follow", "unfollow"):
-        slug, user_id = first.payload["target"].split(":", 1)
-        if call == "follow":
-            limit = first.payload.get("activity_copy_limit")
-            feed.follow(slug, user_id, activity_copy_limit=limit)
-        else:
-            feed.unfollow(slug, user_id, keep_history=bool(first.payload.get("keep_history")))
+    elif call.endpoint == "follow_many":
+        limit = first.payload.get("activity_copy_limit")
+        follows = [{"source": e.feed, "target": e.payload["target"]} for e in events]
+        client.follow_many(follows, activity_copy_limit=limit)
+    elif call.endpoint == "unfollow_many":
+        unfollows = [
+            {
+                "source": e.feed,
+                "target": e.payload["target"],
+                "keep_history": bool(e.payload.get("keep_history")),
+            }
+            for e in events
+        ]
+        client.unfollow_many(unfollows)
     else:
         raise ValueError(f"unknown outbox event kind {first.kind!r} (event {first.id})")
 
 
-def publish(client: Any, events: Iterable[Event]) -> list[Outcome]:
-    """Publish a batch with one client; every event gets an Outcome."""
-    outcomes: list[Outcome] = []
-    for call, group in plan_calls(list(events)):
-        try:
-            call_stream(client, call, group)
-        except Exception as exc:  # classified by the caller (relay.retry)
-            if len(group) > 1 and classify(exc) is Failure.PERMANENT:
-                # One bad activity fails the whole batch: isolate it so only it is retried.
-                outcomes.extend(_one_by_one(client, call, group))
-            else:
-                outcomes.extend(Outcome(e, exc) for e in group)
-        else:
-            outcomes.extend(Outcome(e) for e in group)
-    return outcomes
-
-
-def _one_by_one(client: Any, call: str, group: list[Event]) -> list[Outcome]:
-    outcomes = []
-    for event in group:
-        try:
-            call_stream(client, call, [event])
-        except Exception as exc:
-            outcomes.append(Outcome(event, exc))
-        else:
-            outcomes.append(Outcome(event))
-    return outcomes
+def publish_call(send: Callable[[Call], None], call: Call) -> list[Outcome]:
+    """Make ``call`` with ``send``; a permanent failure of a batch is isolated by sending its
+    events singly (``send`` is call_stream bound to a client, plus pacing)."""
+    try:
+        send(call)
+    except Exception as exc:  # classified by the caller (relay.retry)
+        if len(call.events) > 1 and classify(exc) is Failure.PERMANENT:
+            # One bad activity fails the whole request: only it should be retried.
+            return [outcome for single in call.split() for outcome in publish_call(send, single)]
+        return [Outcome(event, exc) for event in call.events]
+    return [Outcome(event) for event in call.events]

@@ -20,8 +20,12 @@ CONFIGURATION_CODES = frozenset({2, 3, 7})
 RATE_LIMIT_CODE = 9
 
 
+class LeaseExpiring(Exception):
+    """The lease would end before a request could finish: sending could reorder a key."""
+
+
 def classify(exc: BaseException) -> Failure:
-    if isinstance(exc, (requests.Timeout, requests.ConnectionError)):
+    if isinstance(exc, (requests.Timeout, requests.ConnectionError, LeaseExpiring)):
         return Failure.RETRYABLE
     if isinstance(exc, stream_exceptions.StreamApiException):
         code = getattr(exc, "code", None)
@@ -50,7 +54,21 @@ def describe(exc: BaseException) -> str:
         parts.append(f"code {code}")
     if status:
         parts.append(f"HTTP {status}")
-    return f"{' '.join(parts)}: {detail}"[:2000]
+    return _scrub(f"{' '.join(parts)}: {detail}")[:2000]
+
+
+def _scrub(text: str) -> str:
+    # Defence in depth: no message Stream or requests produce should hold the secret, but a
+    # future one must not put it into logs or the outbox table either.
+    from feed_outbox import conf
+
+    try:
+        secret = conf.get("STREAM_API_SECRET")
+    except Exception:  # settings not configured (a unit test of describe())
+        secret = None
+    if secret and len(secret) >= 4:
+        text = text.replace(secret, "[secret]")
+    return text
 
 
 def backoff_seconds(attempt: int, base: float = 0.5, cap: float = 300.0) -> float:

@@ -1,4 +1,9 @@
-"""The relay loop: claim a batch, publish it with no transaction open, settle it; repeat."""
+"""The relay loop: claim batches, publish them on Stream threads, settle what comes back.
+
+The main thread owns the database: it claims (a short transaction), hands the batch's
+requests to the pool, and settles each batch as its requests finish, claiming again while
+requests are in flight so the pool never runs dry.
+"""
 
 from __future__ import annotations
 
@@ -9,14 +14,22 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
+from concurrent.futures import Future, wait
 from dataclasses import dataclass, field
 from typing import Any
+
+from django.db import connections
 
 from feed_outbox import conf
 from feed_outbox.client import build_client
 from relay import claim
-from relay.publisher import publish
-from relay.retry import Failure, backoff_seconds, classify, describe
+from relay.events import Event, Lease
+from relay.loop import SidecarLoop
+from relay.metrics import Metrics
+from relay.pool import StreamPool
+from relay.publisher import Call, Outcome, plan_calls
+from relay.retry import Failure, LeaseExpiring, backoff_seconds, classify, describe
+from relay.wakeup import ListenWakeup, PollWakeup
 
 logger = logging.getLogger("relay")
 
@@ -28,7 +41,10 @@ def default_owner() -> str:
 @dataclass
 class RelayOptions:
     batch_size: int = 100
+    concurrency: int = 8
     poll_interval: float = 1.0
+    poll_only: bool = False
+    grace_period: float = 8.0
     lease_seconds: float | None = None
     max_attempts: int | None = None
     using: str = "default"
@@ -42,7 +58,7 @@ class RelayOptions:
 
 
 @dataclass
-class StepResult:
+class BatchResult:
     claimed: int = 0
     delivered: int = 0
     retried: int = 0
@@ -58,83 +74,147 @@ class DrainStats:
     retried: int = 0
     dead: int = 0
 
-    def add(self, step: StepResult) -> None:
+    def add(self, batch: BatchResult) -> None:
         self.batches += 1
-        self.delivered += step.delivered
-        self.retried += step.retried
-        self.dead += step.dead
+        self.delivered += batch.delivered
+        self.retried += batch.retried
+        self.dead += batch.dead
 
 
 class ConfigurationError(RuntimeError):
     """Stream rejects the credentials or the app: no event can be delivered until fixed."""
 
 
+@dataclass
+class _InFlight:
+    """A claimed batch whose requests are on the pool; ``deadline`` is its lease end (monotonic)."""
+
+    lease: Lease
+    deadline: float
+    futures: dict[Future, Call]
+    started: float = field(default_factory=time.monotonic)
+
+    def done(self) -> bool:
+        return all(f.done() for f in self.futures)
+
+
 class Relay:
     def __init__(
-        self, options: RelayOptions | None = None, client_factory: Callable[[], Any] = build_client
+        self,
+        options: RelayOptions | None = None,
+        client_factory: Callable[[], Any] = build_client,
+        metrics: Metrics | None = None,
     ) -> None:
         self.options = options or RelayOptions()
+        self.metrics = metrics or Metrics()
         self._client_factory = client_factory
-        self._client: Any = None
+        self._pool: StreamPool | None = None
+        self._inflight: list[_InFlight] = []
+        self._wakeup: PollWakeup | None = None
         self.paused_reason: str | None = None
+        self._paused_until = 0.0
+        self._pauses = 0
+        self.database_error: str | None = None
+
+    # -- state seen by /readyz ----------------------------------------------------------
 
     @property
     def healthy(self) -> bool:
         return self.paused_reason is None
 
-    @property
-    def client(self) -> Any:
-        if self._client is None:
-            self._client = self._client_factory()
-        return self._client
+    def ready(self) -> tuple[bool, str]:
+        if self.database_error:
+            return False, f"database unreachable: {self.database_error}"
+        if self.paused_reason:
+            return False, f"paused by a configuration error: {self.paused_reason}"
+        return True, "ready"
 
-    def step(self) -> StepResult:
-        """Claim one batch, publish it, settle it."""
+    # -- one batch ----------------------------------------------------------------------
+
+    def _pool_(self) -> StreamPool:
+        if self._pool is None:
+            timeout = float(conf.get("STREAM_TIMEOUT"))
+            poke = self._wakeup.poke if self._wakeup is not None else None
+            self._pool = StreamPool(
+                self._client_factory, self.options.concurrency, self.metrics, timeout, poke
+            )
+        return self._pool
+
+    def _claim(self) -> _InFlight | None:
         opts = self.options
-        started = time.monotonic()
         lease = claim.claim_batch(opts.owner, opts.batch_size, opts.lease_seconds, opts.using)
-        result = StepResult(claimed=len(lease))
         if not lease.events:
-            return result
-        outcomes = publish(self.client, lease.events)
-        delivered = [o.event.id for o in outcomes if o.ok]
+            return None
+        self.metrics.batch(len(lease))
+        batch = _InFlight(lease, time.monotonic() + opts.lease_seconds, {})
+        pool = self._pool_()
+        for call in plan_calls(lease.events):
+            batch.futures[pool.submit(call, lambda b=batch: b.deadline)] = call
+        return batch
+
+    def _settle(self, batch: _InFlight) -> BatchResult:
+        """Record every event of a finished (or abandoned) batch; one statement for the delivered."""
+        opts, lease = self.options, batch.lease
+        result = BatchResult(claimed=len(lease))
+        outcomes: list[Outcome] = []
+        unsent: list[Event] = []
+        for future, call in batch.futures.items():
+            if future.done() and not future.cancelled():
+                outcomes.extend(future.result())
+            else:
+                unsent.extend(call.events)
+        delivered = [o.event for o in outcomes if o.ok]
         if delivered:
-            result.delivered = claim.mark_delivered(lease, delivered, opts.using)
+            result.delivered = claim.mark_delivered(lease, [e.id for e in delivered], opts.using)
+            self._count(delivered, "delivered", result.delivered)
         for outcome in outcomes:
-            if outcome.ok:
-                continue
-            self._settle_failure(lease, outcome.event, outcome.error, result)
-        if result.configuration_error is None and self.paused_reason:
+            if not outcome.ok:
+                self._settle_failure(lease, outcome.event, outcome.error, result)
+        if unsent:
+            result.released += claim.release(lease, [e.id for e in unsent], opts.using)
+        if result.delivered and self.paused_reason:
             logger.info("relay resumed: Stream accepts the configuration again")
             self.paused_reason = None
+            self._pauses = 0
         logger.info(
-            "batch claimed=%d delivered=%d retried=%d dead=%d released=%d in %.1fms",
+            "batch lease=%s claimed=%d calls=%d delivered=%d retried=%d dead=%d released=%d "
+            "ms=%.1f",
+            lease.token.hex[:8],
             result.claimed,
+            len(batch.futures),
             result.delivered,
             result.retried,
             result.dead,
             result.released,
-            (time.monotonic() - started) * 1000,
+            (time.monotonic() - batch.started) * 1000,
         )
         return result
 
-    def _settle_failure(self, lease, event, error, result: StepResult) -> None:
+    def _count(self, events: list[Event], outcome: str, settled: int) -> None:
+        if settled != len(events):
+            # Another relay took the lease over (ours expired): its settlement counts.
+            lost = len(events) - settled
+            logger.warning("%d of %d events were no longer ours to settle", lost, len(events))
+            self.metrics.events("any", "fenced", lost)
+            events = events[:settled]
+        for event in events:
+            self.metrics.events(event.kind, outcome)
+
+    def _settle_failure(self, lease: Lease, event: Event, error: Any, result: BatchResult) -> None:
         opts = self.options
         kind = classify(error)
         message = describe(error)
-        if kind is Failure.CONFIGURATION:
+        if isinstance(error, LeaseExpiring):
+            result.released += claim.release(lease, [event.id], opts.using)
+        elif kind is Failure.CONFIGURATION:
             result.released += claim.release(lease, [event.id], opts.using)
             if result.configuration_error is None:
                 result.configuration_error = message
-                self.paused_reason = message
-                logger.error(
-                    "configuration error: Stream refused the relay's credentials or app "
-                    "(%s); check STREAM_API_KEY and STREAM_API_SECRET. Pausing; nothing is "
-                    "dead-lettered.",
-                    message,
-                )
+                self._pause(message)
         elif kind is Failure.PERMANENT and event.attempts >= opts.max_attempts:
-            result.dead += claim.mark_dead(lease, event.id, message, opts.using)
+            done = claim.mark_dead(lease, event.id, message, opts.using)
+            result.dead += done
+            self._count([event], "dead", done)
             logger.warning(
                 "dead-lettered event %d (%s %s) after %d attempts: %s",
                 event.id,
@@ -145,32 +225,87 @@ class Relay:
             )
         else:
             delay = backoff_seconds(event.attempts)
-            result.retried += claim.mark_retry(lease, event.id, message, delay, opts.using)
+            done = claim.mark_retry(lease, event.id, message, delay, opts.using)
+            result.retried += done
+            self._count([event], "retried", done)
             logger.debug("event %d will be retried in %.1fs: %s", event.id, delay, message)
+
+    def _pause(self, message: str) -> None:
+        self._pauses += 1
+        wait = backoff_seconds(self._pauses, base=1.0, cap=60.0) + 1.0
+        self._paused_until = time.monotonic() + wait
+        if self.paused_reason is None:
+            logger.error(
+                "configuration error: Stream refused the relay's credentials or app (%s); "
+                "check STREAM_API_KEY and STREAM_API_SECRET. Pausing; nothing is dead-lettered.",
+                message,
+            )
+        self.paused_reason = message
+        self.metrics.set_gauge("feed_outbox_relay_paused", 1)
+
+    # -- draining in-process (tests, --once) --------------------------------------------
 
     def drain(self, raise_on_configuration_error: bool = True) -> DrainStats:
         """Publish until nothing is claimable (events waiting for a retry are left)."""
         stats = DrainStats()
-        while True:
-            step = self.step()
-            if not step.claimed:
-                return stats
-            stats.add(step)
-            if step.configuration_error:
-                if raise_on_configuration_error:
-                    raise ConfigurationError(step.configuration_error)
-                return stats
+        try:
+            while True:
+                batch = self._claim()
+                if batch is None:
+                    return stats
+                wait(batch.futures)
+                result = self._settle(batch)
+                stats.add(result)
+                if result.configuration_error:
+                    if raise_on_configuration_error:
+                        raise ConfigurationError(result.configuration_error)
+                    return stats
+        finally:
+            self.close()
 
-    def run(self, stop: threading.Event) -> None:
-        """Run until ``stop`` is set; pause with backoff while the configuration is refused."""
-        pauses = 0
-        while not stop.is_set():
-            step = self.step()
-            if step.configuration_error:
-                pauses += 1
-                stop.wait(backoff_seconds(pauses, base=1.0, cap=60.0) + 1.0)
-            elif not step.claimed:
-                pauses = 0
-                stop.wait(self.options.poll_interval)
-            else:
-                pauses = 0
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+            self._pool = None
+
+    # -- the sidecar loop ---------------------------------------------------------------
+
+    def make_wakeup(self) -> PollWakeup:
+        using = self.options.using
+        if self.options.poll_only or connections[using].vendor != "postgresql":
+            return PollWakeup()
+        return ListenWakeup(conf.get("FEED_OUTBOX_NOTIFY_CHANNEL"), using)
+
+    def wake(self) -> None:
+        """Interrupt the loop's sleep (a signal handler calls this after setting ``stop``)."""
+        if self._wakeup is not None:
+            self._wakeup.poke()
+
+    def run(self, stop: threading.Event, wakeup: PollWakeup | None = None) -> None:
+        """Run until ``stop`` is set, then finish or release what is in flight and return."""
+        self._wakeup = wakeup or self.make_wakeup()
+        loop = SidecarLoop(self, stop, self._wakeup)
+        try:
+            loop.run()
+        finally:
+            self._shutdown(loop)
+            self._wakeup.close()
+
+    def _shutdown(self, loop: SidecarLoop) -> None:
+        grace_end = time.monotonic() + self.options.grace_period
+        for batch in self._inflight:
+            for future in batch.futures:
+                future.cancel()  # not started yet: released below, untouched
+        while self._inflight and time.monotonic() < grace_end:
+            loop.settle_finished()
+            if self._inflight:
+                self._wakeup.wait(min(0.1, max(0.0, grace_end - time.monotonic())))
+        if self._inflight:
+            logger.warning(
+                "grace period over with %d batches in flight: their leases will expire",
+                len(self._inflight),
+            )
+        self._inflight.clear()
+        if self._pool is not None:
+            self._pool.shutdown(wait=False)
+            self._pool = None

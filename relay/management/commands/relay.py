@@ -1,5 +1,8 @@
 """``manage.py relay``: the same relay as ``python -m relay``."""
 
+import argparse
+import sys
+
 from django.core.management.base import BaseCommand, CommandError
 
 from relay import cli
@@ -12,9 +15,9 @@ class Command(BaseCommand):
         cli.add_arguments(parser)
 
     def handle(self, *args, **options):
-        import argparse
-
         cli.configure_logging(options["verbosity"])
-        code = cli.run(argparse.Namespace(**options))
+        # --workers starts `python -m relay` children with the options given here.
+        argv = sys.argv[sys.argv.index("relay") + 1 :] if "relay" in sys.argv else []
+        code = cli.run(argparse.Namespace(**options), argv)
         if code:
             raise CommandError("the relay stopped on a configuration error", returncode=code)

@@ -1,0 +1,104 @@
+"""Threads that make the Stream requests: each with its own client (and HTTP session), paced.
+
+Only Stream calls run here; every database operation stays on the relay's main thread.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any
+
+from stream import exceptions as stream_exceptions
+
+from relay.metrics import Metrics
+from relay.pacing import RateLimited, RateLimitPacer
+from relay.publisher import Call, Outcome, call_stream, publish_call
+from relay.retry import LeaseExpiring
+
+
+class StreamPool:
+    def __init__(
+        self,
+        client_factory: Callable[[], Any],
+        concurrency: int,
+        metrics: Metrics,
+        timeout: float,
+        on_done: Callable[[], None] | None = None,
+    ) -> None:
+        self._client_factory = client_factory
+        self._local = threading.local()
+        self._metrics = metrics
+        self._timeout = timeout
+        self._on_done = on_done
+        self.pacer = RateLimitPacer(on_wait=metrics.rate_limit_wait)
+        self._executor = ThreadPoolExecutor(
+            max_workers=max(1, concurrency), thread_name_prefix="relay-stream"
+        )
+
+    def submit(self, call: Call, deadline: Callable[[], float]) -> Future[list[Outcome]]:
+        """Publish ``call`` on a pool thread; ``deadline()`` is the lease's current end (monotonic)."""
+        future = self._executor.submit(self._run, call, deadline)
+        if self._on_done is not None:
+            future.add_done_callback(lambda _f: self._on_done())
+        return future
+
+    def shutdown(self, wait: bool = True) -> None:
+        self._executor.shutdown(wait=wait, cancel_futures=True)
+
+    # -- on pool threads -----------------------------------------------------------------
+
+    def _client(self) -> Any:
+        state = self._local
+        if getattr(state, "client", None) is None:
+            state.bucket = None
+            state.client = self._client_factory()
+            session = getattr(state.client, "session", None)
+            if session is not None:
+                session.hooks["response"].append(self._observe)
+        return state.client
+
+    def _observe(self, response: Any, *args: Any, **kwargs: Any) -> None:
+        bucket = getattr(self._local, "bucket", None)
+        if bucket is None:
+            return
+        if response.status_code == 429:
+            self.pacer.exhausted(bucket, response.headers)
+        else:
+            self.pacer.observe(bucket, response.headers)
+
+    def _run(self, call: Call, deadline: Callable[[], float]) -> list[Outcome]:
+        client = self._client()
+
+        def send(one: Call) -> None:
+            self._send(client, one, deadline)
+
+        return publish_call(send, call)
+
+    def _send(self, client: Any, call: Call, deadline: Callable[[], float]) -> None:
+        bucket = call.rate_class
+        while True:
+            # A request must end well inside the lease: a late write could land after a
+            # newer event of the same key that another relay delivered meanwhile.
+            latest_start = deadline() - self._timeout - 1.0
+            wall_deadline = time.time() + (latest_start - time.monotonic())
+            try:
+                self.pacer.acquire(bucket, deadline=wall_deadline)
+            except RateLimited as exc:
+                raise LeaseExpiring(str(exc)) from None
+            if time.monotonic() > latest_start:
+                raise LeaseExpiring("the lease ends before a request could finish")
+            self._local.bucket = bucket
+            started = time.monotonic()
+            try:
+                call_stream(client, call)
+            except stream_exceptions.RateLimitReached:
+                # The hook recorded the reset; wait for it and send again (not a failure).
+                self._metrics.rate_limited(bucket)
+                continue
+            finally:
+                self._local.bucket = None
+                self._metrics.stream_request(call.endpoint, time.monotonic() - started)
+            return
