@@ -48,7 +48,9 @@ class ActivityQuerySet(models.QuerySet):
     """A QuerySet whose bulk writes publish, each in one transaction with its outbox rows.
 
     ``objects = ActivityQuerySet.as_manager()`` (or ``ActivityManager()``) on an Activity model.
-    ``delete()`` batches the removes of the deleted rows into one INSERT.
+    ``bulk_create`` publishes adds; ``update`` (and ``bulk_update``, which Django builds on it)
+    re-reads the updated rows and publishes their new state; ``delete`` batches its removes
+    into one INSERT.
     """
 
     def bulk_create(self, objs: Iterable[models.Model], *args: Any, **kwargs: Any) -> list:
@@ -64,13 +66,6 @@ class ActivityQuerySet(models.QuerySet):
                 )
             publish(created, "add", using=self.db)
         return created
-
-    def bulk_update(self, objs: Iterable[models.Model], fields: Any, *args: Any, **kw: Any) -> int:
-        objs = list(objs)
-        with transaction.atomic(using=self.db, savepoint=False):
-            count = super().bulk_update(objs, fields, *args, **kw)
-            publish(objs, "update", using=self.db)
-        return count
 
     def update(self, **kwargs: Any) -> int:
         """Update the rows, then publish each updated row's new activity (one extra SELECT)."""

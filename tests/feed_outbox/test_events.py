@@ -79,11 +79,12 @@ def test_delete_removes_by_foreign_id_from_every_feed(outbox_drain, user_feed_ac
     assert len(user_feed_activities("topic:news")) == 1
     assert len(user_feed_activities(f"user:{author.pk}")) == 1
 
+    foreign_id = f"write_app.Broadcast:{broadcast.pk}"
     broadcast.delete()
 
     removes = OutboxEvent.objects.filter(kind=EventKind.REMOVE)
     assert sorted(removes.values_list("feed", flat=True)) == ["topic:news", f"user:{author.pk}"]
-    assert {e.payload["foreign_id"] for e in removes} == {f"write_app.Broadcast:{broadcast.pk}"}
+    assert {e.payload["foreign_id"] for e in removes} == {foreign_id}
     outbox_drain()
     assert user_feed_activities("topic:news") == []
     assert user_feed_activities(f"user:{author.pk}") == []
