@@ -1,6 +1,7 @@
 """Emulator throughput: add_activity and get req/s from concurrent keep-alive client processes.
 
 Run: python tests/benchmarks/bench_emulator.py [--clients 8] [--seconds 5] [--client requests|stream]
+     [--data FILE]
 Starts `python -m feed_outbox.emulator --port 0` as a subprocess, drives it from separate client
 processes (no shared GIL with the server or each other) and prints req/s and the server's RSS.
 """
@@ -20,11 +21,11 @@ ROOT = Path(__file__).resolve().parents[2]
 API_KEY, API_SECRET = "bench-key", "bench-secret-0123456789abcdef0123456789abcdef"
 
 
-def start_emulator() -> tuple[subprocess.Popen, str]:
+def start_emulator(extra: list[str]) -> tuple[subprocess.Popen, str]:
     env = {**os.environ, "STREAM_API_SECRET": API_SECRET, "PYTHONPATH": str(ROOT)}
     env.pop("LOCAL", None)
     proc = subprocess.Popen(
-        [sys.executable, "-m", "feed_outbox.emulator", "--port", "0", "--api-key", API_KEY],
+        [sys.executable, "-m", "feed_outbox.emulator", "--port", "0", "--api-key", API_KEY, *extra],
         stdout=subprocess.PIPE,
         env=env,
         text=True,
@@ -42,6 +43,12 @@ def rss_mb(pid: int) -> float:
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
     return float("nan")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User+system CPU the server used: its cost per request, independent of machine load."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _worker(kind, mode, url, worker, seconds, start_at, results) -> None:
@@ -103,6 +110,7 @@ def drive(kind: str, mode: str, url: str, clients: int, seconds: float) -> tuple
     totals = [results.get() for _ in procs]
     for proc in procs:
         proc.join()
+    # every worker ran for exactly `seconds` after the common start
     done = sum(t[0] for t in totals)
     return done / seconds, sum(t[1] for t in totals)
 
@@ -117,23 +125,32 @@ def main() -> None:
         default="requests",
         help="raw keep-alive requests.Session, or the stream-python client",
     )
+    parser.add_argument("--data", metavar="FILE", help="run the emulator with --data FILE")
     args = parser.parse_args()
-    proc, url = start_emulator()
+    proc, url = start_emulator(["--data", args.data] if args.data else [])
     try:
         before = rss_mb(proc.pid)
         print(
             f"emulator {url}  clients={args.clients}  client={args.client}  seconds={args.seconds}"
         )
         print(f"RSS before: {before:.1f} MB")
+        cpu = cpu_seconds(proc.pid)
         add_rate, add_errors = drive("add", args.client, url, args.clients, args.seconds)
+        add_cpu, cpu = cpu_seconds(proc.pid) - cpu, cpu_seconds(proc.pid)
         after_add = rss_mb(proc.pid)
+        stored = int(add_rate * args.seconds)
         print(
-            f"add_activity: {add_rate:8.0f} req/s  errors={add_errors}  "
-            f"stored≈{int(add_rate * args.seconds)}  RSS {after_add:.1f} MB"
+            f"add_activity: {add_rate:8.0f} req/s  errors={add_errors}  stored={stored}  "
+            f"server CPU {add_cpu / max(stored, 1) * 1e6:.0f} us/req  RSS {after_add:.1f} MB"
         )
         get_rate, get_errors = drive("get", args.client, url, args.clients, args.seconds)
+        get_cpu = cpu_seconds(proc.pid) - cpu
         after_get = rss_mb(proc.pid)
-        print(f"get (limit 25): {get_rate:6.0f} req/s  errors={get_errors}  RSS {after_get:.1f} MB")
+        gets = int(get_rate * args.seconds)
+        print(
+            f"get (limit 25): {get_rate:6.0f} req/s  errors={get_errors}  "
+            f"server CPU {get_cpu / max(gets, 1) * 1e6:.0f} us/req  RSS {after_get:.1f} MB"
+        )
         print(f"RSS growth during gets (no new data): {after_get - after_add:+.1f} MB")
     finally:
         proc.terminate()
