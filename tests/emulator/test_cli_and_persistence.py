@@ -111,3 +111,21 @@ def test_data_survives_a_crash_and_restart(tmp_path):
         assert again.client.feed("notification", "1").get()["results"] == []
     finally:
         again.stop()
+
+
+def test_cli_fault_flags_are_applied_and_changeable_at_runtime():
+    import requests
+    from stream.exceptions import StreamApiException
+
+    cli = Cli("--error-rate", "1", "--latency-ms", "1", "--rate-limits", "stream")
+    try:
+        with pytest.raises(StreamApiException):
+            cli.client.feed("user", "1").add_activity(activity(1))
+        faults = requests.get(f"{cli.url}/_emulator/control").json()["faults"]
+        assert faults["error_rate"] == 1 and faults["rate_limits"] == "stream"
+        requests.post(f"{cli.url}/_emulator/control", json={"error_rate": 0})
+        cli.client.feed("user", "1").add_activity(activity(1))
+        stats = requests.get(f"{cli.url}/_emulator/stats").json()
+        assert stats["faults"]["error"] == 1 and stats["activities"] == 1
+    finally:
+        cli.stop()
