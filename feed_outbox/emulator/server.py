@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 import signal
 import sys
 import threading
@@ -25,7 +24,6 @@ from .protocol import HttpProtocol, Response
 from .routing import Request, prepare
 from .store import Changes, Store
 
-log = logging.getLogger("feed_outbox.emulator")
 T = TypeVar("T")
 
 

@@ -13,7 +13,7 @@ from typing import Any
 from . import aggregation
 from .activities import activity_id_for, format_epoch, uniqueness_key
 from .enrichment import EnrichmentData
-from .errors import ApiError, input_error, not_found
+from .errors import input_error
 from .feed_groups import FLAT, FeedGroup, lookup
 
 DEFAULT_COPY_LIMIT, MAX_COPY_LIMIT = 100, 1000
@@ -406,12 +406,3 @@ class Store:
         if not slugs:
             return len(relation)
         return sum(1 for other in relation if other.partition(":")[0] in slugs)
-
-
-def require(aid: str | None, what: str) -> str:
-    if aid is None:
-        raise not_found(what)
-    return aid
-
-
-__all__ = ["ApiError", "Changes", "Feed", "Store", "require"]
