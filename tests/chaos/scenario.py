@@ -1,0 +1,291 @@
+"""One chaos run: users, emulator, relays and writers as processes, a nemesis, a drain, the checker.
+
+Everything random derives from the scenario's seed (workload, nemesis timing, the emulator's
+fault injection), so a failing run is rerun with the seed it prints; process scheduling is
+the one thing a seed cannot pin.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tests.chaos import checker
+from tests.chaos.processes import (
+    EMULATOR_KEY,
+    EMULATOR_SECRET,
+    EmulatorProcess,
+    RelayPool,
+    run_writers,
+    wait_for,
+)
+
+SCALE = float(os.environ.get("CHAOS_SCALE", "1"))
+CLEAR_FAULTS = {
+    "error_rate": 0,
+    "lost_response_rate": 0,
+    "latency_ms": 0,
+    "latency_jitter_ms": 0,
+    "rate_limits": "off",
+}
+
+
+@dataclass
+class Scenario:
+    name: str
+    writers: int = 3
+    relays: int = 2
+    transactions: int = 70  # per writer, before CHAOS_SCALE
+    rollback_rate: float = 0.15
+    users: int = 18
+    pause: float = 0.01
+    emulator_faults: dict[str, Any] = field(default_factory=dict)
+    data: bool = False  # emulator with --data, needed to restart it
+    nemesis: tuple[str, ...] = ()
+    clock_skews: tuple[float, ...] = ()  # seconds per writer
+    relay_env: dict[str, str] = field(default_factory=dict)
+    wrong_secret: bool = False  # relays start with a wrong secret, corrected after the writers
+    drain_timeout: float = 120.0
+
+
+@dataclass
+class Result:
+    scenario: str
+    seed: int
+    report: checker.Report
+    events: int
+    statuses: dict[str, int]
+    faults: dict[str, int]
+    writers: list[dict]
+    elapsed: float
+    relay_output: str
+    drained: bool
+
+    def summary(self) -> str:
+        counts = " ".join(f"{k}={v}" for k, v in self.report.counts.items())
+        faults = ",".join(f"{k}:{v}" for k, v in self.faults.items()) or "none"
+        return (
+            f"chaos scenario={self.scenario} seed={self.seed} events={self.events} "
+            f"statuses={self.statuses} faults={faults} {counts} "
+            f"feeds={self.report.feeds_checked} expected_activities="
+            f"{self.report.activities_expected} drained={self.drained} "
+            f"elapsed={self.elapsed:.1f}s"
+        )
+
+
+def _with_app_name(url: str, name: str) -> str:
+    return f"{url}{'&' if '?' in url else '?'}application_name={name}"
+
+
+class Nemesis:
+    """Injects the scenario's faults on a thread until stopped; counts what it did."""
+
+    def __init__(self, kinds, emulator, relays, database_url, rng) -> None:
+        self.kinds = kinds
+        self.emulator = emulator
+        self.relays = relays
+        self.database_url = database_url
+        self.rng = rng
+        self.counts: Counter[str] = Counter()
+        self.stop_event = threading.Event()
+        self.errors: list[BaseException] = []
+        self.threads = [threading.Thread(target=self._run, args=(k,), daemon=True) for k in kinds]
+
+    def start(self) -> None:
+        for thread in self.threads:
+            thread.start()
+
+    def stop(self) -> None:
+        self.stop_event.set()
+        for thread in self.threads:
+            thread.join()
+        if self.errors:
+            raise self.errors[0]
+
+    def _run(self, kind: str) -> None:
+        try:
+            getattr(self, kind)()
+        except BaseException as exc:  # surfaced by stop()
+            self.errors.append(exc)
+
+    def _pause(self, low: float, high: float) -> bool:
+        return not self.stop_event.wait(self.rng.uniform(low, high))
+
+    def kill_relays(self) -> None:
+        while self._pause(0.3, 1.2):
+            self.relays.kill_one()
+            self.counts["relay_sigkill"] += 1
+
+    def kill_after_apply(self) -> None:
+        """SIGKILL every relay right after Stream applied a write: between the call and the mark."""
+        while self._pause(0.8, 2.0):
+            before = self._writes()
+            while not self.stop_event.is_set() and self._writes() == before:
+                time.sleep(0.005)
+            self.relays.kill_all()
+            self.counts["relay_sigkill_after_apply"] += 1
+
+    def _writes(self) -> int:
+        try:
+            return self.emulator.stats()["writes_logged"]
+        except OSError:
+            return -1
+
+    def pg_terminate(self) -> None:
+        import psycopg
+
+        while self._pause(0.3, 1.0):
+            role = self.rng.choice(("chaos-relay", "chaos-writer"))
+            with psycopg.connect(self.database_url, autocommit=True) as conn:
+                (killed,) = conn.execute(
+                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND application_name = %s",
+                    (role,),
+                ).fetchone()
+            self.counts[f"pg_terminate_{role.split('-')[1]}"] += killed
+
+    def restart_emulator(self) -> None:
+        while self._pause(1.5, 3.0):
+            self.emulator.crash_and_restart()
+            self.counts["emulator_restart"] += 1
+
+    def rate_limit_storm(self) -> None:
+        """Compressed Stream limits (10 s windows) and bursts that spend the whole budget."""
+        from feed_outbox.client import build_client
+
+        self.emulator.set_faults(rate_limits="stream", rate_limit_scale=6)
+        client = build_client(
+            api_key=EMULATOR_KEY, api_secret=EMULATOR_SECRET, base_url=self.emulator.url
+        )
+        noise = client.feed("user", "ratelimitnoise")
+        while self._pause(1.0, 3.0):
+            self.counts["rate_limit_storm"] += 1
+            for i in range(1100):
+                if self.stop_event.is_set():
+                    break
+                try:  # an invalid activity: counted by the limiter, never applied
+                    noise.add_activity({"verb": "noise", "object": i})
+                except Exception:
+                    pass
+            for i in range(320):
+                try:
+                    noise.remove_activity(foreign_id=f"noise:{i}")
+                except Exception:
+                    pass
+
+
+def _drained_or_crash_looping(relays: RelayPool) -> bool:
+    from feed_outbox.models import OutboxEvent
+
+    crashes = sum(n for code, n in relays.exits.items() if code not in (-9, 0))
+    if crashes > 30:
+        raise RuntimeError(f"relays crash-loop ({dict(relays.exits)}):\n{relays.output()[-3000:]}")
+    return not OutboxEvent.objects.filter(status="pending").exists()
+
+
+def make_users(count: int) -> list[int]:
+    from tests.factories import UserFactory
+
+    return [UserFactory().pk for _ in range(count)]
+
+
+def run(
+    scenario: Scenario,
+    seed: int,
+    workdir: Path,
+    base_env: dict[str, str],
+    database_url: str,
+    before_writers: Callable[[list[int]], None] | None = None,
+) -> Result:
+    """Run ``scenario`` against the test database at ``database_url``; never raises on counts."""
+    from feed_outbox.client import build_client
+    from feed_outbox.models import OutboxEvent
+
+    started = time.monotonic()
+    rng = random.Random(seed)
+    workdir.mkdir(parents=True, exist_ok=True)
+    users = make_users(scenario.users)
+    emulator = EmulatorProcess(workdir, seed, data=scenario.data, **scenario.emulator_faults)
+    emulator.start()
+    env = {**base_env, "DJANGO_SETTINGS_MODULE": "tests.chaos.settings"}
+    env["FEED_OUTBOX_TEST_STREAM_BASE_URL"] = emulator.url
+    relay_env = {**env, **scenario.relay_env}
+    relay_env["DATABASE_URL"] = _with_app_name(database_url, "chaos-relay")
+    if scenario.wrong_secret:
+        relay_env["FEED_OUTBOX_TEST_STREAM_API_SECRET"] = "not-the-secret-" + str(seed)
+    relays = RelayPool(relay_env, workdir, scenario.relays, rng).start()
+    nemesis = Nemesis(scenario.nemesis, emulator, relays, database_url, rng)
+    writer_env = {**env, "DATABASE_URL": _with_app_name(database_url, "chaos-writer")}
+    transactions = max(1, int(scenario.transactions * SCALE))
+    argv = []
+    for w in range(scenario.writers):
+        args = [
+            f"--seed={seed}",
+            f"--writer={w}",
+            f"--authors={','.join(map(str, users[w :: scenario.writers]))}",
+            f"--users={','.join(map(str, users))}",
+            f"--transactions={transactions}",
+            f"--rollback-rate={scenario.rollback_rate}",
+            f"--pause={scenario.pause}",
+        ]
+        if scenario.clock_skews:
+            args.append(f"--clock-skew={scenario.clock_skews[w % len(scenario.clock_skews)]}")
+        argv.append(args)
+    drained = False
+    try:
+        if before_writers is not None:
+            before_writers(users)
+        nemesis.start()
+        try:
+            writers = run_writers(writer_env, argv, timeout=600)
+        finally:
+            nemesis.stop()
+        emulator.set_faults(**CLEAR_FAULTS)
+        if scenario.wrong_secret:
+            relays.restart_with(FEED_OUTBOX_TEST_STREAM_API_SECRET=EMULATOR_SECRET)
+        try:
+            wait_for(
+                lambda: _drained_or_crash_looping(relays),
+                scenario.drain_timeout,
+                0.2,
+                "the relays to drain the outbox",
+            )
+            drained = True
+        except TimeoutError:
+            pass
+        relays.stop()
+        log = emulator.request_log()
+        client = build_client(
+            api_key=EMULATOR_KEY, api_secret=EMULATOR_SECRET, base_url=emulator.url, timeout=30
+        )
+        report = checker.check(users, client, emulator.feeds(), log)
+        faults = emulator.fault_totals()
+    finally:
+        relays.stop()
+        emulator.stop()
+    harness = Counter(nemesis.counts)
+    harness.update({f"relay_exit_{code}": n for code, n in relays.exits.items() if code != -9})
+    if scenario.wrong_secret:
+        harness["wrong_secret_relays"] = scenario.relays
+    if scenario.clock_skews:
+        harness["clock_skewed_writers"] = sum(1 for s in scenario.clock_skews if s)
+    statuses = Counter(OutboxEvent.objects.values_list("status", flat=True))
+    return Result(
+        scenario=scenario.name,
+        seed=seed,
+        report=report,
+        events=sum(statuses.values()),
+        statuses=dict(statuses),
+        faults=checker.fault_counts(faults, harness),
+        writers=writers,
+        elapsed=time.monotonic() - started,
+        relay_output=relays.output(),
+        drained=drained,
+    )

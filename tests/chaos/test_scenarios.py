@@ -1,0 +1,82 @@
+"""The bounded chaos run: each fault, a randomized multi-process workload, and zero on all five counts.
+
+Seeds are random unless CHAOS_SEED is set; a failure prints the seed to rerun it with.
+CHAOS_SCALE multiplies the workload (``make soak`` runs these at a larger scale).
+"""
+
+from __future__ import annotations
+
+import os
+import random
+
+import pytest
+
+from tests.chaos.scenario import Scenario, run
+from tests.conftest import database_url
+
+pytestmark = [pytest.mark.postgres, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+
+SCENARIOS = [
+    Scenario("steady"),
+    Scenario("relay_sigkill", relays=3, nemesis=("kill_relays", "kill_after_apply")),
+    Scenario(
+        "stream_5xx_timeouts_lost_responses",
+        emulator_faults={
+            "error_rate": 0.15,
+            "lost_response_rate": 0.1,
+            "latency_ms": 100,
+            "latency_jitter_ms": 400,
+        },
+        relay_env={"CHAOS_STREAM_TIMEOUT": "0.45"},
+    ),
+    Scenario("rate_limit_storm", nemesis=("rate_limit_storm",)),
+    Scenario("emulator_restart", data=True, nemesis=("restart_emulator",)),
+    Scenario("pg_terminate_backend", nemesis=("pg_terminate",)),
+]
+
+
+def chaos_seed() -> int:
+    return int(os.environ.get("CHAOS_SEED") or random.randrange(1, 10**9))
+
+
+@pytest.fixture
+def chaos(subprocess_env, tmp_path):
+    """Run a scenario on this test's database; print its counts line (``make soak`` reads it)."""
+
+    def go(scenario: Scenario, before_writers=None):
+        seed = chaos_seed()
+        result = run(
+            scenario, seed, tmp_path / scenario.name, subprocess_env, database_url(), before_writers
+        )
+        print(result.summary())
+        return result
+
+    return go
+
+
+def assert_consistent(result) -> None:
+    details = "\n".join(result.report.details)
+    assert result.drained, f"outbox not drained (seed {result.seed}): {result.summary()}"
+    assert result.report.ok, f"seed {result.seed}: {result.summary()}\n{details}"
+    assert result.report.activities_expected > 0, "the workload produced nothing to check"
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS, ids=[s.name for s in SCENARIOS])
+def test_feeds_equal_the_database_after_faults(chaos, scenario):
+    result = chaos(scenario)
+    assert_consistent(result)
+    assert result.statuses.get("dead", 0) == 0, f"healthy events dead-lettered: {result.summary()}"
+    if scenario.nemesis:
+        injected = sum(result.faults.values())
+        assert injected > 0, f"the nemesis injected nothing: {result.summary()}"
+
+
+def test_wrong_secret_pauses_the_relay_and_logs_no_secret(chaos):
+    from tests.chaos.processes import EMULATOR_SECRET
+
+    result = chaos(Scenario("wrong_secret_logs", wrong_secret=True, transactions=30, writers=2))
+    assert_consistent(result)
+    assert result.statuses.get("dead", 0) == 0
+    assert "configuration error" in result.relay_output
+    assert EMULATOR_SECRET not in result.relay_output
+    assert f"not-the-secret-{result.seed}" not in result.relay_output
