@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import logging
 import os
 import statistics
 import subprocess
@@ -92,7 +93,7 @@ def emit(result: dict, json_path: str | None) -> None:
 
 
 def format_number(value: float) -> str:
-    if value == 0 or abs(value) >= 100:
+    if value == int(value) or abs(value) >= 100:
         return f"{value:,.0f}"
     if abs(value) >= 10:
         return f"{value:.1f}"
@@ -168,6 +169,8 @@ def setup_django(database_url: str, base_url: str | None = None) -> None:
 
     django.setup()
     call_command("migrate", verbosity=0, interactive=False)
+    # the in-process relay's per-batch log lines would drown the figures
+    logging.getLogger("relay").setLevel(logging.WARNING)
 
 
 # The emulator, as a subprocess of this process tree.
