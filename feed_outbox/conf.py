@@ -1,6 +1,8 @@
 """Settings of feed-outbox with their defaults, read from django.conf.settings at use time.
 
-Nothing here is cached: ``override_settings`` works everywhere (stream-django froze them at import).
+Values are memoised until Django's ``setting_changed`` signal (sent by ``override_settings``)
+says otherwise, so a save pays no settings lookups and nothing is frozen at import
+(stream-django froze them).
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ import os
 from typing import Any
 
 from django.conf import settings as django_settings
+from django.core.signals import setting_changed
 
 DEFAULTS: dict[str, Any] = {
     # stream-django's names and defaults.
@@ -37,11 +40,26 @@ DEFAULTS: dict[str, Any] = {
 }
 
 
+_memo: dict[str, Any] = {}
+
+
 def get(name: str) -> Any:
     """Return setting ``name`` or its default; unknown names are a programming error."""
+    try:
+        return _memo[name]
+    except KeyError:
+        pass
     if name not in DEFAULTS:
         raise KeyError(f"feed_outbox has no setting named {name!r}")
-    return getattr(django_settings, name, DEFAULTS[name])
+    value = _memo[name] = getattr(django_settings, name, DEFAULTS[name])
+    return value
+
+
+def _forget(*, setting: str, **kwargs: Any) -> None:
+    _memo.pop(setting, None)
+
+
+setting_changed.connect(_forget, dispatch_uid="feed_outbox.conf")
 
 
 def credentials_configured() -> bool:

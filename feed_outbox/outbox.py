@@ -6,11 +6,12 @@ import contextlib
 import contextvars
 import datetime
 import logging
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from functools import cache
 from types import MappingProxyType
 from typing import Any
 
-from django.db import DEFAULT_DB_ALIAS, models, router, transaction
+from django.db import DEFAULT_DB_ALIAS, connections, models, router, transaction
 
 from feed_outbox import conf
 from feed_outbox.activity import Activity, feed_id, model_content_type
@@ -46,8 +47,12 @@ def activity_payload(instance: Activity) -> dict[str, Any]:
             f"{label}: activity_time is {time!r}; the outbox freezes the time of every "
             "activity, so it must be a datetime"
         )
-    payload = {key: json_safe(value, model=label, field=key) for key, value in activity.items()}
-    payload["time"] = format_activity_time(time)
+    payload = {
+        key: format_activity_time(value)
+        if key == "time"
+        else json_safe(value, model=label, field=key)
+        for key, value in activity.items()
+    }
     size = encoded_size(payload)
     limit = conf.get("FEED_OUTBOX_MAX_ACTIVITY_BYTES")
     if size > limit:
@@ -86,13 +91,7 @@ def activity_events(
     if not isinstance(foreign_id, str) or not foreign_id:
         raise ActivityDataError(f"{label}: activity_foreign_id is {foreign_id!r}, not a string")
     return [
-        OutboxEvent(
-            kind=kind,
-            feed=feed_id(feed),
-            ordering_key=foreign_id,
-            aggregate_type=label,
-            payload=payload,
-        )
+        new_event(kind, feed_id(feed), foreign_id, label, payload)
         for feed in instance.activity_feeds()
     ]
 
@@ -155,10 +154,97 @@ def batch(using: str | None = None) -> Iterator[None]:
         _write(pending, alias)
 
 
+def new_event(
+    kind: str, feed: str, ordering_key: str, aggregate_type: str, payload: dict[str, Any]
+) -> OutboxEvent:
+    """An unsaved OutboxEvent, built positionally (a keyword build costs a save ~15 µs more)."""
+    values = {
+        "kind": kind,
+        "feed": feed,
+        "ordering_key": ordering_key,
+        "aggregate_type": aggregate_type,
+        "payload": payload,
+    }
+    return OutboxEvent(
+        *[
+            values[name] if name in values else (default() if call else default)
+            for name, call, default in _field_defaults()
+        ]
+    )
+
+
+@cache
+def _field_defaults() -> tuple[tuple[str, bool, Any], ...]:
+    plan = []
+    for field in OutboxEvent._meta.concrete_fields:
+        call = callable(field.default) and field.has_default()
+        plan.append((field.attname, call, field.default if call else field.get_default()))
+    return tuple(plan)
+
+
 def _write(events: list[OutboxEvent], alias: str) -> list[OutboxEvent]:
+    """One INSERT of ``events`` on ``alias``; they come back saved, with their ids.
+
+    On PostgreSQL this skips the ORM's compiler (the SQL is built once per row count) and
+    prepares only the values that need it: most of the Python cost of an outbox row.
+    """
     if not events:
         return events
-    return OutboxEvent.objects.using(alias).bulk_create(events)
+    connection = connections[alias]
+    if connection.vendor != "postgresql":
+        return OutboxEvent.objects.using(alias).bulk_create(events)
+    plan = _insert_plan()
+    params = [
+        field.get_db_prep_save(getattr(event, field.attname), connection)
+        if prepare
+        else getattr(event, field.attname)
+        for event in events
+        for field, prepare in plan
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(_insert_sql(connection.ops.quote_name, len(events)), params)
+        rows = cursor.fetchall()
+    for event, (pk,) in zip(events, rows, strict=True):
+        event.pk = pk
+        event._state.adding = False
+        event._state.db = alias
+    return events
+
+
+# Field classes (exactly these: a subclass may prepare values) whose Python values psycopg
+# sends as they are on PostgreSQL, aware datetimes included.
+_PASSTHROUGH = frozenset(
+    {
+        models.CharField,
+        models.TextField,
+        models.IntegerField,
+        models.PositiveIntegerField,
+        models.BigIntegerField,
+        models.DateTimeField,
+        models.UUIDField,
+        models.BooleanField,
+    }
+)
+
+
+@cache
+def _insert_plan() -> tuple[tuple[models.Field, bool], ...]:
+    return tuple(
+        (field, type(field) not in _PASSTHROUGH)
+        for field in OutboxEvent._meta.concrete_fields
+        if field is not OutboxEvent._meta.pk
+    )
+
+
+@cache
+def _insert_sql(quote: Callable[[str], str], rows: int) -> str:
+    fields = [field for field, _prepare in _insert_plan()]
+    row = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    return (
+        f"INSERT INTO {quote(OutboxEvent._meta.db_table)} "
+        f"({', '.join(quote(f.column) for f in fields)}) "
+        f"VALUES {', '.join([row] * rows)} RETURNING {quote(OutboxEvent._meta.pk.column)}"
+    )
 
 
 def db_alias_for(instance: models.Model, using: str | None = None) -> str:

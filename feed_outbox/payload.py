@@ -31,7 +31,7 @@ def format_time(value: datetime.datetime) -> str:
 def format_activity_time(value: datetime.datetime) -> str:
     """The frozen ``time`` of an activity: naive means UTC here (``activity_time``'s convention)."""
     if value.tzinfo is None:
-        value = value.replace(tzinfo=datetime.UTC)
+        return value.strftime(TIME_FORMAT)
     return format_time(value)
 
 
