@@ -4,6 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 PYTEST_ARGS ?=
+BENCH_ARGS ?=
 
 .PHONY: demo test lint bench soak install clean
 
@@ -26,7 +27,8 @@ lint: $(STAMP)
 	$(BIN)/hadolint Dockerfile
 
 bench: $(STAMP)
-	$(BIN)/python -m tests.benchmarks
+	$(BIN)/python -m pip install -q -e '.[dev,bench]'
+	$(BIN)/python -m tests.benchmarks $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .demo .pytest_cache bench-results
