@@ -126,7 +126,11 @@ def main() -> None:
         help="raw keep-alive requests.Session, or the stream-python client",
     )
     parser.add_argument("--data", metavar="FILE", help="run the emulator with --data FILE")
+    parser.add_argument("--quick", action="store_true", help="4 clients for 2 s (make bench)")
+    parser.add_argument("--json", metavar="PATH", help="also write req/s as JSON (make bench)")
     args = parser.parse_args()
+    if args.quick:
+        args.clients, args.seconds = 4, 2.0
     proc, url = start_emulator(["--data", args.data] if args.data else [])
     try:
         before = rss_mb(proc.pid)
@@ -152,6 +156,14 @@ def main() -> None:
             f"server CPU {get_cpu / max(gets, 1) * 1e6:.0f} us/req  RSS {after_get:.1f} MB"
         )
         print(f"RSS growth during gets (no new data): {after_get - after_add:+.1f} MB")
+        if args.json:
+            figures = {
+                "add_activity": {"value": add_rate, "unit": "req/s"},
+                "get (limit 25)": {"value": get_rate, "unit": "req/s"},
+                "errors": {"value": add_errors + get_errors, "unit": "requests"},
+            }
+            title = f"Emulator throughput ({args.clients} clients, {args.client})"
+            Path(args.json).write_text(json.dumps({"title": title, "figures": figures}))
     finally:
         proc.terminate()
         proc.wait(timeout=10)
