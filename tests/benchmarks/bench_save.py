@@ -29,7 +29,13 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=10)
     parser.add_argument("--per-round", type=int, default=300)
+    parser.add_argument("--quick", action="store_true", help="3 rounds of 100 (make bench)")
+    parser.add_argument(
+        "--json", metavar="PATH", help="also write the medians as JSON (make bench)"
+    )
     args = parser.parse_args()
+    if args.quick:
+        args.rounds, args.per_round = 3, 100
 
     import django
 
@@ -104,6 +110,22 @@ def main() -> int:
         ratio = medians["tracked"] / medians["untracked"]
         reference = medians["untracked + ORM JSON row (reference)"] / medians["untracked"]
         print(f"  ratio tracked/untracked: x{ratio:.3f} (target x1.30; reference x{reference:.3f})")
+        if args.json:
+            import json
+
+            result = {
+                "title": "Write side: cost of tracking per save (bench_save)",
+                "figures": {f"{k}": {"value": v, "unit": "ms/save"} for k, v in medians.items()},
+                "ratios": {
+                    "tracked / untracked": {
+                        "value": ratio,
+                        "unit": "×",
+                        "target": {"op": "<=", "value": 1.30},
+                    },
+                    "reference ORM JSON row / untracked": {"value": reference, "unit": "×"},
+                },
+            }
+            Path(args.json).write_text(json.dumps(result))
     finally:
         connection.creation.destroy_test_db(old_name, verbosity=0)
     return 0
