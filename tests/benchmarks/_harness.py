@@ -13,6 +13,7 @@ import argparse
 import contextlib
 import json
 import logging
+import math
 import os
 import statistics
 import subprocess
@@ -61,7 +62,7 @@ def met(figure: dict) -> bool | None:
 def percentile(values: Sequence[float], pct: float) -> float:
     """Nearest-rank percentile (p50/p95/p99 of latencies)."""
     ordered = sorted(values)
-    rank = max(0, min(len(ordered) - 1, round(pct / 100 * len(ordered) + 0.5) - 1))
+    rank = max(0, min(len(ordered) - 1, math.ceil(pct / 100 * len(ordered)) - 1))
     return ordered[rank]
 
 
