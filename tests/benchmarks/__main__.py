@@ -33,8 +33,8 @@ def discover(only: list[str]) -> list[str]:
     names = sorted(p.stem for p in HERE.glob("bench_*.py"))
 
     def rank(name: str) -> tuple[int, str]:
-        hits = [i for i, prefix in enumerate(ORDER) if name.startswith(prefix)]
-        return (max(hits) if hits else len(ORDER), name)
+        hits = [(len(prefix), i) for i, prefix in enumerate(ORDER) if name.startswith(prefix)]
+        return (max(hits)[1] if hits else len(ORDER), name)  # the longest prefix decides
 
     names.sort(key=rank)
     return [n for n in names if not only or any(o in n for o in only)]
