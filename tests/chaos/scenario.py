@@ -157,28 +157,33 @@ class Nemesis:
             self.counts["emulator_restart"] += 1
 
     def rate_limit_storm(self) -> None:
-        """Compressed Stream limits (10 s windows) and bursts that spend the whole budget."""
+        """Stream's limits in 30 s windows, and bursts that spend an endpoint's whole budget."""
+        from stream.exceptions import RateLimitReached
+
         from feed_outbox.client import build_client
 
-        self.emulator.set_faults(rate_limits="stream", rate_limit_scale=6)
+        self.emulator.set_faults(rate_limits="stream", rate_limit_scale=2)
         client = build_client(
             api_key=EMULATOR_KEY, api_secret=EMULATOR_SECRET, base_url=self.emulator.url
         )
-        noise = client.feed("user", "ratelimitnoise")
-        while self._pause(1.0, 3.0):
+        noise = client.feed(*checker.NOISE_FEED.split(":"))
+        invalid = {"actor": "noise", "verb": "noise", "object": "noise", "time": "never"}
+        calls = [
+            lambda i: noise.remove_activity(foreign_id=f"noise:{i}"),
+            lambda i: noise.add_activity(invalid),  # counted by the limiter, never applied
+        ]
+        while self._pause(0.05, 1.0):
             self.counts["rate_limit_storm"] += 1
-            for i in range(1100):
-                if self.stop_event.is_set():
-                    break
-                try:  # an invalid activity: counted by the limiter, never applied
-                    noise.add_activity({"verb": "noise", "object": i})
-                except Exception:
-                    pass
-            for i in range(320):
-                try:
-                    noise.remove_activity(foreign_id=f"noise:{i}")
-                except Exception:
-                    pass
+            for call in calls:
+                for i in range(1100):
+                    if self.stop_event.is_set():
+                        return
+                    try:
+                        call(i)
+                    except RateLimitReached:
+                        break  # this endpoint's budget is spent: the relays now meet 429s
+                    except Exception:
+                        pass
 
 
 def _drained_or_crash_looping(relays: RelayPool) -> bool:
