@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import re
 from functools import cache
 from typing import Any
 
@@ -34,12 +35,14 @@ def create_reference(reference: Any) -> Any:
     return reference
 
 
+# Stream's feed ids: a group slug and a user id, both of word characters and dashes.
+_FEED_ID = re.compile(r"[\w-]+:[\w-]+")
+
+
 def feed_id(feed: Any) -> str:
     """``slug:user_id`` for a stream-python Feed or a feed id string."""
-    if isinstance(feed, str):
-        return feed
-    value = getattr(feed, "id", None)
-    if isinstance(value, str) and ":" in value:
+    value = feed if isinstance(feed, str) else getattr(feed, "id", None)
+    if isinstance(value, str) and _FEED_ID.fullmatch(value):
         return value
     raise ActivityDataError(f"{feed!r} is neither a feed nor a feed id like 'notification:42'")
 

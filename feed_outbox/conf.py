@@ -75,3 +75,32 @@ def news_feed_slugs() -> dict[str, str]:
     if isinstance(feeds, dict):
         return dict(feeds)
     return {slug: slug for slug in feeds}
+
+
+# stream-django's module constants (``conf.USER_FEED`` …), read at use time like the rest.
+_LEGACY_NAMES = {
+    "API_KEY": "STREAM_API_KEY",
+    "API_SECRET": "STREAM_API_SECRET",
+    "LOCATION": "STREAM_LOCATION",
+    "TIMEOUT": "STREAM_TIMEOUT",
+    "FEED_MANAGER_CLASS": "STREAM_FEED_MANAGER_CLASS",
+    "USER_FEED": "STREAM_USER_FEED",
+    "NEWS_FEEDS": "STREAM_NEWS_FEEDS",
+    "NOTIFICATION_FEED": "STREAM_NOTIFICATION_FEED",
+    "DISABLE_MODEL_TRACKING": "STREAM_DISABLE_MODEL_TRACKING",
+}
+
+
+def is_valid_config() -> bool:
+    """stream-django's name for :func:`credentials_configured`."""
+    return credentials_configured()
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LEGACY_NAMES:
+        return get(_LEGACY_NAMES[name])
+    if name == "DJANGO_MAJOR_VERSION":
+        import django
+
+        return django.VERSION[0] + 0.1 * django.VERSION[1]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

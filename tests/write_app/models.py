@@ -78,3 +78,43 @@ class Broadcast(Activity, models.Model):
 
     def activity_feeds(self):
         return [*super().activity_feeds(), f"topic:{self.topic}"]
+
+
+SHARED_EXTRA = {"text": "shared"}
+
+
+class SharedExtraPost(Post):
+    """extra_activity_data returns one dict shared by every instance (a class constant)."""
+
+    class Meta:
+        proxy = True
+
+    @property
+    def extra_activity_data(self):
+        return SHARED_EXTRA
+
+
+class FeedNotifyingPost(Post):
+    """activity_notify returns a stream-python Feed and a feed id."""
+
+    class Meta:
+        proxy = True
+
+    @property
+    def activity_notify(self):
+        from feed_outbox.feed_manager import feed_manager
+
+        return [feed_manager.get_notification_feed(7), "notification:8"]
+
+
+class LikeOfTweet(Post):
+    """A like: its object is a tweet, its foreign id its own."""
+
+    class Meta:
+        proxy = True
+
+    @property
+    def activity_object_attr(self):
+        from sample_app.models import Tweet
+
+        return Tweet(pk=9)
