@@ -197,3 +197,12 @@ def test_signup_creates_an_account_and_logs_in(client, stream_emulator):
 def test_pages_need_a_login(client):
     for name in ("timeline", "timeline_aggregated", "notifications"):
         assert client.get(reverse(name)).status_code == 302
+
+
+def test_pages_say_when_the_relay_is_behind(as_user, outbox_drain):
+    reader = UserFactory()
+    TweetFactory()  # one event the relay has not published yet
+    c = as_user(reader)
+    assert "The relay is publishing 1 update" in c.get(reverse("timeline")).content.decode()
+    outbox_drain()
+    assert "The relay is publishing" not in c.get(reverse("timeline")).content.decode()
