@@ -71,7 +71,7 @@ def save_events(instance: Activity, created: bool, using: str) -> list[OutboxEve
     else:
         events = outbox.activity_events(instance, EventKind.REMOVE)
     if remembers_state(type(instance)):
-        to = events[0].payload.get("to", []) if publish else None
+        to = events[0].payload.get("to", []) if publish and events else None
         _remember(instance, publish, to, using)
     return events
 
@@ -105,5 +105,5 @@ def explicit_events(instances: Any, kind: str) -> list[OutboxEvent]:
             if kind == EventKind.UPDATE:
                 events += outbox.activity_events(instance, EventKind.REMOVE)
             continue
-        events += outbox.activity_events(instance, kind)
+        events += outbox.activity_events(instance, kind, previous_to=published_state(instance)[1])
     return events

@@ -21,8 +21,9 @@ from feed_outbox.payload import encoded_size, format_activity_time, json_safe
 
 logger = logging.getLogger("feed_outbox")
 
-#: Key of an update payload holding what the relay needs to reconcile ``to`` targets; the
-#: relay strips it before sending: ``{"previous_to": [feed ids] | None}`` (None: unknown).
+#: Key of an update payload whose ``to`` targets may have changed (absent when they did not):
+#: ``{"previous_to": [feed ids] | None}`` (None: unknown). The relay strips it before sending
+#: and sets the targets to ``payload.get("to", [])`` (update_activity_to_targets, new_targets).
 RECONCILE_KEY = "_outbox"
 
 # Buffers of events per database alias while a batch() block is open (per thread/task).
@@ -75,8 +76,8 @@ def activity_events(
 ) -> list[OutboxEvent]:
     """Unsaved events for ``instance``: add, update or remove, one per feed it is published to.
 
-    An update carries the complete ``to`` list and, under RECONCILE_KEY, the targets of the
-    previous publication when known, so the relay can drop the copies no longer listed.
+    An update whose ``to`` targets may differ from the last publication's carries RECONCILE_KEY,
+    so the relay drops the copies no longer listed and adds the new ones.
     """
     label = model_content_type(type(instance))
     if kind == EventKind.REMOVE:
@@ -85,8 +86,9 @@ def activity_events(
     else:
         payload = activity_payload(instance)
         foreign_id = payload["foreign_id"]
-        if kind == EventKind.UPDATE:
-            payload.setdefault("to", [])
+        if kind == EventKind.UPDATE and (
+            previous_to is None or sorted(previous_to) != sorted(payload.get("to", ()))
+        ):
             payload[RECONCILE_KEY] = {"previous_to": previous_to}
     if not isinstance(foreign_id, str) or not foreign_id:
         raise ActivityDataError(f"{label}: activity_foreign_id is {foreign_id!r}, not a string")
