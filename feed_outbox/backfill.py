@@ -16,7 +16,7 @@ from django.db import models, router, transaction
 
 from feed_outbox import conf
 from feed_outbox.models import EventKind, OutboxEvent
-from feed_outbox.outbox import activity_event, enqueue
+from feed_outbox.outbox import activity_events, enqueue
 
 
 @dataclass
@@ -89,6 +89,7 @@ def _add_events(chunk: list, alias: str, report: BackfillReport) -> list[OutboxE
         elif not instance.activity_should_publish():
             report.unpublished += 1
         else:
-            events.append(activity_event(instance, EventKind.ADD))
-            report.planned.append((EventKind.ADD, events[-1].feed))
+            for event in activity_events(instance, EventKind.ADD):
+                events.append(event)
+                report.planned.append((EventKind.ADD, event.feed))
     return events

@@ -12,9 +12,9 @@ from collections.abc import Iterable
 from django.apps import apps
 from django.db import models
 
-from feed_outbox.activity import Activity, model_content_type
+from feed_outbox.activity import Activity, feed_id, model_content_type
 from feed_outbox.models import EventKind, EventStatus, OutboxEvent
-from feed_outbox.outbox import activity_event
+from feed_outbox.outbox import activity_events
 
 
 def activity_model(label: str) -> type[models.Model] | None:
@@ -81,14 +81,36 @@ def lock_instances(
     return {str(row.pk): row for row in rows}
 
 
-def current_event(
-    instance: models.Model | None, feed: str, foreign_id: str, aggregate_type: str
-) -> OutboxEvent:
-    """Add the instance's activity if it is published, else remove ``foreign_id`` from ``feed``."""
+def activity_feed_ids(instance: models.Model) -> list[str]:
+    """Every feed the instance's activity is published to (the author feed by default)."""
+    return [feed_id(feed) for feed in instance.activity_feeds()]
+
+
+def feeds_of_keys(keys: Iterable[str], using: str) -> dict[str, list[str]]:
+    """The feeds the outbox ever published each activity key to: where a gone row must go from."""
+    feeds: dict[str, list[str]] = {}
+    rows = (
+        OutboxEvent.objects.using(using)
+        .filter(ordering_key__in=list(keys))
+        .exclude(kind__in=[EventKind.FOLLOW, EventKind.UNFOLLOW])
+        .values_list("ordering_key", "feed")
+        .distinct()
+        .order_by("ordering_key", "feed")
+    )
+    for key, feed in rows:
+        feeds.setdefault(key, []).append(feed)
+    return feeds
+
+
+def current_events(
+    instance: models.Model | None, gone_from: list[str], foreign_id: str, aggregate_type: str
+) -> list[OutboxEvent]:
+    """Add the instance's activity to its feeds if it is published, else remove it; for a row
+    that no longer exists, remove ``foreign_id`` from the feeds in ``gone_from``."""
     if instance is not None:
         published = instance.activity_should_publish()
-        return activity_event(instance, EventKind.ADD if published else EventKind.REMOVE)
-    return remove_event(feed, foreign_id, aggregate_type)
+        return activity_events(instance, EventKind.ADD if published else EventKind.REMOVE)
+    return [remove_event(feed, foreign_id, aggregate_type) for feed in gone_from]
 
 
 def label_of(model: type[models.Model]) -> str:

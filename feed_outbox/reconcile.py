@@ -19,8 +19,8 @@ from django.db import models, router, transaction
 
 from feed_outbox.client import get_client
 from feed_outbox.current_state import (
+    activity_feed_ids,
     activity_models,
-    current_event,
     keys_with_pending,
     label_of,
     lock_instances,
@@ -29,7 +29,7 @@ from feed_outbox.current_state import (
 )
 from feed_outbox.exceptions import ActivityDataError
 from feed_outbox.models import EventKind, OutboxEvent
-from feed_outbox.outbox import activity_payload, author_feed_id, enqueue
+from feed_outbox.outbox import activity_events, activity_payload, enqueue
 
 # Stream adds these to every activity; "to" comes back with feed tokens appended.
 IGNORED_FIELDS = frozenset({"to"})
@@ -67,21 +67,24 @@ class ReconcileReport:
 def expected_activities(
     models_: list[type[models.Model]], feed: str | None, using: str, report: ReconcileReport
 ) -> dict[str, dict[str, dict[str, Any]]]:
-    """``{feed: {foreign_id: payload}}`` for every published instance (in ``feed`` only)."""
+    """``{feed: {foreign_id: payload}}`` for every published instance's feeds (``feed`` only)."""
     expected: dict[str, dict[str, dict[str, Any]]] = {}
     for model in models_:
         for instance in model._default_manager.using(using).iterator(chunk_size=1000):
             if not instance.activity_should_publish():
                 continue
-            target = author_feed_id(instance)
-            if feed is not None and target != feed:
+            targets = activity_feed_ids(instance)
+            if feed is not None:
+                targets = [target for target in targets if target == feed]
+            if not targets:
                 continue
             try:
                 payload = activity_payload(instance)
             except ActivityDataError as exc:
                 report.invalid.append(str(exc))
                 continue
-            expected.setdefault(target, {})[payload["foreign_id"]] = payload
+            for target in targets:
+                expected.setdefault(target, {})[payload["foreign_id"]] = payload
     return expected
 
 
@@ -215,7 +218,7 @@ def _fix(item: Drift, instance: models.Model | None) -> list[OutboxEvent]:
     belongs_here = (
         instance is not None
         and instance.activity_should_publish()
-        and author_feed_id(instance) == item.feed
+        and item.feed in activity_feed_ids(instance)
     )
     if not belongs_here:
         # Gone, unpublished or in another feed: nothing to add here, the copy here must go.
@@ -225,5 +228,5 @@ def _fix(item: Drift, instance: models.Model | None) -> list[OutboxEvent]:
     events = []
     if item.needs_remove:
         events.append(remove_event(item.feed, item.foreign_id, label))
-    events.append(current_event(instance, item.feed, item.foreign_id, label))
+    events.extend(e for e in activity_events(instance, EventKind.ADD) if e.feed == item.feed)
     return events

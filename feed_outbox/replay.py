@@ -17,7 +17,8 @@ from django.db.models import Max
 from feed_outbox import conf
 from feed_outbox.current_state import (
     activity_model,
-    current_event,
+    current_events,
+    feeds_of_keys,
     keys_with_pending,
     lock_instances,
     split_foreign_id,
@@ -121,34 +122,38 @@ def _current_events(
         model = activity_model(label)
         for pk, instance in lock_instances(model, pks, alias).items():
             instances[f"{label}:{pk}"] = instance
-    pending = keys_with_pending([key for key, _latest in chunk], alias)
+    keys = [key for key, _latest in chunk]
+    pending = keys_with_pending(keys, alias)
+    gone_from = feeds_of_keys([k for k in keys if k not in instances], alias)
     events = []
     for key, latest_id in chunk:
         if key in pending:
             report.already_pending += 1
             continue
-        latest = rows[latest_id]
-        event = _event_for(key, latest, instances.get(key))
-        if event is not None:
-            events.append(event)
+        events.extend(_events_for(key, rows[latest_id], instances.get(key), gone_from))
     return events
 
 
-def _event_for(key: str, latest: OutboxEvent, instance) -> OutboxEvent | None:
+def _events_for(
+    key: str, latest: OutboxEvent, instance, gone_from: dict[str, list[str]]
+) -> list[OutboxEvent]:
     if latest.kind in (EventKind.FOLLOW, EventKind.UNFOLLOW):
         options = {k: v for k, v in latest.payload.items() if k != "target"}
-        return follow_event(latest.feed, latest.payload["target"], latest.kind, **options)
+        return [follow_event(latest.feed, latest.payload["target"], latest.kind, **options)]
     parsed = split_foreign_id(key)
     if parsed and activity_model(parsed[0]):
-        return current_event(instance, latest.feed, key, latest.aggregate_type)
+        feeds = gone_from.get(key) or [latest.feed]
+        return current_events(instance, feeds, key, latest.aggregate_type)
     # An activity of a model that no longer exists in the code: its last event is all we know.
-    return OutboxEvent(
-        kind=latest.kind,
-        feed=latest.feed,
-        ordering_key=key,
-        aggregate_type=latest.aggregate_type,
-        payload=latest.payload,
-    )
+    return [
+        OutboxEvent(
+            kind=latest.kind,
+            feed=latest.feed,
+            ordering_key=key,
+            aggregate_type=latest.aggregate_type,
+            payload=latest.payload,
+        )
+    ]
 
 
 def blocked_by_dead_letters() -> bool:
