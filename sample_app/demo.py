@@ -43,7 +43,15 @@ def _wait_for_port(port: int, proc: subprocess.Popen, name: str, timeout: float 
     raise SystemExit(f"{name} did not listen on port {port} within {timeout:.0f}s")
 
 
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
 def main() -> int:
+    # SIGTERM (kill, docker stop) stops the children like Ctrl-C does instead of orphaning them
+    # in their own sessions; SIGINT is reinstalled because a shell's `&` starts us ignoring it.
+    signal.signal(signal.SIGINT, _interrupt)
+    signal.signal(signal.SIGTERM, _interrupt)
     env = dict(os.environ)
     env.setdefault("DJANGO_SETTINGS_MODULE", "sample_app.settings")
     env.setdefault("STREAM_API_KEY", "demo-key")
