@@ -97,11 +97,19 @@ def feed_activities(feed: str, labels: set[str], page_size: int = 100) -> Iterat
         results = stream_feed.get(**params)["results"]
         for activity in results:
             parsed = split_foreign_id(activity.get("foreign_id") or "")
-            if parsed and parsed[0] in labels and not activity.get("origin"):
+            if parsed and parsed[0] in labels and not _copied_here(activity, feed):
                 yield activity
         if len(results) < page_size:
             return
         params["id_lt"] = results[-1]["id"]
+
+
+def _copied_here(activity: dict, feed: str) -> bool:
+    """A copy from a followed feed (``origin``) or a ``to`` target: owned by another feed."""
+    if activity.get("origin"):
+        return True
+    targets = activity.get("to") or []
+    return feed in {str(target).split(" ", 1)[0] for target in targets}
 
 
 def _normal(value: Any) -> Any:

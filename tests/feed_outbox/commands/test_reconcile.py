@@ -139,3 +139,20 @@ def test_reconcile_reads_feeds_longer_than_a_page(outbox_drain, run_command):
     outbox_drain()
     report = reconcile(page_size=10)
     assert (report.expected, report.found, report.drift) == (45, 45, [])
+
+
+def test_a_copy_in_a_to_target_feed_is_not_a_phantom_there(outbox_drain):
+    from feed_outbox.outbox import activity_payload
+
+    author, target = UserFactory(), UserFactory()
+    TweetFactory(user=target)
+    with tracking_disabled():
+        tweet = TweetFactory(user=author)
+    outbox_drain()
+    activity = {**activity_payload(tweet), "to": [f"user:{target.pk}"]}
+    get_client().feed("user", str(author.pk)).add_activity(activity)
+
+    report = reconcile()
+
+    assert report.drift == []
+    assert report.found == 2  # the author's activity and the target's own tweet
