@@ -3,6 +3,7 @@
 import datetime
 
 import pytest
+from django.test import override_settings
 
 from feed_outbox.client import get_client
 from feed_outbox.models import EventStatus, OutboxEvent
@@ -156,3 +157,15 @@ def test_a_copy_in_a_to_target_feed_is_not_a_phantom_there(outbox_drain):
 
     assert report.drift == []
     assert report.found == 2  # the author's activity and the target's own tweet
+
+
+def test_reconcile_without_usable_credentials_is_a_configuration_error(
+    run_command, stream_emulator
+):
+    TweetFactory()
+    with override_settings(STREAM_API_SECRET="not-the-secret"):
+        refused = run_command("outbox_reconcile")
+    assert refused.code == 2 and "refused the credentials" in refused.err
+    with override_settings(STREAM_API_KEY=None, STREAM_API_SECRET=None):
+        missing = run_command("outbox_reconcile")
+    assert missing.code == 2 and "credentials are not set" in missing.err
