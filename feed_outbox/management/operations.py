@@ -37,6 +37,15 @@ def duration(value: str) -> datetime.timedelta:
     return datetime.timedelta(seconds=float(match[1]) * _UNITS[match[2]])
 
 
+def describe(delta: datetime.timedelta) -> str:
+    """``7d``, ``36h``, ``90m``, ``45s``: the way --older-than is written."""
+    seconds = delta.total_seconds()
+    for unit in ("d", "h", "m"):
+        if seconds >= _UNITS[unit] and seconds % _UNITS[unit] == 0:
+            return f"{seconds / _UNITS[unit]:g}{unit}"
+    return f"{seconds:g}s"
+
+
 def instant(value: str) -> datetime.datetime:
     """An ISO date/time (UTC if naive) or a duration ago (``2h`` = two hours ago)."""
     parsed = parse_datetime(value) or (

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from feed_outbox.management.operations import OperationsCommand, duration
+from feed_outbox.management.operations import OperationsCommand, describe, duration
 from feed_outbox.retention import PurgePlan, purge, purgeable, retention
 
 
@@ -47,7 +47,7 @@ class Command(OperationsCommand):
         what = "delivered" + (", dead" if plan.include_dead else "")
         what += ", pending" if plan.include_pending else ""
         self.stdout.write(
-            f"{candidates:,} {what} events older than {plan.older_than} "
+            f"{candidates:,} {what} events older than {describe(plan.older_than)} "
             f"(before {plan.cutoff():%Y-%m-%d %H:%M:%S})"
         )
         if options["dry_run"]:
