@@ -37,6 +37,7 @@ def test_a_followed_users_tweet_reaches_the_followers_timeline_page(as_user, out
     outbox_drain()
     page = c.get(reverse("timeline")).content.decode()
     assert "fresh from the writer" in page
+    assert "{#" not in page and "{%" not in page  # no template syntax leaks into the page
     assert "fresh from the writer" in c.get(reverse("timeline_aggregated")).content.decode()
 
 
