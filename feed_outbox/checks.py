@@ -54,3 +54,29 @@ def check_feed_slugs(app_configs=None, **kwargs):
                 )
             )
     return errors
+
+
+@checks.register()
+def check_outbox_settings(app_configs=None, **kwargs):
+    errors = []
+    channel = conf.get("FEED_OUTBOX_NOTIFY_CHANNEL")
+    # LISTEN takes an identifier: PostgreSQL truncates names beyond 63 bytes.
+    if not isinstance(channel, str) or not channel or len(channel.encode()) > 63:
+        errors.append(
+            checks.Error(
+                f"FEED_OUTBOX_NOTIFY_CHANNEL is {channel!r}.",
+                hint="Use a non-empty name of at most 63 bytes (a PostgreSQL identifier).",
+                id="feed_outbox.E004",
+            )
+        )
+    for name in ("FEED_OUTBOX_MAX_ACTIVITY_BYTES", "FEED_OUTBOX_WARN_ACTIVITY_BYTES"):
+        value = conf.get(name)
+        if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+            errors.append(
+                checks.Error(
+                    f"{name} is {value!r}.",
+                    hint="Use a positive number of bytes.",
+                    id="feed_outbox.E005",
+                )
+            )
+    return errors

@@ -32,6 +32,10 @@ _buffers: contextvars.ContextVar[Mapping[str, list[OutboxEvent]]] = contextvars.
 )
 
 
+# Values JSON holds as they are (most activity fields): kept without a call.
+_PLAIN = frozenset({str, int, bool, type(None)})
+
+
 def author_feed_id(instance: Activity) -> str:
     from feed_outbox.feed_manager import feed_manager
 
@@ -49,7 +53,9 @@ def activity_payload(instance: Activity) -> dict[str, Any]:
             "activity, so it must be a datetime"
         )
     payload = {
-        key: format_activity_time(value)
+        key: value
+        if type(value) in _PLAIN
+        else format_activity_time(value)
         if key == "time"
         else json_safe(value, model=label, field=key)
         for key, value in activity.items()

@@ -139,3 +139,11 @@ def test_an_update_with_bad_data_leaves_the_row_and_outbox_as_they_were():
 def test_an_unknown_feed_group_name_is_a_system_check_error():
     errors = [e for e in checks.run_checks() if e.id == "feed_outbox.E002"]
     assert [e.msg.split(" is ")[0] for e in errors] == ["STREAM_USER_FEED"]
+
+
+@override_settings(FEED_OUTBOX_NOTIFY_CHANNEL="", FEED_OUTBOX_MAX_ACTIVITY_BYTES="10k")
+def test_bad_outbox_settings_are_system_check_errors():
+    ids = sorted(
+        e.id for e in checks.run_checks() if e.id in ("feed_outbox.E004", "feed_outbox.E005")
+    )
+    assert ids == ["feed_outbox.E004", "feed_outbox.E005"]
