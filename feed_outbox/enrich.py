@@ -226,11 +226,12 @@ class Enrich:
             return None
         return legacy
 
-    def _references(self, activities: list[EnrichedActivity]) -> dict:
+    def _references(self, activities: list, fields: Iterable[str] | None = None) -> dict:
         """``{(activity index, field): (model, pk)}`` for every allowed reference."""
         found = {}
+        fields = self.fields if fields is None else tuple(fields)
         for index, activity in enumerate(activities):
-            for field in self.fields:
+            for field in fields:
                 parsed = parse_reference(activity.get(field))
                 if parsed is not None:
                     found[index, field] = parsed
@@ -238,7 +239,7 @@ class Enrich:
 
     def _collect_references(self, activities, fields=None) -> dict[type[models.Model], set]:
         by_model: dict[type[models.Model], set] = defaultdict(set)
-        for model, pk in self._references(list(activities)).values():
+        for model, pk in self._references(list(activities), fields).values():
             by_model[model].add(pk)
         return by_model
 
