@@ -64,14 +64,25 @@ def _pk_in_range(model: type[models.Model], pk: Any) -> bool:
     return (low is None or pk >= low) and (high is None or pk <= high)
 
 
-def parse_reference(value: Any) -> tuple[type[models.Model], Any] | None:
-    """``(model, pk)`` for a strict reference to an allowed model; None for anything else."""
+def parse_reference(
+    value: Any, models_seen: dict | None = None
+) -> tuple[type[models.Model], Any] | None:
+    """``(model, pk)`` for a strict reference to an allowed model; None for anything else.
+
+    ``models_seen`` memoises label → allowed model across the references of one page.
+    """
     if not isinstance(value, str):
         return None
     match = REFERENCE.fullmatch(value)
     if not match:
         return None
-    model = allowed_model(f"{match['app']}.{match['model']}")
+    label = f"{match['app']}.{match['model']}"
+    if models_seen is None:
+        model = allowed_model(label)
+    elif label in models_seen:
+        model = models_seen[label]
+    else:
+        model = models_seen[label] = allowed_model(label)
     if model is None:
         return None
     try:
@@ -230,9 +241,10 @@ class Enrich:
         """``{(activity index, field): (model, pk)}`` for every allowed reference."""
         found = {}
         fields = self.fields if fields is None else tuple(fields)
+        models_seen: dict = {}
         for index, activity in enumerate(activities):
             for field in fields:
-                parsed = parse_reference(activity.get(field))
+                parsed = parse_reference(activity.get(field), models_seen)
                 if parsed is not None:
                     found[index, field] = parsed
         return found
