@@ -26,7 +26,9 @@ def requests_for(events: Iterable[tuple[str, str]], batch_size: int = 100) -> Co
 
     def flush() -> None:
         per_feed = Counter(feed for kind, feed in batch if kind in ("add", "update"))
-        calls["add_activities"] += sum(math.ceil(n / MAX_BATCH_ADD) for n in per_feed.values())
+        adds = sum(math.ceil(n / MAX_BATCH_ADD) for n in per_feed.values())
+        if adds:
+            calls["add_activities"] += adds
         for kind, _feed in batch:
             if kind not in ("add", "update"):
                 calls[kind] += 1

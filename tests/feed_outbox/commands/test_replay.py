@@ -159,3 +159,73 @@ def test_replay_without_a_selection_is_a_usage_error(run_command):
     result = run_command("outbox_replay")
     assert result.code == 2
     assert "--all" in result.err
+
+
+def waiting_on_a_lock(pid_to_skip):
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+            "AND datname = current_database() AND pid <> %s",
+            [pid_to_skip],
+        )
+        return cursor.fetchone()[0]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_replay_racing_a_delete_never_resurrects_the_activity(
+    run_command, outbox_drain, user_feed_activities
+):
+    import threading
+    import time
+
+    from django.db import connection, connections, transaction
+
+    tweet = TweetFactory()
+    outbox_drain()
+    deleting, commit = threading.Event(), threading.Event()
+    errors = []
+
+    def delete_in_an_open_transaction():
+        try:
+            with transaction.atomic():
+                Tweet.objects.get(pk=tweet.pk).delete()  # row lock + remove event, uncommitted
+                deleting.set()
+                commit.wait(60)
+        except Exception as exc:  # surfaced below
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    deleter = threading.Thread(target=delete_in_an_open_transaction)
+    deleter.start()
+    assert deleting.wait(30)
+    results = []
+    replayer = threading.Thread(
+        target=lambda: (
+            results.append(run_command("outbox_replay", "--all")),
+            connections.close_all(),
+        )
+    )
+    replayer.start()
+    connection.ensure_connection()
+    my_pid = connection.connection.info.backend_pid
+    # Replay either waits for the deleter's row lock (as it must) or, if it did not lock,
+    # finishes with what it read: the final assertions tell the two apart.
+    deadline = time.monotonic() + 60
+    while not results and not waiting_on_a_lock(my_pid) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    commit.set()
+    deleter.join(60)
+    replayer.join(60)
+
+    assert not errors and results and results[0].code == 0, (errors, results)
+    kinds = list(
+        OutboxEvent.objects.filter(ordering_key=f"sample_app.Tweet:{tweet.pk}")
+        .order_by("id")
+        .values_list("kind", flat=True)
+    )
+    assert kinds[-1] == EventKind.REMOVE, kinds
+    outbox_drain()
+    assert user_feed_activities(f"user:{tweet.user_id}") == []
