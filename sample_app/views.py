@@ -1,5 +1,7 @@
 """Pages of Chirp; every feed shown is read from Stream (enriched), never from the Tweet table."""
 
+import re
+
 from django import forms
 from django.contrib import messages
 from django.contrib.auth import get_user_model, login
@@ -18,6 +20,8 @@ from feed_outbox.serializers import ActivitySerializer
 from sample_app.models import Follow, Like, Retweet, Tweet
 
 PAGE_SIZE = 25
+# Activity and group ids are UUIDs (group ids may carry a prefix): anything else is not sent on.
+FEED_ID = re.compile(r"[\w.-]{1,100}")
 enricher = Enrich()
 # The JSON API exposes a username and a tweet's text, nothing else of either model.
 serializer = ActivitySerializer({"auth.User": ["username"], "sample_app.Tweet": ["text"]})
@@ -33,6 +37,20 @@ class TweetForm(forms.ModelForm):
             )
         }
         labels = {"text": "New tweet"}
+
+
+def _read(request, feed) -> list:
+    """A page of ``feed``, older than ``?before=<id>`` when given (Stream paginates by id)."""
+    params = {"limit": PAGE_SIZE}
+    before = request.GET.get("before", "")
+    if FEED_ID.fullmatch(before):
+        params["id_lt"] = before
+    return feed.get(**params)["results"]
+
+
+def _older(activities) -> str | None:
+    """The ``before`` of the next page, when this one is full."""
+    return activities[-1].get("id") if len(activities) == PAGE_SIZE else None
 
 
 def _tweets_in(activities) -> list[Tweet]:
@@ -56,7 +74,9 @@ def _page(request, template: str, activities, **context):
                 "tweet_id", flat=True
             )
         )
-    context.update(activities=activities, liked=liked, retweeted=retweeted)
+    context.update(
+        activities=activities, liked=liked, retweeted=retweeted, older=_older(activities)
+    )
     return render(request, template, context)
 
 
@@ -89,7 +109,7 @@ def timeline(request):
         )
         return redirect("timeline")
     feed = feed_manager.get_news_feeds(request.user.pk)["timeline"]
-    activities = enricher.enrich_activities(feed.get(limit=PAGE_SIZE)["results"])
+    activities = enricher.enrich_activities(_read(request, feed))
     User = get_user_model()
     return _page(
         request,
@@ -104,7 +124,7 @@ def timeline(request):
 @login_required
 def timeline_aggregated(request):
     feed = feed_manager.get_news_feeds(request.user.pk)["timeline_aggregated"]
-    groups = enricher.enrich_aggregated_activities(feed.get(limit=PAGE_SIZE)["results"])
+    groups = enricher.enrich_aggregated_activities(_read(request, feed))
     return _page(
         request,
         "sample_app/timeline_aggregated.html",
@@ -128,7 +148,7 @@ def profile(request, username):
         and Follow.objects.filter(user=request.user, target=owner).exists()
     )
     feed = feed_manager.get_user_feed(owner.pk)
-    activities = enricher.enrich_activities(feed.get(limit=PAGE_SIZE)["results"])
+    activities = enricher.enrich_activities(_read(request, feed))
     return _page(
         request,
         "sample_app/profile.html",

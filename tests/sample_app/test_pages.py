@@ -207,3 +207,38 @@ def test_pages_say_when_the_relay_is_behind(as_user, outbox_drain):
     assert "The relay is publishing 1 update" in c.get(reverse("timeline")).content.decode()
     outbox_drain()
     assert "The relay is publishing" not in c.get(reverse("timeline")).content.decode()
+
+
+def test_feed_pages_link_to_older_activities(as_user, outbox_drain):
+    import datetime
+
+    from django.utils import timezone
+
+    from sample_app.views import PAGE_SIZE
+
+    author = UserFactory(username="prolific")
+    start = timezone.now() - datetime.timedelta(days=1)
+    for n in range(PAGE_SIZE + 1):
+        TweetFactory(
+            user=author,
+            text=f"chirp number {n:02d}",
+            created_at=start + datetime.timedelta(minutes=n),
+        )
+    outbox_drain()
+    c = as_user(author)
+
+    first = c.get(reverse("profile", args=["prolific"]))
+    assert first.content.decode().count('data-verb="tweet"') == PAGE_SIZE
+    assert "chirp number 00" not in first.content.decode()
+    older = first.context["older"]
+    assert older
+
+    second = c.get(reverse("profile", args=["prolific"]), {"before": older}).content.decode()
+    assert second.count('data-verb="tweet"') == 1
+    assert "chirp number 00" in second
+    assert 'rel="next"' not in second
+
+    # A ``before`` that is not an id is ignored, not sent to Stream.
+    odd = c.get(reverse("profile", args=["prolific"]), {"before": "../x&limit=1000"})
+    assert odd.status_code == 200
+    assert odd.content.decode().count('data-verb="tweet"') == PAGE_SIZE
