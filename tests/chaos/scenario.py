@@ -52,6 +52,7 @@ class Scenario:
     clock_skews: tuple[float, ...] = ()  # seconds per writer
     relay_env: dict[str, str] = field(default_factory=dict)
     wrong_secret: bool = False  # relays start with a wrong secret, corrected after the writers
+    clear_faults: bool = True  # stop injecting faults once the writers are done
     drain_timeout: float = 120.0
 
 
@@ -207,7 +208,7 @@ def run(
     workdir: Path,
     base_env: dict[str, str],
     database_url: str,
-    before_writers: Callable[[list[int]], None] | None = None,
+    before_writers: Callable[[list[int]], dict[str, int] | None] | None = None,
 ) -> Result:
     """Run ``scenario`` against the test database at ``database_url``; never raises on counts."""
     from feed_outbox.client import build_client
@@ -244,15 +245,17 @@ def run(
             args.append(f"--clock-skew={scenario.clock_skews[w % len(scenario.clock_skews)]}")
         argv.append(args)
     drained = False
+    planted: Counter[str] = Counter()
     try:
         if before_writers is not None:
-            before_writers(users)
+            planted.update(before_writers(users) or {})
         nemesis.start()
         try:
             writers = run_writers(writer_env, argv, timeout=600)
         finally:
             nemesis.stop()
-        emulator.set_faults(**CLEAR_FAULTS)
+        if scenario.clear_faults:
+            emulator.set_faults(**CLEAR_FAULTS)
         if scenario.wrong_secret:
             relays.restart_with(FEED_OUTBOX_TEST_STREAM_API_SECRET=EMULATOR_SECRET)
         try:
@@ -266,6 +269,7 @@ def run(
         except TimeoutError:
             pass
         relays.stop()
+        emulator.set_faults(**CLEAR_FAULTS)  # the checker's reads are not under test
         log = emulator.request_log()
         client = build_client(
             api_key=EMULATOR_KEY, api_secret=EMULATOR_SECRET, base_url=emulator.url, timeout=30
@@ -275,7 +279,7 @@ def run(
     finally:
         relays.stop()
         emulator.stop()
-    harness = Counter(nemesis.counts)
+    harness = Counter(nemesis.counts) + planted
     harness.update({f"relay_exit_{code}": n for code, n in relays.exits.items() if code != -9})
     if scenario.wrong_secret:
         harness["wrong_secret_relays"] = scenario.relays

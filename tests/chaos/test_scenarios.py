@@ -82,7 +82,7 @@ def test_wrong_secret_pauses_the_relay_and_logs_no_secret(chaos):
     assert f"not-the-secret-{result.seed}" not in result.relay_output
 
 
-def plant_poison(users: list[int]) -> None:
+def plant_poison(users: list[int]) -> dict[str, int]:
     """A tweet, then an event Stream rejects (an invalid time) on its key, then a healthy update."""
     from django.db import transaction
 
@@ -98,6 +98,7 @@ def plant_poison(users: list[int]) -> None:
         outbox.enqueue([poison])
     tweet.text = "after the poison"
     tweet.save()
+    return {"poison_event": 1}
 
 
 def test_a_poison_event_is_dead_lettered_and_delays_only_its_own_key(chaos):
