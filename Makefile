@@ -30,5 +30,8 @@ bench: $(STAMP)
 	$(BIN)/python -m pip install -q -e '.[dev,bench]'
 	$(BIN)/python -m tests.benchmarks $(BENCH_ARGS)
 
+soak: $(STAMP)
+	$(BIN)/python -m tests.chaos.soak $(SOAK_ARGS)
+
 clean:
 	rm -rf $(VENV) .demo .pytest_cache bench-results
