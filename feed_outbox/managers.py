@@ -51,17 +51,21 @@ class FeedManager:
             or tracking.is_disabled_here(model)
         )
 
-    # Reads.
+    # Reads: stream-python Feed objects from the client of the current settings.
     def get_feed(self, feed: str, user_id: Any) -> Any:
+        """The ``feed`` group's feed of ``user_id`` (``.get(limit=…, id_lt=…)`` reads it)."""
         return stream_client.feed(feed, user_id)
 
     def get_user_feed(self, user_id: Any, feed_type: str | None = None) -> Any:
+        """The author's feed (STREAM_USER_FEED, or ``feed_type``)."""
         return self.get_feed(feed_type or self.user_feed, user_id)
 
     def get_notification_feed(self, user_id: Any) -> Any:
+        """The STREAM_NOTIFICATION_FEED feed (feed_outbox.notifications reads its counts)."""
         return self.get_feed(self.notification_feed, user_id)
 
     def get_news_feeds(self, user_id: Any) -> dict[str, Any]:
+        """``{name: Feed}`` for STREAM_NEWS_FEEDS, with the configured slugs."""
         return {name: self.get_feed(slug, user_id) for name, slug in self.news_feeds.items()}
 
     def get_actor_feed(self, instance: Activity | None = None) -> str:
