@@ -67,6 +67,8 @@ def _panels(report: dict) -> list[tuple[str, list[tuple[str, dict]]]]:
         for name, fig in result.get("figures", {}).items():
             by_unit.setdefault(fig.get("unit", ""), []).append((name, fig))
         for unit, figs in by_unit.items():
+            if not any(f["max"] for _, f in figs):
+                continue  # all zero (error counts): nothing to see
             panels.append((f"{result.get('title', '')[:70]} [{unit}]", figs))
     return panels
 
@@ -105,6 +107,8 @@ def chart(report: dict, path: Path) -> Path | None:
         positive = [v for v in values if v > 0]
         if positive and max(positive) / min(positive) > 50:
             ax.set_xscale("log")
+        if title.startswith("ratios"):
+            ax.axvline(1.0, color="black", lw=0.6, ls=":")  # parity
         ax.set_title(title, fontsize=9, loc="left")
         ax.tick_params(labelsize=8)
     fig.suptitle(f"make bench ({report['mode']}) {report['generated']}", fontsize=10)
