@@ -141,10 +141,18 @@ class OutboxEventAdmin(admin.ModelAdmin):
         hours = _hours(request.GET.get("hours"))
         status = outbox_status()
         kinds = list(EventKind.values)
+        # (label, status to filter the list by, counts by kind, total)
         rows = [
-            (state, [status.counts.get(state, {}).get(k, 0) for k in kinds], status.total(state))
+            (
+                state,
+                state,
+                [status.counts.get(state, {}).get(k, 0) for k in kinds],
+                status.total(state),
+            )
             for state in EventStatus.values
         ]
+        in_flight = [status.in_flight_by_kind.get(k, 0) for k in kinds]
+        rows.insert(1, ("in flight (of pending)", None, in_flight, status.in_flight))
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,

@@ -61,8 +61,9 @@ class OutboxStatus:
     """A snapshot of the outbox; ``to_dict()`` is what ``outbox_status --json`` prints."""
 
     at: datetime.datetime
-    # {status: {kind: count}}; "in_flight" counts pending events under a live lease.
+    # {status: {kind: count}}; in flight = pending events under a live lease (also pending).
     counts: dict[str, dict[str, int]]
+    in_flight_by_kind: dict[str, int]
     in_flight: int
     waiting_retry: int
     oldest_pending_at: datetime.datetime | None
@@ -101,6 +102,8 @@ def outbox_status(
     for row in rows.values("status", "kind").annotate(n=Count("id")).order_by():
         counts.setdefault(row["status"], {})[row["kind"]] = row["n"]
     pending = rows.filter(status=EventStatus.PENDING)
+    leased = pending.filter(lease_expires_at__gt=now).values("kind").annotate(n=Count("id"))
+    in_flight_by_kind = {row["kind"]: row["n"] for row in leased.order_by()}
     agg = pending.aggregate(
         oldest=Min("created_at"),
         in_flight=Count("id", filter=Q(lease_expires_at__gt=now)),
@@ -117,6 +120,7 @@ def outbox_status(
     return OutboxStatus(
         at=now,
         counts=counts,
+        in_flight_by_kind=in_flight_by_kind,
         in_flight=agg["in_flight"],
         waiting_retry=agg["waiting"],
         oldest_pending_at=oldest,

@@ -153,7 +153,7 @@ def test_the_status_page_shows_the_figures_and_an_svg_chart(client):
     client.force_login(staff())
     html = client.get(reverse("admin:feed_outbox_outboxevent_status")).content.decode()
     assert "<svg" in html and "<rect" in html and "<polyline" in html
-    assert "HTTP 400: no" in html and "Caught up" in html
+    assert "HTTP 400: no" in html and "Caught up" in html and "in flight (of pending)" in html
     assert "2 delivered" in html  # a bar's tooltip
 
 

@@ -64,9 +64,10 @@ def render(status: OutboxStatus) -> str:
         counts = status.counts.get(state, {})
         row = "".join(f"{counts.get(kind, 0):>10,}" for kind in kinds)
         lines.append(f"{state:<11}{row}{status.total(state):>10,}")
-    lines.append(
-        f"in flight (leased): {status.in_flight:,}   waiting for a retry: {status.waiting_retry:,}"
-    )
+        if state == EventStatus.PENDING:
+            row = "".join(f"{status.in_flight_by_kind.get(kind, 0):>10,}" for kind in kinds)
+            lines.append(f"{'  in flight':<11}{row}{status.in_flight:>10,}")
+    lines.append(f"waiting for a retry (backoff): {status.waiting_retry:,}")
     if status.oldest_pending_at:
         lines.append(
             f"oldest pending: {status.oldest_pending_at:%Y-%m-%d %H:%M:%S} "

@@ -36,7 +36,7 @@ def test_status_counts_each_status_by_kind_with_lag_and_dead_letters_by_error(ru
     assert status.counts["delivered"] == {"add": 2}
     assert status.counts["dead"] == {"add": 2}
     assert status.counts["pending"] == {"remove": 1}
-    assert status.in_flight == 1
+    assert status.in_flight == 1 and status.in_flight_by_kind == {"remove": 1}
     assert 89 <= status.lag_seconds < 200
     assert status.dead_by_error == [("HTTP 400: bad field", 2)]
     assert status.delivered_in_window == 2
@@ -46,6 +46,9 @@ def test_status_counts_each_status_by_kind_with_lag_and_dead_letters_by_error(ru
     assert data["dead_by_error"] == [{"error": "HTTP 400: bad field", "count": 2}]
     text = run_command("outbox_status").out
     assert "dead letters by error" in text and "lag" in text
+    assert [line.split() for line in text.splitlines() if "in flight" in line] == [
+        ["in", "flight", "0", "0", "1", "0", "0", "1"]
+    ]
 
 
 @pytest.mark.django_db
