@@ -8,6 +8,7 @@ import subprocess
 import time
 
 import pytest
+from django.db import connection, transaction
 from django.db.models import Count
 from django.utils import timezone
 
@@ -36,6 +37,15 @@ def existing_tweets(n, authors, since=None):
         )
 
 
+def waiting_on_a_lock():
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+            "AND datname = current_database()"
+        )
+        return cursor.fetchone()[0] > 0
+
+
 def wait_for(condition, timeout=120.0):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -55,21 +65,25 @@ def test_backfill_of_10000_rows_survives_a_kill_and_queues_each_row_once(
     assert not OutboxEvent.objects.exists()
     command = [python, "-m", "django", "outbox_backfill", "sample_app.Tweet"]
 
-    worker = subprocess.Popen(
-        [*command, "--batch-size", str(CHUNK)],
-        env=subprocess_env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        start_new_session=True,
-    )
-    try:
-        wait_for(lambda: OutboxEvent.objects.count() >= 10 * CHUNK)
-    finally:
-        os.killpg(worker.pid, signal.SIGKILL)
-        worker.wait(timeout=30)
+    # A row locked halfway through chunk 51 stops the run there, deterministically: the kill
+    # lands while that chunk's transaction is open, after 50 chunks committed.
+    pks = list(Tweet.objects.order_by("pk").values_list("pk", flat=True))
+    with transaction.atomic():
+        Tweet.objects.select_for_update().get(pk=pks[50 * CHUNK + CHUNK // 2])
+        worker = subprocess.Popen(
+            [*command, "--batch-size", str(CHUNK)],
+            env=subprocess_env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
+        )
+        try:
+            wait_for(lambda: OutboxEvent.objects.count() == 50 * CHUNK and waiting_on_a_lock())
+        finally:
+            os.killpg(worker.pid, signal.SIGKILL)
+            worker.wait(timeout=30)
     interrupted_at = OutboxEvent.objects.count()
-    assert 10 * CHUNK <= interrupted_at < ROWS, "the kill must land mid-run"
-    assert interrupted_at % CHUNK == 0  # chunks commit whole or not at all
+    assert interrupted_at == 50 * CHUNK  # the open chunk left nothing behind
 
     again = run_command("outbox_backfill", "sample_app.Tweet", "--batch-size", "700")
     assert again.code == 0, again.err
