@@ -72,6 +72,14 @@ def test_update_of_a_loaded_instance_reads_no_actor_row():
     assert kinds() == ["add", "update"]
 
 
+def test_create_adds_one_outbox_insert_and_reads_nothing():
+    author = UserFactory()
+    with CaptureQueriesContext(connection) as queries:
+        Tweet.objects.create(user=author, text="lean")
+    verbs = [q["sql"].split()[0] for q in queries.captured_queries]
+    assert [v for v in verbs if v not in ("BEGIN", "COMMIT")] == ["INSERT", "INSERT"]
+
+
 def test_delete_removes_by_foreign_id_from_every_feed(outbox_drain, user_feed_activities):
     author = UserFactory()
     broadcast = Broadcast.objects.create(user=author, topic="news")
