@@ -75,7 +75,7 @@ def _actor_foreign_key(cls: type) -> tuple[str, str] | None:
             if hasattr(cls, name):
                 return None
             continue
-        if not (field.many_to_one and field.concrete):
+        if not ((field.many_to_one or field.one_to_one) and field.concrete):
             return None
         if field.target_field != field.related_model._meta.pk:
             return None
