@@ -119,6 +119,20 @@ def test_soft_delete_removes_and_undelete_adds_back_with_the_original_time(
     assert activity["time"] == T0
 
 
+def test_soft_delete_also_takes_the_copy_out_of_the_notified_feed(
+    outbox_drain, user_feed_activities
+):
+    reader = UserFactory()
+    post = PostFactory(mentions=str(reader.pk))
+    outbox_drain()
+    assert len(user_feed_activities(f"notification:{reader.pk}")) == 1
+
+    post.deleted = True
+    post.save()
+    outbox_drain()
+    assert user_feed_activities(f"notification:{reader.pk}") == []
+
+
 def test_saving_a_soft_deleted_row_again_publishes_nothing():
     post = PostFactory(deleted=True)
     assert kinds() == []
