@@ -7,7 +7,7 @@ import contextvars
 import datetime
 import logging
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from functools import cache
+from functools import cache, lru_cache
 from types import MappingProxyType
 from typing import Any
 
@@ -25,6 +25,9 @@ logger = logging.getLogger("feed_outbox")
 #: ``{"previous_to": [feed ids] | None}`` (None: unknown). The relay strips it before sending
 #: and sets the targets to ``payload.get("to", [])`` (update_activity_to_targets, new_targets).
 RECONCILE_KEY = "_outbox"
+
+#: Rows per INSERT statement: bulk writes larger than this take one statement per chunk.
+MAX_ROWS_PER_INSERT = 1000
 
 # Buffers of events per database alias while a batch() block is open (per thread/task).
 _buffers: contextvars.ContextVar[Mapping[str, list[OutboxEvent]]] = contextvars.ContextVar(
@@ -202,16 +205,19 @@ def _write(events: list[OutboxEvent], alias: str) -> list[OutboxEvent]:
     if connection.vendor != "postgresql":
         return OutboxEvent.objects.using(alias).bulk_create(events)
     plan = _insert_plan()
-    params = [
-        field.get_db_prep_save(getattr(event, field.attname), connection)
-        if prepare
-        else getattr(event, field.attname)
-        for event in events
-        for field, prepare in plan
-    ]
+    rows = []
     with connection.cursor() as cursor:
-        cursor.execute(_insert_sql(connection.ops.quote_name, len(events)), params)
-        rows = cursor.fetchall()
+        for start in range(0, len(events), MAX_ROWS_PER_INSERT):
+            chunk = events[start : start + MAX_ROWS_PER_INSERT]
+            params = [
+                field.get_db_prep_save(getattr(event, field.attname), connection)
+                if prepare
+                else getattr(event, field.attname)
+                for event in chunk
+                for field, prepare in plan
+            ]
+            cursor.execute(_insert_sql(connection.ops.quote_name, len(chunk)), params)
+            rows += cursor.fetchall()
     for event, (pk,) in zip(events, rows, strict=True):
         event.pk = pk
         event._state.adding = False
@@ -244,7 +250,7 @@ def _insert_plan() -> tuple[tuple[models.Field, bool], ...]:
     )
 
 
-@cache
+@lru_cache(maxsize=64)
 def _insert_sql(quote: Callable[[str], str], rows: int) -> str:
     fields = [field for field, _prepare in _insert_plan()]
     row = "(" + ", ".join(["%s"] * len(fields)) + ")"

@@ -152,3 +152,13 @@ def test_a_failing_batch_rolls_back_rows_and_events():
         raise Boom
     assert not Tweet.objects.exists()
     assert not OutboxEvent.objects.exists()
+
+
+def test_a_bulk_write_larger_than_one_insert_publishes_every_row(monkeypatch):
+    from feed_outbox import outbox
+
+    monkeypatch.setattr(outbox, "MAX_ROWS_PER_INSERT", 3)
+    author = UserFactory()
+    posts = Post.objects.bulk_create(Post(user=author, text=f"p{n}") for n in range(7))
+    events = OutboxEvent.objects.order_by("id")
+    assert [e.ordering_key for e in events] == [f"write_app.Post:{p.pk}" for p in posts]
