@@ -1,6 +1,7 @@
 """Emulator throughput: add_activity and get req/s from concurrent keep-alive client processes.
 
-Run: python tests/benchmarks/bench_emulator.py [--clients 8] [--seconds 5] [--client requests|stream]
+Run: python tests/benchmarks/bench_emulator.py [--clients 8] [--seconds 5]
+     [--client requests|stream|http]
      [--data FILE]
 Starts `python -m feed_outbox.emulator --port 0` as a subprocess, drives it from separate client
 processes (no shared GIL with the server or each other) and prints req/s and the server's RSS.
@@ -9,6 +10,7 @@ processes (no shared GIL with the server or each other) and prints req/s and the
 from __future__ import annotations
 
 import argparse
+import http.client
 import json
 import multiprocessing as mp
 import os
@@ -16,6 +18,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parents[2]
 API_KEY, API_SECRET = "bench-key", "bench-secret-0123456789abcdef0123456789abcdef"
@@ -51,6 +54,13 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def _http(conn, method: str, path: str, headers: dict, body: str | None) -> int:
+    conn.request(method, path, body=body, headers=headers)
+    response = conn.getresponse()
+    response.read()
+    return response.status
+
+
 def _worker(kind, mode, url, worker, seconds, start_at, results) -> None:
     import requests
     import stream
@@ -68,6 +78,9 @@ def _worker(kind, mode, url, worker, seconds, start_at, results) -> None:
         "stream-auth-type": "jwt",
         "Content-Type": "application/json",
     }
+    parts = urlsplit(feed_url)
+    path = f"{parts.path}?{parts.query}"
+    conn = http.client.HTTPConnection(parts.hostname, parts.port)
     while time.time() < start_at:
         time.sleep(0.001)
     deadline = start_at + seconds
@@ -83,6 +96,8 @@ def _worker(kind, mode, url, worker, seconds, start_at, results) -> None:
             if mode == "stream":
                 feed.add_activity(body)
                 ok = True
+            elif mode == "http":
+                ok = _http(conn, "POST", path, headers, json.dumps(body)) == 200
             else:
                 ok = (
                     session.post(feed_url, data=json.dumps(body), headers=headers).status_code
@@ -91,6 +106,8 @@ def _worker(kind, mode, url, worker, seconds, start_at, results) -> None:
         elif mode == "stream":
             feed.get(limit=25)
             ok = True
+        elif mode == "http":
+            ok = _http(conn, "GET", path, headers, None) == 200
         else:
             ok = session.get(feed_url, headers=headers).status_code == 200
         done += 1
@@ -121,9 +138,10 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument(
         "--client",
-        choices=("requests", "stream"),
+        choices=("requests", "stream", "http"),
         default="requests",
-        help="raw keep-alive requests.Session, or the stream-python client",
+        help="keep-alive requests.Session (default), the stream-python client, or a bare "
+        "http.client connection (least client CPU: shows the server's ceiling)",
     )
     parser.add_argument("--data", metavar="FILE", help="run the emulator with --data FILE")
     parser.add_argument("--quick", action="store_true", help="4 clients for 2 s (make bench)")
