@@ -157,3 +157,20 @@ def test_follow_and_unfollow_user_through_the_outbox_with_feed_type():
             {"target": "user:2", "keep_history": True},
         ),
     ]
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_follow_feed_delivers_an_arbitrary_feed_into_a_timeline(outbox_drain, user_feed_activities):
+    from tests.write_app.models import Broadcast
+
+    reader = UserFactory()
+    feed_manager.follow_feed(f"timeline:{reader.pk}", "topic:news")
+    Broadcast.objects.create(user=UserFactory(), topic="news")
+    outbox_drain()
+    (activity,) = user_feed_activities(f"timeline:{reader.pk}")
+    assert activity["verb"] == "broadcast"
+
+    feed_manager.unfollow_feed(f"timeline:{reader.pk}", "topic:news")
+    outbox_drain()
+    assert user_feed_activities(f"timeline:{reader.pk}") == []
