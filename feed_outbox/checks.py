@@ -80,3 +80,32 @@ def check_outbox_settings(app_configs=None, **kwargs):
                 )
             )
     return errors
+
+
+@checks.register(checks.Tags.models)
+def check_activity_time_fields(app_configs=None, **kwargs):
+    """An Activity model whose time field does not exist fails every save: say so before."""
+    from django.apps import apps
+    from django.core.exceptions import FieldDoesNotExist
+
+    from feed_outbox.activity import Activity
+
+    warnings = []
+    configs = app_configs or apps.get_app_configs()
+    for model in (m for config in configs for m in config.get_models()):
+        if not issubclass(model, Activity) or model.activity_time is not Activity.activity_time:
+            continue
+        field = model.activity_time_field or conf.get("FEED_OUTBOX_TIME_FIELD")
+        try:
+            model._meta.get_field(field)
+        except FieldDoesNotExist:
+            warnings.append(
+                checks.Warning(
+                    f"{model._meta.label} has no field {field!r} for the activity time: "
+                    "saving it will fail.",
+                    hint="Add the field, set activity_time_field, or override activity_time.",
+                    obj=model,
+                    id="feed_outbox.W001",
+                )
+            )
+    return warnings

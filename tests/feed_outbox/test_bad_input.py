@@ -147,3 +147,8 @@ def test_bad_outbox_settings_are_system_check_errors():
         e.id for e in checks.run_checks() if e.id in ("feed_outbox.E004", "feed_outbox.E005")
     )
     assert ids == ["feed_outbox.E004", "feed_outbox.E005"]
+
+
+def test_a_model_without_its_time_field_is_flagged_by_the_system_checks():
+    flagged = [e.obj for e in checks.run_checks() if e.id == "feed_outbox.W001"]
+    assert flagged == [Untimed]
