@@ -59,29 +59,52 @@ def _remember(instance: Activity, published: bool, to: list[str] | None, using: 
     transaction.on_commit(lambda: setattr(state, _STATE_ATTR, (published, to)), using=using)
 
 
-def save_events(instance: Activity, created: bool, using: str) -> list[OutboxEvent]:
-    """Events for a save: add on create, update while published, add/remove on transitions."""
+def save_kind(instance: Activity, created: bool) -> tuple[EventKind | None, list[str] | None]:
+    """What a save publishes: add on create, update while published, add/remove on transitions.
+
+    Returns the kind (None: nothing) and, for an update, the ``to`` targets last published.
+    """
     publish = bool(instance.activity_should_publish())
     was_published, previous_to = (False, []) if created else published_state(instance)
     if publish:
-        kind = EventKind.ADD if was_published is False else EventKind.UPDATE
-        events = outbox.activity_events(instance, kind, previous_to=previous_to)
-    elif was_published is False:
-        events = []
-    else:
-        events = outbox.activity_events(instance, EventKind.REMOVE)
-    if remembers_state(type(instance)):
-        to = events[0].payload.get("to", []) if publish and events else None
-        _remember(instance, publish, to, using)
+        return (EventKind.ADD if was_published is False else EventKind.UPDATE), previous_to
+    if was_published is False:
+        return None, None
+    return EventKind.REMOVE, None
+
+
+def saved(instance: Activity, kind: EventKind | None, events: Any, using: str) -> None:
+    """Remember (once committed) what the save published, for the next save's decision."""
+    if not remembers_state(type(instance)):
+        return
+    published = kind in (EventKind.ADD, EventKind.UPDATE) or (
+        kind is None and instance.activity_should_publish()
+    )
+    to = None
+    if published and isinstance(events, list) and events and isinstance(events[0], OutboxEvent):
+        to = events[0].payload.get("to", [])
+    _remember(instance, bool(published), to, using)
+
+
+def save_events(instance: Activity, created: bool, using: str) -> list[OutboxEvent]:
+    """The events of a save (see save_kind), remembered for the next one."""
+    kind, previous_to = save_kind(instance, created)
+    events = [] if kind is None else outbox.activity_events(instance, kind, previous_to)
+    saved(instance, kind, events, using)
     return events
+
+
+def is_published(instance: Activity) -> bool:
+    """Whether Stream has the instance's activity: what was remembered, else its current state."""
+    published = published_state(instance)[0]
+    if published is None:
+        published = bool(instance.activity_should_publish())
+    return published
 
 
 def delete_events(instance: Activity) -> list[OutboxEvent]:
     """A remove for an instance whose activity is published; nothing for a draft or soft delete."""
-    published = published_state(instance)[0]
-    if published is None:
-        published = bool(instance.activity_should_publish())
-    if not published:
+    if not is_published(instance):
         return []
     return outbox.activity_events(instance, EventKind.REMOVE)
 

@@ -142,16 +142,29 @@ class FeedManager:
         )
         return outbox.follow_event(source, target, EventKind.FOLLOW, **options)
 
+    # stream-django's hooks: the signal receivers below call them, so a subclass that
+    # overrides them (STREAM_FEED_MANAGER_CLASS) still decides what a save publishes.
     def add_activity_to_feed(
         self, instance: Activity, using: str | None = None
     ) -> list[OutboxEvent]:
-        """Publish ``instance``'s activity now (an add event per feed), whatever its state."""
+        """Publish ``instance``'s activity (an add event per feed), whatever its state."""
         events = outbox.activity_events(instance, EventKind.ADD)
+        return outbox.enqueue(events, outbox.db_alias_for(instance, using))
+
+    def update_activity_in_feed(
+        self,
+        instance: Activity,
+        using: str | None = None,
+        previous_to: list[str] | None = None,
+    ) -> list[OutboxEvent]:
+        """Publish the new state of ``instance``'s activity (same foreign_id and time)."""
+        events = outbox.activity_events(instance, EventKind.UPDATE, previous_to)
         return outbox.enqueue(events, outbox.db_alias_for(instance, using))
 
     def remove_activity_from_feed(
         self, instance: Activity, using: str | None = None
     ) -> list[OutboxEvent]:
+        """Remove ``instance``'s activity by foreign id from every feed it is published to."""
         events = outbox.activity_events(instance, EventKind.REMOVE)
         return outbox.enqueue(events, outbox.db_alias_for(instance, using))
 
@@ -166,12 +179,29 @@ class FeedManager:
         """post_save: add, update or remove, depending on what was published before."""
         if raw or not self.should_track(sender):
             return None
-        alias = outbox.db_alias_for(instance, using)
-        return outbox.enqueue(lifecycle.save_events(instance, created, alias), alias)
+        kind, previous_to = lifecycle.save_kind(instance, created)
+        where = _where(instance, using)
+        if kind == EventKind.ADD:
+            events = self.add_activity_to_feed(instance, **where)
+        elif kind == EventKind.UPDATE:
+            events = self.update_activity_in_feed(instance, previous_to=previous_to, **where)
+        elif kind == EventKind.REMOVE:
+            events = self.remove_activity_from_feed(instance, **where)
+        else:
+            events = []
+        lifecycle.saved(instance, kind, events, outbox.db_alias_for(instance, using))
+        return events
 
     def activity_delete(self, sender, instance, using=None, **kwargs):
         """post_delete: remove the activity if it was published."""
-        if not self.should_track(sender):
+        if not self.should_track(sender) or not lifecycle.is_published(instance):
             return None
-        alias = outbox.db_alias_for(instance, using)
-        return outbox.enqueue(lifecycle.delete_events(instance), alias)
+        return self.remove_activity_from_feed(instance, **_where(instance, using))
+
+
+def _where(instance: Activity, using: str | None) -> dict[str, str]:
+    """Hooks get the instance alone, as stream-django's did, unless it was written elsewhere
+    than ``instance._state.db`` (``delete(using=...)`` of an instance read from another)."""
+    if using is None or using == instance._state.db:  # type: ignore[attr-defined]
+        return {}
+    return {"using": using}

@@ -174,3 +174,33 @@ def test_follow_feed_delivers_an_arbitrary_feed_into_a_timeline(outbox_drain, us
     feed_manager.unfollow_feed(f"timeline:{reader.pk}", "topic:news")
     outbox_drain()
     assert user_feed_activities(f"timeline:{reader.pk}") == []
+
+
+class AlsoToTopicManager(managers.FeedManager):
+    """A stream-django style subclass: overrides add_activity_to_feed with the old signature."""
+
+    def add_activity_to_feed(self, instance):
+        events = super().add_activity_to_feed(instance)
+        return events + feed_manager_follow_marker(instance)
+
+
+def feed_manager_follow_marker(instance):
+    # Something only the override writes: a follow of the author's topic feed.
+    from feed_outbox import outbox
+    from feed_outbox.models import EventKind
+
+    event = outbox.follow_event(f"topic:{instance.activity_actor_id}", "user:1", EventKind.FOLLOW)
+    return outbox.enqueue([event])
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+@override_settings(STREAM_FEED_MANAGER_CLASS=f"{__name__}.AlsoToTopicManager")
+def test_a_feed_manager_subclass_overriding_add_activity_to_feed_is_used_by_saves():
+    tweet = TweetFactory()
+    tweet.delete()
+    assert list(OutboxEvent.objects.values_list("kind", "feed")) == [
+        ("add", f"user:{tweet.user_id}"),
+        ("follow", f"topic:{tweet.user_id}"),
+        ("remove", f"user:{tweet.user_id}"),
+    ]
