@@ -82,12 +82,19 @@ class Report:
 
 
 def expected_state(user_ids: list[int]) -> tuple[dict, dict]:
-    """From the database: ``{feed: {foreign_id: (time, text)}}`` and ``{source: {target}}``."""
-    from feed_outbox.conf import news_feed_slugs
-    from feed_outbox.payload import format_time
-    from sample_app.models import Follow, Tweet
+    """From the database: ``{feed: {foreign_id: (time, text)}}`` and ``{source: {target}}``.
 
-    user_feed: dict[int, dict[str, tuple[str, str]]] = {u: {} for u in user_ids}
+    A tweet is in its author's user feed; a like or retweet is in the reactor's user feed and,
+    by ``to``, in the tweet author's notification feed unless the author reacted; a Follow row
+    makes the user's news feeds follow the target's user feed and hold all of it.
+    """
+    from feed_outbox.conf import get, news_feed_slugs
+    from feed_outbox.payload import format_time
+    from sample_app.models import Follow, Like, Retweet, Tweet
+
+    user_feed: dict[int, dict[str, tuple[str, str | None]]] = {u: {} for u in user_ids}
+    feeds: dict[str, dict[str, tuple[str, str | None]]] = {}
+    notification = get("STREAM_NOTIFICATION_FEED")
     for pk, user_id, created_at, text in Tweet.objects.values_list(
         "pk", "user_id", "created_at", "text"
     ):
@@ -95,8 +102,15 @@ def expected_state(user_ids: list[int]) -> tuple[dict, dict]:
             format_time(created_at),
             text,
         )
+    for model in (Like, Retweet):
+        rows = model.objects.values_list("pk", "user_id", "created_at", "tweet__user_id")
+        for pk, user_id, created_at, author_id in rows:
+            activity = (format_time(created_at), None)
+            foreign_id = f"{model._meta.label}:{pk}"
+            user_feed.setdefault(user_id, {})[foreign_id] = activity
+            if author_id != user_id:
+                feeds.setdefault(f"{notification}:{author_id}", {})[foreign_id] = activity
     follows: dict[str, set[str]] = defaultdict(set)
-    feeds: dict[str, dict[str, tuple[str, str]]] = {}
     for user_id, activities in user_feed.items():
         feeds[f"user:{user_id}"] = dict(activities)
         for slug in news_feed_slugs().values():

@@ -54,6 +54,8 @@ class Scenario:
     wrong_secret: bool = False  # relays start with a wrong secret, corrected after the writers
     clear_faults: bool = True  # stop injecting faults once the writers are done
     drain_timeout: float = 120.0
+    # The nemesis keeps going at least this long (through the drain if the writers are quick).
+    fault_seconds: float = 8.0
 
 
 @dataclass
@@ -142,8 +144,11 @@ class Nemesis:
     def pg_terminate(self) -> None:
         import psycopg
 
+        roles = ("chaos-writer", "chaos-relay")
+        rounds = 0
         while self._pause(0.3, 1.0):
-            role = self.rng.choice(("chaos-relay", "chaos-writer"))
+            role = roles[rounds % 2]  # writers first: they finish early
+            rounds += 1
             with psycopg.connect(self.database_url, autocommit=True) as conn:
                 (killed,) = conn.execute(
                     "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
@@ -250,8 +255,11 @@ def run(
         if before_writers is not None:
             planted.update(before_writers(users) or {})
         nemesis.start()
+        faults_until = time.monotonic() + scenario.fault_seconds
         try:
             writers = run_writers(writer_env, argv, timeout=600)
+            if scenario.nemesis:
+                time.sleep(max(0.0, faults_until - time.monotonic()))
         finally:
             nemesis.stop()
         if scenario.clear_faults:

@@ -17,7 +17,21 @@ import random
 import sys
 import time
 
-OPS = ("create", "create", "update", "update", "delete", "follow", "unfollow", "bulk")
+OPS = (
+    "create",
+    "create",
+    "update",
+    "update",
+    "delete",
+    "follow",
+    "unfollow",
+    "react",
+    "react",
+    "unreact",
+    "bulk_create",
+    "bulk_update",
+    "bulk",
+)
 
 
 class Rollback(Exception):
@@ -101,7 +115,53 @@ class Writer:
         if targets:
             Follow.objects.unfollow(self.user(user), self.user(self.rng.choice(targets)))
 
+    def react(self) -> None:
+        """Like or retweet a tweet (notifies its author)."""
+        from sample_app.models import Like, Retweet
+
+        tweet = self._some_tweet()
+        user = self.rng.choice(self.authors)
+        # Keep every user feed under the 100 activities a follow copies (tweets are capped too).
+        reactions = Like.objects.filter(user_id=user).count()
+        reactions += Retweet.objects.filter(user_id=user).count()
+        if tweet is not None and reactions < self.args.max_reactions:
+            model = self.rng.choice((Like, Retweet))
+            model.objects.get_or_create(user_id=user, tweet=tweet)
+
+    def unreact(self) -> None:
+        from sample_app.models import Like, Retweet
+
+        model = self.rng.choice((Like, Retweet))
+        ids = list(model.objects.filter(user_id__in=self.authors).values_list("id", flat=True))
+        if ids:
+            reaction = model.objects.filter(pk=self.rng.choice(ids)).first()
+            if reaction is not None:
+                reaction.delete()
+
+    def bulk_create(self) -> None:
+        """``bulk_create`` sends no signals: the rows are published with ``publish()``."""
+        from feed_outbox.publishing import publish
+        from sample_app.models import Tweet
+
+        author = self.rng.choice(self.authors)
+        room = self.args.max_tweets - Tweet.objects.filter(user_id=author).count()
+        if room > 0:
+            tweets = [Tweet(user_id=author, text=self.text()) for _ in range(min(room, 5))]
+            publish(Tweet.objects.bulk_create(tweets), "add")
+
+    def bulk_update(self) -> None:
+        """``QuerySet.update`` of several tweets, published as updates in the same transaction."""
+        from feed_outbox.publishing import publish
+        from sample_app.models import Tweet
+
+        ids = list(Tweet.objects.values_list("id", flat=True)[:2000])
+        chosen = self.rng.sample(ids, min(len(ids), self.rng.randint(2, 5)))
+        rows = Tweet.objects.filter(pk__in=chosen)
+        if rows.update(text=self.text()):
+            publish(list(rows.order_by("pk")), "update")
+
     def bulk(self) -> None:
+        """Several actions in one transaction."""
         for _ in range(self.rng.randint(2, 6)):
             getattr(self, self.rng.choice(OPS[:-1]))()
 
@@ -142,6 +202,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--transactions", type=int, default=100)
     parser.add_argument("--rollback-rate", type=float, default=0.1)
     parser.add_argument("--max-tweets", type=int, default=60)
+    parser.add_argument("--max-reactions", type=int, default=30)
     parser.add_argument("--pause", type=float, default=0.0, help="max seconds between txns")
     parser.add_argument("--clock-skew", type=float, default=0.0, help="seconds added to now()")
     return parser.parse_args(argv)

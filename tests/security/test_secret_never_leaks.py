@@ -29,9 +29,9 @@ def test_the_secret_is_in_no_log_no_outbox_row_and_no_admin_page(subprocess_env,
         "secret",
         writers=1,
         relays=2,
-        transactions=25,
+        transactions=40,
         wrong_secret=True,
-        emulator_faults={"error_rate": 0.2},
+        emulator_faults={"error_rate": 0.3},
         clear_faults=False,  # 5xx while the corrected relays drain: retries and last_error
     )
     result = run(scenario, 8, tmp_path, subprocess_env, database_url())
