@@ -36,7 +36,15 @@ CLAIMABLE = """
     AND (e.lease_expires_at IS NULL OR e.lease_expires_at <= %(now)s)
     AND NOT EXISTS (
         SELECT 1 FROM {table} o
-        WHERE o.ordering_key = e.ordering_key AND o.id < e.id AND o.status = ANY(%(blocking)s)
+        WHERE o.ordering_key = e.ordering_key AND o.id < e.id AND o.status = 'pending'
+    )
+"""
+# With FEED_OUTBOX_BLOCK_KEY_ON_DEAD a dead letter also holds its key. A separate clause, not
+# `status IN (...)`: each one is answered by its own partial index (pending_key, dead_key).
+BLOCKED_BY_DEAD = """
+    AND NOT EXISTS (
+        SELECT 1 FROM {table} o
+        WHERE o.ordering_key = e.ordering_key AND o.id < e.id AND o.status = 'dead'
     )
 """
 
@@ -45,12 +53,12 @@ CLAIMABLE = """
 # goes out as full add_activities batches), lock what nobody else is claiming, lease it.
 # The `locked` step re-checks status and lease on the row versions it locks, so two relays
 # racing for one row never both lease it.
-CLAIM_POSTGRES = f"""
+_CLAIM_TEMPLATE = """
 WITH seed AS (
     SELECT s.feed, min(s.id) AS first_id
     FROM (
-        SELECT e.id, e.feed FROM {{table}} e
-        WHERE {CLAIMABLE}
+        SELECT e.id, e.feed FROM {table} e
+        WHERE {claimable}
         ORDER BY e.id
         LIMIT %(limit)s
     ) s
@@ -60,8 +68,8 @@ candidates AS (
     SELECT c.id
     FROM seed
     CROSS JOIN LATERAL (
-        SELECT e.id FROM {{table}} e
-        WHERE e.feed = seed.feed AND {CLAIMABLE}
+        SELECT e.id FROM {table} e
+        WHERE e.feed = seed.feed AND {claimable}
         ORDER BY e.id
         LIMIT %(per_feed)s
     ) c
@@ -69,13 +77,13 @@ candidates AS (
     LIMIT %(limit)s
 ),
 locked AS (
-    SELECT e.id FROM {{table}} e
+    SELECT e.id FROM {table} e
     WHERE e.id IN (SELECT id FROM candidates)
       AND e.status = 'pending'
       AND (e.lease_expires_at IS NULL OR e.lease_expires_at <= %(now)s)
     FOR UPDATE SKIP LOCKED
 )
-UPDATE {{table}} t
+UPDATE {table} t
 SET lease_owner = %(owner)s,
     lease_token = %(token)s,
     lease_expires_at = %(expires)s,
@@ -83,7 +91,23 @@ SET lease_owner = %(owner)s,
 FROM locked
 WHERE t.id = locked.id
 RETURNING t.id, t.kind, t.feed, t.ordering_key, t.payload, t.attempts
-""".replace("{table}", TABLE)
+"""
+
+
+def _claim_sql(block_on_dead: bool) -> str:
+    claimable = CLAIMABLE + (BLOCKED_BY_DEAD if block_on_dead else "")
+    return _CLAIM_TEMPLATE.replace("{claimable}", claimable).replace("{table}", TABLE)
+
+
+CLAIM_POSTGRES = _claim_sql(block_on_dead=False)
+CLAIM_POSTGRES_BLOCKING_DEAD = _claim_sql(block_on_dead=True)
+
+
+def claim_sql() -> str:
+    """The claim statement for the current FEED_OUTBOX_BLOCK_KEY_ON_DEAD setting."""
+    if conf.get("FEED_OUTBOX_BLOCK_KEY_ON_DEAD"):
+        return CLAIM_POSTGRES_BLOCKING_DEAD
+    return CLAIM_POSTGRES
 
 
 def blocking_statuses() -> list[str]:
@@ -100,7 +124,6 @@ def claim_params(
         "now": now,
         "limit": limit,
         "per_feed": PER_FEED,
-        "blocking": blocking_statuses(),
         "owner": owner,
         "token": uuid.uuid4(),
         "expires": now + datetime.timedelta(seconds=lease_seconds),
@@ -113,7 +136,7 @@ def claim_batch(owner: str, limit: int, lease_seconds: float, using: str = "defa
     connection = connections[using]
     if connection.vendor == "postgresql":
         with transaction.atomic(using=using), connection.cursor() as cursor:
-            cursor.execute(CLAIM_POSTGRES, params)
+            cursor.execute(claim_sql(), params)
             rows = cursor.fetchall()
         events = tuple(sorted((_event(row) for row in rows), key=lambda e: e.id))
     else:
@@ -239,7 +262,7 @@ def explain_claim(
     params = claim_params("explain", limit, 30.0)
     options = "ANALYZE, BUFFERS" if analyze else "COSTS"
     with transaction.atomic(using=using), connections[using].cursor() as cursor:
-        cursor.execute(f"EXPLAIN ({options}) {CLAIM_POSTGRES}", params)
+        cursor.execute(f"EXPLAIN ({options}) {claim_sql()}", params)
         lines = [row[0] for row in cursor.fetchall()]
         transaction.set_rollback(True, using=using)
     cost = float(lines[0].split("..", 1)[1].split()[0]) if "cost=" in lines[0] else 0.0

@@ -74,9 +74,7 @@ def run(args: argparse.Namespace, argv: list[str] | None = None) -> int:
     relay = Relay(options_from(args))
     server = _start_health_server(args, relay)
     try:
-        if args.once:
-            return _drain(relay)
-        return _serve(relay)
+        return _serve(relay, once=args.once)
     finally:
         if server is not None:
             server.stop()
@@ -93,20 +91,7 @@ def _start_health_server(args: argparse.Namespace, relay: Relay):
     return server
 
 
-def _drain(relay: Relay) -> int:
-    from relay.runner import ConfigurationError
-
-    try:
-        stats = relay.drain()
-    except ConfigurationError:
-        return 2
-    logger.info(
-        "drained: %d delivered, %d to retry, %d dead", stats.delivered, stats.retried, stats.dead
-    )
-    return 0
-
-
-def _serve(relay: Relay) -> int:
+def _serve(relay: Relay, once: bool = False) -> int:
     stop = threading.Event()
 
     def _stop(signum, frame):
@@ -120,6 +105,19 @@ def _serve(relay: Relay) -> int:
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
     opts = relay.options
+    if once:
+        from relay.wakeup import PollWakeup
+
+        # The same pipelined loop as the sidecar, ending when nothing is left to claim.
+        relay.run(stop, wakeup=PollWakeup(), until_idle=True)
+        events = relay.metrics.events_by_outcome()
+        logger.info(
+            "drained: %d delivered, %d to retry, %d dead",
+            events.get("delivered", 0),
+            events.get("retried", 0),
+            events.get("dead", 0),
+        )
+        return 2 if relay.paused_reason else 0
     logger.info(
         "relay %s started (batch size %d, concurrency %d, poll every %.1fs%s)",
         opts.owner,

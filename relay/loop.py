@@ -25,11 +25,15 @@ DATABASE_ERRORS = (DatabaseError, InterfaceError)
 STATS_EVERY = 2.0  # seconds between refreshes of the pending/lag gauges
 # Requests queued or running per Stream thread before the loop stops claiming.
 CALLS_PER_THREAD = 2
+ONCE_GIVES_UP_AFTER = 5  # consecutive database failures
 
 
 class SidecarLoop:
-    def __init__(self, relay: Relay, stop: threading.Event, wakeup: PollWakeup) -> None:
+    def __init__(
+        self, relay: Relay, stop: threading.Event, wakeup: PollWakeup, until_idle: bool = False
+    ) -> None:
         self.relay = relay
+        self.until_idle = until_idle
         self.stop = stop
         self.wakeup = wakeup
         self._next_stats = 0.0
@@ -44,6 +48,8 @@ class SidecarLoop:
                 self.refresh_stats()
                 claimed = self.claim_more()
             except DATABASE_ERRORS as exc:
+                if self.until_idle and self._failures >= ONCE_GIVES_UP_AFTER:
+                    raise  # --once is a batch job: report the outage instead of waiting it out
                 self._database_down(exc)
                 continue
             if relay.database_error:
@@ -51,8 +57,11 @@ class SidecarLoop:
                 relay.database_error = None
                 relay.metrics.set_gauge("feed_outbox_relay_database_up", 1)
             self._failures = 0
-            if not claimed:
-                self.wakeup.wait(self.idle_timeout())
+            if claimed:
+                continue
+            if self.until_idle and (relay.paused_reason or not relay._inflight):
+                return  # --once: nothing claimable and nothing in flight (or unusable config)
+            self.wakeup.wait(self.idle_timeout())
 
     def idle_timeout(self) -> float:
         timeout = self.relay.options.poll_interval

@@ -69,6 +69,14 @@ class Metrics:
         with self._lock:
             return self._counters.get((name, tuple(sorted(labels.items()))), 0.0)
 
+    def events_by_outcome(self) -> dict[str, int]:
+        totals: dict[str, int] = defaultdict(int)
+        with self._lock:
+            for (name, labels), value in self._counters.items():
+                if name == "feed_outbox_relay_events_total":
+                    totals[dict(labels)["outcome"]] += int(value)
+        return dict(totals)
+
     # -- what the relay records -------------------------------------------------------
 
     def events(self, kind: str, outcome: str, count: int = 1) -> None:

@@ -281,10 +281,13 @@ class Relay:
         if self._wakeup is not None:
             self._wakeup.poke()
 
-    def run(self, stop: threading.Event, wakeup: PollWakeup | None = None) -> None:
-        """Run until ``stop`` is set, then finish or release what is in flight and return."""
+    def run(
+        self, stop: threading.Event, wakeup: PollWakeup | None = None, until_idle: bool = False
+    ) -> None:
+        """Run until ``stop`` is set (or, ``until_idle``, nothing is left to claim), then
+        finish or release what is in flight and return."""
         self._wakeup = wakeup or self.make_wakeup()
-        loop = SidecarLoop(self, stop, self._wakeup)
+        loop = SidecarLoop(self, stop, self._wakeup, until_idle)
         try:
             loop.run()
         finally:
