@@ -48,6 +48,25 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="serve /healthz, /readyz and /metrics on this port (0 picks a free one)",
     )
+    parser.add_argument(
+        "--lease-seconds",
+        type=float,
+        default=None,
+        help="lease of a claimed batch (default FEED_OUTBOX_LEASE_SECONDS); renewed while waiting",
+    )
+    parser.add_argument(
+        "--max-attempts",
+        type=int,
+        default=None,
+        help="tries before a permanently failing event is dead-lettered "
+        "(default FEED_OUTBOX_MAX_ATTEMPTS)",
+    )
+    parser.add_argument(
+        "--retry-backoff",
+        type=float,
+        default=0.5,
+        help="base of the exponential retry backoff in seconds (full jitter, capped at 300)",
+    )
     parser.add_argument("--database", default="default", help="database alias of the outbox")
 
 
@@ -60,6 +79,9 @@ def options_from(args: argparse.Namespace) -> RelayOptions:
         poll_interval=args.poll_interval,
         poll_only=args.poll_only,
         grace_period=args.grace_period,
+        lease_seconds=args.lease_seconds,
+        max_attempts=args.max_attempts,
+        retry_backoff=args.retry_backoff,
         using=args.database,
     )
 

@@ -47,6 +47,7 @@ class RelayOptions:
     grace_period: float = 8.0
     lease_seconds: float | None = None
     max_attempts: int | None = None
+    retry_backoff: float = 0.5
     using: str = "default"
     owner: str = field(default_factory=default_owner)
 
@@ -224,7 +225,7 @@ class Relay:
                 message,
             )
         else:
-            delay = backoff_seconds(event.attempts)
+            delay = backoff_seconds(event.attempts, base=opts.retry_backoff)
             done = claim.mark_retry(lease, event.id, message, delay, opts.using)
             result.retried += done
             self._count([event], "retried", done)

@@ -55,3 +55,23 @@ class RetweetFactory(factory.django.DjangoModelFactory):
 
     user = factory.SubFactory(UserFactory)
     tweet = factory.SubFactory(TweetFactory)
+
+
+class OutboxEventFactory(factory.django.DjangoModelFactory):
+    """An outbox row written directly (relay tests): an add of its own activity by default."""
+
+    class Meta:
+        model = "feed_outbox.OutboxEvent"
+
+    kind = "add"
+    feed = factory.Sequence(lambda n: f"user:f{n}")
+    ordering_key = factory.Sequence(lambda n: f"tests.Item:{n}")
+    payload = factory.LazyAttribute(
+        lambda o: {
+            "actor": "auth.User:1",
+            "verb": "tweet",
+            "object": o.ordering_key,
+            "foreign_id": o.ordering_key,
+            "time": "2026-01-01T00:00:00.000000",
+        }
+    )
