@@ -89,7 +89,8 @@ def parse_reference(
         pk = model._meta.pk.to_python(match["pk"])
     except (ValidationError, ValueError, TypeError):
         return None
-    if pk is None or not _pk_in_range(model, pk):
+    # Only the spelling create_model_reference writes: '01', '+1', '1_000' or '١' are not it.
+    if pk is None or str(pk) != match["pk"] or not _pk_in_range(model, pk):
         return None
     return model, pk
 

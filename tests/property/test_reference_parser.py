@@ -70,11 +70,6 @@ def test_a_reference_with_anything_inserted_is_not_a_reference(label, pk, junk, 
     assert parsed is None or CANONICAL.fullmatch(mutated), repr(mutated)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="parse_reference reads the pk with the field's to_python (int()), so '١', '01', '+1' "
-    "and '1_000' are accepted as non-canonical spellings of an existing pk",
-)
 @PROPERTY
 @given(value=st.one_of(st.text(max_size=60), st.integers(), st.none(), st.floats(), st.binary()))
 @example("sample_app.Tweet:1\n")
