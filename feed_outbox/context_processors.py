@@ -35,3 +35,15 @@ def outbox_lag(request) -> dict[str, Any]:
     from feed_outbox.status import outbox_lag as read_lag
 
     return {"outbox_lag": SimpleLazyObject(read_lag)}
+
+
+def stream(request) -> dict[str, Any]:
+    """stream-django's processor: ``STREAM_API_KEY`` and ``STREAM_APP_ID`` (never the secret)."""
+    from feed_outbox import conf
+
+    if not conf.credentials_configured():
+        return {}
+    from feed_outbox.client import get_client
+
+    client = get_client()
+    return {"STREAM_API_KEY": client.api_key, "STREAM_APP_ID": client.app_id}

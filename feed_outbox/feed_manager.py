@@ -28,3 +28,19 @@ class _LazyFeedManager:
 
 
 feed_manager: Any = _LazyFeedManager()
+
+
+def disable_model_tracking(sender: Any = None, **kwargs: Any) -> None:
+    """stream-django's receiver, kept by name: switches tracking off for every model.
+
+    stream-django connected it to ``pre_migrate`` and so left tracking off after ``migrate``;
+    feed-outbox connects it to nothing (migrations use historical models, which never publish).
+    """
+    get_feed_manager().disable_model_tracking()
+
+
+def __getattr__(name: str) -> Any:
+    # stream-django exposed the resolved class as ``feed_manager_class``; resolve it now.
+    if name == "feed_manager_class":
+        return get_class_from_string(conf.get("STREAM_FEED_MANAGER_CLASS"))
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
