@@ -1,0 +1,60 @@
+"""/metrics in Prometheus' text format; /healthz and /readyz answer what they promise."""
+
+import urllib.error
+import urllib.request
+
+import pytest
+
+from relay.health import HealthServer
+from relay.metrics import Metrics
+
+
+def test_metrics_render_counters_gauges_and_cumulative_histograms():
+    metrics = Metrics()
+    metrics.events("add", "delivered", 3)
+    metrics.events("remove", "dead")
+    metrics.set_gauge("feed_outbox_relay_lag_seconds", 2.5)
+    metrics.stream_request("add_activities", 0.02)
+    metrics.stream_request("add_activities", 3.0)
+    metrics.batch(100)
+
+    text = metrics.render()
+
+    assert 'feed_outbox_relay_events_total{kind="add",outcome="delivered"} 3' in text
+    assert 'feed_outbox_relay_events_total{kind="remove",outcome="dead"} 1' in text
+    assert "feed_outbox_relay_lag_seconds 2.5" in text
+    name = "feed_outbox_relay_stream_request_seconds"
+    assert f'{name}_bucket{{endpoint="add_activities",le="0.025"}} 1' in text
+    assert f'{name}_bucket{{endpoint="add_activities",le="5"}} 2' in text
+    assert f'{name}_bucket{{endpoint="add_activities",le="+Inf"}} 2' in text
+    assert f'{name}_count{{endpoint="add_activities"}} 2' in text
+    assert "# TYPE feed_outbox_relay_batch_size histogram" in text
+    assert metrics.events_by_outcome() == {"delivered": 3, "dead": 1}
+
+
+def get(port, path):
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=5) as r:
+            return r.status, r.read().decode()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read().decode()
+
+
+@pytest.fixture
+def server():
+    state = {"ready": (True, "ready")}
+    srv = HealthServer(0, Metrics(), lambda: state["ready"], host="127.0.0.1").start()
+    yield srv, state
+    srv.stop()
+
+
+def test_readyz_follows_the_relay_state_while_healthz_stays_up(server):
+    srv, state = server
+    assert get(srv.port, "/readyz") == (200, "ready\n")
+
+    state["ready"] = (False, "database unreachable: connection refused")
+
+    assert get(srv.port, "/readyz") == (503, "database unreachable: connection refused\n")
+    assert get(srv.port, "/healthz") == (200, "ok\n")
+    assert get(srv.port, "/metrics")[0] == 200
+    assert get(srv.port, "/nope")[0] == 404

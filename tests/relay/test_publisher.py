@@ -1,0 +1,75 @@
+"""Batching: what Stream lets us batch goes in one request, without reordering a key."""
+
+import pytest
+
+from feed_outbox.client import get_client
+from feed_outbox.feed_manager import feed_manager
+from feed_outbox.models import EventStatus, OutboxEvent
+from relay.events import Event
+from relay.publisher import plan_calls
+from tests.factories import UserFactory
+
+
+def event(id_, kind="add", feed="user:1", **payload):
+    return Event(id_, kind, feed, f"key{id_}", payload or {"foreign_id": f"key{id_}"}, 1)
+
+
+def test_adds_and_updates_of_one_feed_share_an_add_activities_call_of_at_most_100():
+    events = [event(i, "add" if i % 2 else "update") for i in range(150)] + [
+        event(999, feed="user:2")
+    ]
+
+    calls = plan_calls(events)
+
+    assert [(c.endpoint, len(c.events)) for c in calls] == [
+        ("add_activities", 100),
+        ("add_activities", 50),
+        ("add_activities", 1),
+    ]
+    assert [e.id for e in calls[0].events] == list(range(100))  # id order kept
+
+
+def test_follows_share_follow_many_per_copy_limit_unfollows_share_unfollow_many():
+    events = [
+        event(1, "follow", "timeline:1", target="user:2"),
+        event(2, "follow", "timeline:3", target="user:2"),
+        event(3, "follow", "timeline:4", target="user:2", activity_copy_limit=0),
+        event(4, "unfollow", "timeline:5", target="user:2"),
+        event(5, "unfollow", "timeline:6", target="user:2", keep_history=True),
+    ]
+
+    calls = plan_calls(events)
+
+    assert [(c.endpoint, [e.id for e in c.events]) for c in calls] == [
+        ("follow_many", [1, 2]),
+        ("follow_many", [3]),
+        ("unfollow_many", [4, 5]),
+    ]
+
+
+def test_removes_go_one_by_one():
+    calls = plan_calls([event(1, "remove"), event(2, "remove")])
+
+    assert [(c.endpoint, len(c.events)) for c in calls] == [("remove_activity", 1)] * 2
+    assert {c.rate_class for c in calls} == {"remove"}
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db
+def test_follows_and_unfollows_reach_stream_through_the_batch_endpoints(
+    outbox_drain, stream_emulator
+):
+    alice, bob, carol = UserFactory.create_batch(3)
+    feed_manager.follow_user(alice.pk, bob.pk)
+    feed_manager.follow_user(carol.pk, bob.pk)
+    outbox_drain()
+    feed_manager.unfollow_user(carol.pk, bob.pk)
+    outbox_drain()
+
+    assert not OutboxEvent.objects.exclude(status=EventStatus.DELIVERED).exists()
+    requests = stream_emulator.stats()["requests"]
+    assert requests.get("follow_many") and requests.get("unfollow_many")
+    assert "follow" not in requests and "unfollow" not in requests
+    following = get_client().feed("timeline", str(alice.pk)).following()["results"]
+    assert [f["target_id"] for f in following] == [f"user:{bob.pk}"]
+    assert get_client().feed("timeline", str(carol.pk)).following()["results"] == []
