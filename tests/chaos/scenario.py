@@ -70,6 +70,7 @@ class Result:
     elapsed: float
     relay_output: str
     drained: bool
+    diagnosis: str = ""
 
     def summary(self) -> str:
         counts = " ".join(f"{k}={v}" for k, v in self.report.counts.items())
@@ -80,6 +81,7 @@ class Result:
             f"feeds={self.report.feeds_checked} expected_activities="
             f"{self.report.activities_expected} drained={self.drained} "
             f"elapsed={self.elapsed:.1f}s"
+            + (f" undrained: {self.diagnosis}" if self.diagnosis else "")
         )
 
 
@@ -131,7 +133,7 @@ class Nemesis:
         while self._pause(0.8, 2.0):
             before = self._writes()
             while not self.stop_event.is_set() and self._writes() == before:
-                time.sleep(0.005)
+                time.sleep(0.01)
             self.relays.kill_all()
             self.counts["relay_sigkill_after_apply"] += 1
 
@@ -201,6 +203,36 @@ def _drained_or_crash_looping(relays: RelayPool) -> bool:
     return not OutboxEvent.objects.filter(status="pending").exists()
 
 
+def pending_diagnosis() -> str:
+    """Why events are still pending: leased, backing off, or queued behind their key."""
+    from django.db.models import Exists, OuterRef
+    from django.utils import timezone
+
+    from feed_outbox.models import OutboxEvent
+
+    now = timezone.now()
+    pending = OutboxEvent.objects.filter(status="pending")
+    older = pending.filter(ordering_key=OuterRef("ordering_key"), id__lt=OuterRef("id"))
+    heads = pending.exclude(Exists(older))
+    sample = list(
+        heads.order_by("id").values(
+            "id",
+            "kind",
+            "ordering_key",
+            "attempts",
+            "available_at",
+            "lease_expires_at",
+            "last_error",
+        )[:3]
+    )
+    return (
+        f"pending={pending.count()} heads_of_keys={heads.count()} "
+        f"leased={pending.filter(lease_expires_at__gt=now).count()} "
+        f"backing_off={pending.filter(available_at__gt=now).count()} now={now:%H:%M:%S} "
+        f"oldest_heads={sample}"
+    )
+
+
 def make_users(count: int) -> list[int]:
     from tests.factories import UserFactory
 
@@ -250,6 +282,7 @@ def run(
             args.append(f"--clock-skew={scenario.clock_skews[w % len(scenario.clock_skews)]}")
         argv.append(args)
     drained = False
+    diagnosis = ""
     planted: Counter[str] = Counter()
     try:
         if before_writers is not None:
@@ -269,13 +302,13 @@ def run(
         try:
             wait_for(
                 lambda: _drained_or_crash_looping(relays),
-                scenario.drain_timeout,
+                scenario.drain_timeout * max(1.0, SCALE / 3),  # soak backlogs are larger
                 0.2,
                 "the relays to drain the outbox",
             )
             drained = True
         except TimeoutError:
-            pass
+            diagnosis = pending_diagnosis()
         relays.stop()
         emulator.set_faults(**CLEAR_FAULTS)  # the checker's reads are not under test
         log = emulator.request_log()
@@ -305,4 +338,5 @@ def run(
         elapsed=time.monotonic() - started,
         relay_output=relays.output(),
         drained=drained,
+        diagnosis=diagnosis,
     )

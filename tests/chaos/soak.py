@@ -13,7 +13,8 @@ import re
 import subprocess
 import sys
 
-LINE = re.compile(r"chaos scenario=\S+ .*")
+# A scenario's counts line, after pytest's progress characters (not inside a failure report).
+LINE = re.compile(r"^[.FxXsE]*(chaos scenario=\S+ .*)")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -29,11 +30,20 @@ def main(argv: list[str] | None = None) -> int:
     status, lines = 0, []
     for round_ in range(1, args.rounds + 1):
         print(f"soak round {round_}/{args.rounds} at scale {args.scale}", flush=True)
-        proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
-        lines += LINE.findall(proc.stdout)
+        proc = subprocess.Popen(
+            cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        )
+        output = []
+        for line in proc.stdout:  # each scenario's counts as soon as it is done
+            output.append(line)
+            found = LINE.match(line)
+            if found:
+                lines.append(found.group(1))
+                print(found.group(1), flush=True)
+        proc.wait()
         status = status or proc.returncode
         if proc.returncode:
-            print(proc.stdout[-6000:], proc.stderr[-2000:], sep="\n")
+            print("".join(output)[-8000:])
     print("\n".join(["", "soak results:", *lines]))
     events = sum(int(m) for line in lines for m in re.findall(r" events=(\d+)", line))
     print(f"soak total: {len(lines)} scenario runs, {events} events, pytest exit {status}")
