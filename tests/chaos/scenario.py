@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import random
-import threading
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -18,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.chaos import checker
+from tests.chaos.faults import Nemesis
 from tests.chaos.processes import (
     EMULATOR_KEY,
     EMULATOR_SECRET,
@@ -87,111 +87,6 @@ class Result:
 
 def _with_app_name(url: str, name: str) -> str:
     return f"{url}{'&' if '?' in url else '?'}application_name={name}"
-
-
-class Nemesis:
-    """Injects the scenario's faults on a thread until stopped; counts what it did."""
-
-    def __init__(self, kinds, emulator, relays, database_url, rng) -> None:
-        self.kinds = kinds
-        self.emulator = emulator
-        self.relays = relays
-        self.database_url = database_url
-        self.rng = rng
-        self.counts: Counter[str] = Counter()
-        self.stop_event = threading.Event()
-        self.errors: list[BaseException] = []
-        self.threads = [threading.Thread(target=self._run, args=(k,), daemon=True) for k in kinds]
-
-    def start(self) -> None:
-        for thread in self.threads:
-            thread.start()
-
-    def stop(self) -> None:
-        self.stop_event.set()
-        for thread in self.threads:
-            thread.join()
-        if self.errors:
-            raise self.errors[0]
-
-    def _run(self, kind: str) -> None:
-        try:
-            getattr(self, kind)()
-        except BaseException as exc:  # surfaced by stop()
-            self.errors.append(exc)
-
-    def _pause(self, low: float, high: float) -> bool:
-        return not self.stop_event.wait(self.rng.uniform(low, high))
-
-    def kill_relays(self) -> None:
-        while self._pause(0.3, 1.2):
-            self.relays.kill_one()
-            self.counts["relay_sigkill"] += 1
-
-    def kill_after_apply(self) -> None:
-        """SIGKILL every relay right after Stream applied a write: between the call and the mark."""
-        while self._pause(0.8, 2.0):
-            before = self._writes()
-            while not self.stop_event.is_set() and self._writes() == before:
-                time.sleep(0.01)
-            self.relays.kill_all()
-            self.counts["relay_sigkill_after_apply"] += 1
-
-    def _writes(self) -> int:
-        try:
-            return self.emulator.stats()["writes_logged"]
-        except OSError:
-            return -1
-
-    def pg_terminate(self) -> None:
-        import psycopg
-
-        roles = ("chaos-writer", "chaos-relay")
-        rounds = 0
-        while self._pause(0.3, 1.0):
-            role = roles[rounds % 2]  # writers first: they finish early
-            rounds += 1
-            with psycopg.connect(self.database_url, autocommit=True) as conn:
-                (killed,) = conn.execute(
-                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-                    "WHERE datname = current_database() AND application_name = %s",
-                    (role,),
-                ).fetchone()
-            self.counts[f"pg_terminate_{role.split('-')[1]}"] += killed
-
-    def restart_emulator(self) -> None:
-        while self._pause(1.5, 3.0):
-            self.emulator.crash_and_restart()
-            self.counts["emulator_restart"] += 1
-
-    def rate_limit_storm(self) -> None:
-        """Stream's limits in 30 s windows, and bursts that spend an endpoint's whole budget."""
-        from stream.exceptions import RateLimitReached
-
-        from feed_outbox.client import build_client
-
-        self.emulator.set_faults(rate_limits="stream", rate_limit_scale=2)
-        client = build_client(
-            api_key=EMULATOR_KEY, api_secret=EMULATOR_SECRET, base_url=self.emulator.url
-        )
-        noise = client.feed(*checker.NOISE_FEED.split(":"))
-        invalid = {"actor": "noise", "verb": "noise", "object": "noise", "time": "never"}
-        calls = [
-            lambda i: noise.remove_activity(foreign_id=f"noise:{i}"),
-            lambda i: noise.add_activity(invalid),  # counted by the limiter, never applied
-        ]
-        while self._pause(0.05, 1.0):
-            self.counts["rate_limit_storm"] += 1
-            for call in calls:
-                for i in range(1100):
-                    if self.stop_event.is_set():
-                        return
-                    try:
-                        call(i)
-                    except RateLimitReached:
-                        break  # this endpoint's budget is spent: the relays now meet 429s
-                    except Exception:
-                        pass
 
 
 def _drained_or_crash_looping(relays: RelayPool) -> bool:
