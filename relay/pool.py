@@ -81,30 +81,32 @@ class StreamPool:
         return publish_call(send, call)
 
     def _send(self, client: Any, call: Call, deadline: Callable[[], float]) -> None:
-        bucket = call.rate_class
         while True:
-            # A request must end well inside the lease: a late write could land after a
-            # newer event of the same key that another relay delivered meanwhile.
-            latest_start = deadline() - self._timeout - 1.0
-            wall_deadline = time.time() + (latest_start - time.monotonic())
-            try:
-                self.pacer.acquire(bucket, deadline=wall_deadline)
-            except RateLimited as exc:
-                raise LeaseExpiring(str(exc)) from None
-            if time.monotonic() > latest_start:
-                raise LeaseExpiring("the lease ends before a request could finish")
-            self._local.bucket = bucket
             started = time.monotonic()
             try:
-                call_stream(client, call)
+                call_stream(client, call, lambda bucket: self._pace(bucket, deadline))
             except stream_exceptions.RateLimitReached:
                 # The hook recorded the reset; wait for it and send again (not a failure).
-                self._metrics.rate_limited(bucket)
+                self._metrics.rate_limited(self._local.bucket or call.rate_class)
                 continue
             finally:
                 self._local.bucket = None
                 self._metrics.stream_request(call.endpoint, time.monotonic() - started)
             return
+
+    def _pace(self, bucket: str, deadline: Callable[[], float]) -> None:
+        """Before each request: take one from ``bucket``'s window, within the lease."""
+        # A request must end well inside the lease: a late write could land after a newer
+        # event of the same key that another relay delivered meanwhile.
+        latest_start = deadline() - self._timeout - 1.0
+        wall_deadline = time.time() + (latest_start - time.monotonic())
+        try:
+            self.pacer.acquire(bucket, deadline=wall_deadline)
+        except RateLimited as exc:
+            raise LeaseExpiring(str(exc)) from None
+        if time.monotonic() > latest_start:
+            raise LeaseExpiring("the lease ends before a request could finish")
+        self._local.bucket = bucket
 
 
 def _resolve_environment_once(client: Any, session: Any) -> None:

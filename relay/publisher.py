@@ -6,10 +6,19 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from stream import exceptions as stream_exceptions
+
+from feed_outbox.outbox import RECONCILE_KEY
 from relay.events import Event
 from relay.retry import Failure, classify
 
 MAX_BATCH = 100  # Stream's limit for add_activities, follow_many and unfollow_many
+# Stream's rate-limit bucket of each request the relay makes (X-Ratelimit-* are per bucket).
+BUCKETS = {"add": "add", "remove": "remove", "to_targets": "update", "follows": "follow"}
+
+
+def _no_pacing(bucket: str) -> None:
+    return None
 
 
 @dataclass(frozen=True)
@@ -21,8 +30,14 @@ class Call:
 
     @property
     def rate_class(self) -> str:
-        """Stream's rate-limit bucket for this request (X-Ratelimit-* are per bucket)."""
-        return {"add_activities": "add", "remove_activity": "remove"}.get(self.endpoint, "follow")
+        """Stream's rate-limit bucket of this call's (first) request."""
+        if self.endpoint == "add_activities":
+            return BUCKETS["add"]
+        if self.endpoint == "reconcile_update":
+            return BUCKETS["to_targets"]
+        if self.endpoint == "remove_activity":
+            return BUCKETS["remove"]
+        return BUCKETS["follows"]
 
     def split(self) -> list[Call]:
         return [Call(self.endpoint, (event,)) for event in self.events]
@@ -40,8 +55,15 @@ class Outcome:
         return self.error is None
 
 
+def activity(event: Event) -> dict[str, Any]:
+    """The activity Stream receives: the payload without the write side's instructions."""
+    return {k: v for k, v in event.payload.items() if k != RECONCILE_KEY}
+
+
 def _group_key(event: Event) -> tuple[str, ...] | None:
     """Events with the same key share one request; None means a request of its own."""
+    if event.kind == "update" and RECONCILE_KEY in event.payload:
+        return None  # its `to` targets changed: an upsert, then update_activity_to_targets
     if event.kind in ("add", "update"):
         # An update is an add with the same foreign_id + frozen time: Stream overwrites the
         # stored activity in place (id kept), under add's higher rate limit, and it works
@@ -65,7 +87,8 @@ def plan_calls(events: Sequence[Event]) -> list[Call]:
     for event in events:
         key = _group_key(event)
         if key is None:
-            planned.append(("remove_activity" if event.kind == "remove" else event.kind, [event]))
+            endpoint = {"remove": "remove_activity", "update": "reconcile_update"}[event.kind]
+            planned.append((endpoint, [event]))
             continue
         group = groups.get(key)
         if group is None or len(group) >= MAX_BATCH:
@@ -75,16 +98,31 @@ def plan_calls(events: Sequence[Event]) -> list[Call]:
     return [Call(endpoint, tuple(group)) for endpoint, group in planned]
 
 
-def call_stream(client: Any, call: Call) -> None:
-    """Make one Stream request for ``call``; raises what the client raises."""
+def call_stream(client: Any, call: Call, pace: Callable[[str], None] = _no_pacing) -> None:
+    """Make the Stream request(s) for ``call``, calling ``pace(bucket)`` before each one;
+    raises what the client raises."""
     events = call.events
     first = events[0]
+    pace(call.rate_class)
     if call.endpoint == "add_activities":
         feed = client.feed(first.feed_slug, first.feed_user_id)
         if len(events) == 1:
-            feed.add_activity(dict(first.payload))
+            feed.add_activity(activity(first))
         else:
-            feed.add_activities([dict(e.payload) for e in events])
+            feed.add_activities([activity(e) for e in events])
+    elif call.endpoint == "reconcile_update":
+        feed = client.feed(first.feed_slug, first.feed_user_id)
+        data = activity(first)
+        # First exactly the targets it lists now, while Stream still knows the old ones (the
+        # copies in feeds it left are removed); then the upsert of its fields.
+        try:
+            feed.update_activity_to_targets(
+                data["foreign_id"], data["time"], new_targets=list(data.get("to") or [])
+            )
+        except stream_exceptions.DoesNotExistException:
+            pass  # Stream never got the add: the upsert below creates it with its targets
+        pace(BUCKETS["add"])
+        feed.add_activity(data)
     elif call.endpoint == "remove_activity":
         feed = client.feed(first.feed_slug, first.feed_user_id)
         feed.remove_activity(foreign_id=first.payload["foreign_id"])

@@ -5,9 +5,10 @@ import pytest
 from feed_outbox.client import get_client
 from feed_outbox.feed_manager import feed_manager
 from feed_outbox.models import EventStatus, OutboxEvent
+from feed_outbox.outbox import RECONCILE_KEY
 from relay.events import Event
 from relay.publisher import plan_calls
-from tests.factories import UserFactory
+from tests.factories import OutboxEventFactory, UserFactory
 
 
 def event(id_, kind="add", feed="user:1", **payload):
@@ -73,3 +74,29 @@ def test_follows_and_unfollows_reach_stream_through_the_batch_endpoints(
     following = get_client().feed("timeline", str(alice.pk)).following()["results"]
     assert [f["target_id"] for f in following] == [f"user:{bob.pk}"]
     assert get_client().feed("timeline", str(carol.pk)).following()["results"] == []
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db
+def test_an_update_that_changes_to_targets_moves_the_copies_and_sends_no_instructions(
+    outbox_drain, stream_emulator, user_feed_activities
+):
+    added = OutboxEventFactory(feed="user:1", ordering_key="tests.Item:1")
+    added.payload["to"] = ["notification:9"]
+    added.save()
+    outbox_drain()
+    assert len(user_feed_activities("notification:9")) == 1
+    payload = {**added.payload, "to": ["notification:8"], "text": "edited"}
+    payload[RECONCILE_KEY] = {"previous_to": ["notification:9"]}
+    OutboxEventFactory(kind="update", feed="user:1", ordering_key="tests.Item:1", payload=payload)
+
+    outbox_drain()
+
+    assert not OutboxEvent.objects.exclude(status=EventStatus.DELIVERED).exists()
+    assert user_feed_activities("notification:9") == []
+    [group] = user_feed_activities("notification:8")  # a notification feed: groups
+    [copy] = group["activities"]
+    [original] = user_feed_activities("user:1")
+    assert original["text"] == copy["text"] == "edited"
+    assert RECONCILE_KEY not in original
+    assert stream_emulator.stats()["requests"]["update_activity_to_targets"] == 1
