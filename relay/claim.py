@@ -63,6 +63,9 @@ WITH seed AS (
         LIMIT %(limit)s
     ) s
     GROUP BY s.feed
+    -- Feeds in age order: the planner can then stop (incremental sort under the LIMIT)
+    -- once the oldest feeds fill the batch, instead of reading every seed feed's events.
+    ORDER BY first_id
 ),
 candidates AS (
     SELECT c.id

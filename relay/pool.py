@@ -47,6 +47,22 @@ class StreamPool:
             future.add_done_callback(lambda _f: self._on_done())
         return future
 
+    def warm_up(self, timeout: float = 30.0) -> None:
+        """Start every thread and build its client now, not on the first events' time."""
+        threads = self._executor._max_workers
+        barrier = threading.Barrier(threads)
+
+        def build() -> None:
+            try:
+                self._client()
+            except BaseException:
+                barrier.abort()  # the others must not wait for a thread that failed
+                raise
+            barrier.wait(timeout)  # holds this thread so the next task starts another one
+
+        for future in [self._executor.submit(build) for _ in range(threads)]:
+            future.result(timeout)
+
     def shutdown(self, wait: bool = True) -> None:
         self._executor.shutdown(wait=wait, cancel_futures=True)
 

@@ -288,6 +288,7 @@ class Relay:
         """Run until ``stop`` is set (or, ``until_idle``, nothing is left to claim), then
         finish or release what is in flight and return."""
         self._wakeup = wakeup or self.make_wakeup()
+        self._pool_().warm_up()
         loop = SidecarLoop(self, stop, self._wakeup, until_idle)
         try:
             loop.run()

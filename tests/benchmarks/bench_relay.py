@@ -32,25 +32,30 @@ TARGETS = {
 }
 
 
-def write_backlog(events: int, feeds: int | None, tag: str) -> None:
-    """``events`` pending adds, interleaved over ``feeds`` feeds (None: each its own feed)."""
+def add_event(feed: str, foreign_id: str, i: int):
+    """An unsaved pending add of a small activity (what the write side stores)."""
     from feed_outbox.models import OutboxEvent
     from feed_outbox.payload import format_time
 
+    payload = {
+        "actor": f"auth.User:{i % 997}",
+        "verb": "tweet",
+        "object": foreign_id,
+        "foreign_id": foreign_id,
+        "time": format_time(datetime.datetime.now(datetime.UTC)),
+    }
+    return OutboxEvent(kind="add", feed=feed, ordering_key=foreign_id, payload=payload)
+
+
+def write_backlog(events: int, feeds: int | None, tag: str) -> None:
+    """``events`` pending adds, interleaved over ``feeds`` feeds (None: each its own feed)."""
+    from feed_outbox.models import OutboxEvent
+
     OutboxEvent.objects.all().delete()
-    now = datetime.datetime.now(datetime.UTC)
-    rows = []
-    for i in range(events):
-        feed = f"user:{tag}{i if feeds is None else i % feeds}"
-        fid = f"bench.Item:{tag}{i}"
-        payload = {
-            "actor": f"auth.User:{i % 997}",
-            "verb": "tweet",
-            "object": fid,
-            "foreign_id": fid,
-            "time": format_time(now + datetime.timedelta(microseconds=i)),
-        }
-        rows.append(OutboxEvent(kind="add", feed=feed, ordering_key=fid, payload=payload))
+    rows = [
+        add_event(f"user:{tag}{i if feeds is None else i % feeds}", f"bench.Item:{tag}{i}", i)
+        for i in range(events)
+    ]
     OutboxEvent.objects.bulk_create(rows, batch_size=5000)
     from django.db import connection
 

@@ -1,0 +1,86 @@
+"""Claim plan and cost as history grows: the claim statement over 1M delivered rows.
+
+Run: python -m tests.benchmarks.bench_claim [--quick] [--json PATH] [--delivered N]
+Prints the EXPLAIN (ANALYZE, BUFFERS) plan of one claim of 100 events with 10,000 pending
+rows, then the claim's time with no history and with N delivered rows (rolled back each time,
+so every run claims the same rows). The partial indexes over pending rows keep it flat.
+"""
+
+from __future__ import annotations
+
+import time
+
+from tests.benchmarks import _harness as h
+
+INSERT = """
+INSERT INTO feed_outbox_outboxevent
+    (kind, feed, ordering_key, aggregate_type, payload, status, attempts, created_at,
+     available_at, lease_owner, delivered_at, last_error)
+SELECT 'add', 'user:' || (g %% 1000), 'bench.Item:' || %(prefix)s || g, '',
+       jsonb_build_object('foreign_id', 'bench.Item:' || g, 'verb', 'tweet'),
+       %(status)s, 1, now(), now(), '', CASE WHEN %(status)s = 'delivered' THEN now() END, ''
+FROM generate_series(1, %(rows)s) AS g
+"""
+
+
+def insert(rows: int, status: str, prefix: str) -> None:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(INSERT, {"rows": rows, "status": status, "prefix": prefix})
+        cursor.execute("ANALYZE feed_outbox_outboxevent")
+
+
+def claim_times(runs: int) -> list[float]:
+    from django.db import transaction
+
+    from relay import claim
+
+    times = []
+    for _ in range(runs):
+        with transaction.atomic():
+            started = time.perf_counter()
+            lease = claim.claim_batch("bench", 100, 30.0)
+            times.append((time.perf_counter() - started) * 1000)
+            assert len(lease) == 100
+            transaction.set_rollback(True)
+    return times
+
+
+def main() -> None:
+    p = h.parser(__doc__)
+    p.add_argument("--delivered", type=int, default=1_000_000)
+    args = p.parse_args()
+    runs = 5 if args.quick else 30
+    with h.scratch_database(h.database_url("claim")) as url:
+        h.setup_django(url)
+        insert(10_000, "pending", "p")
+        empty = claim_times(runs)
+        insert(args.delivered, "delivered", "d")
+        full = claim_times(runs)
+        from relay import claim
+
+        plan, cost = claim.explain_claim(100)
+    print(plan)
+    h.emit(
+        {
+            "title": f"Claim of 100 events, 10,000 pending, {args.delivered:,} delivered rows",
+            "figures": {
+                "claim, no history (ms)": h.summary(empty, "ms"),
+                f"claim, {args.delivered:,} delivered rows (ms)": h.summary(full, "ms"),
+                "planner cost of the claim statement": {"value": cost, "unit": ""},
+            },
+            "ratios": {
+                "with history / without": h.summary(
+                    [f / e for f, e in zip(sorted(full), sorted(empty), strict=True)],
+                    "x",
+                    {"op": "<=", "value": 1.5},
+                )
+            },
+        },
+        args.json,
+    )
+
+
+if __name__ == "__main__":
+    main()
