@@ -54,8 +54,10 @@ class Scenario:
     wrong_secret: bool = False  # relays start with a wrong secret, corrected after the writers
     clear_faults: bool = True  # stop injecting faults once the writers are done
     drain_timeout: float = 120.0
+    scale_drain: bool = True  # soak backlogs are larger: the deadline grows with CHAOS_SCALE
     # The nemesis keeps going at least this long (through the drain if the writers are quick).
     fault_seconds: float = 8.0
+    outage: bool = False  # no relay runs while the writers do: the whole run is one backlog
 
 
 @dataclass
@@ -71,6 +73,7 @@ class Result:
     relay_output: str
     drained: bool
     diagnosis: str = ""
+    drain_seconds: float | None = None  # outage scenarios: time to drain the backlog
 
     def summary(self) -> str:
         counts = " ".join(f"{k}={v}" for k, v in self.report.counts.items())
@@ -81,6 +84,7 @@ class Result:
             f"feeds={self.report.feeds_checked} expected_activities="
             f"{self.report.activities_expected} drained={self.drained} "
             f"elapsed={self.elapsed:.1f}s"
+            + (f" backlog_drain={self.drain_seconds:.1f}s" if self.drain_seconds else "")
             + (f" undrained: {self.diagnosis}" if self.diagnosis else "")
         )
 
@@ -158,7 +162,9 @@ def run(
     relay_env["DATABASE_URL"] = _with_app_name(database_url, "chaos-relay")
     if scenario.wrong_secret:
         relay_env["FEED_OUTBOX_TEST_STREAM_API_SECRET"] = "not-the-secret-" + str(seed)
-    relays = RelayPool(relay_env, workdir, scenario.relays, rng).start()
+    relays = RelayPool(relay_env, workdir, scenario.relays, rng)
+    if not scenario.outage:
+        relays.start()
     nemesis = Nemesis(scenario.nemesis, emulator, relays, database_url, rng)
     writer_env = {**env, "DATABASE_URL": _with_app_name(database_url, "chaos-writer")}
     transactions = max(1, int(scenario.transactions * SCALE))
@@ -177,6 +183,8 @@ def run(
             args.append(f"--clock-skew={scenario.clock_skews[w % len(scenario.clock_skews)]}")
         argv.append(args)
     drained = False
+    drain_started = 0.0
+    drain_seconds = None
     diagnosis = ""
     planted: Counter[str] = Counter()
     try:
@@ -186,6 +194,9 @@ def run(
         faults_until = time.monotonic() + scenario.fault_seconds
         try:
             writers = run_writers(writer_env, argv, timeout=600)
+            if scenario.outage:
+                drain_started = time.monotonic()
+                relays.start()
             if scenario.nemesis:
                 time.sleep(max(0.0, faults_until - time.monotonic()))
         finally:
@@ -197,11 +208,12 @@ def run(
         try:
             wait_for(
                 lambda: _drained_or_crash_looping(relays),
-                scenario.drain_timeout * max(1.0, SCALE / 3),  # soak backlogs are larger
+                scenario.drain_timeout * (max(1.0, SCALE / 3) if scenario.scale_drain else 1.0),
                 0.2,
                 "the relays to drain the outbox",
             )
             drained = True
+            drain_seconds = time.monotonic() - drain_started if scenario.outage else None
         except TimeoutError:
             diagnosis = pending_diagnosis()
         relays.stop()
@@ -234,4 +246,5 @@ def run(
         relay_output=relays.output(),
         drained=drained,
         diagnosis=diagnosis,
+        drain_seconds=drain_seconds,
     )
