@@ -154,8 +154,12 @@ def _serve(relay: Relay, once: bool = False) -> int:
 
 
 def configure_logging(verbosity: int = 1) -> None:
+    """A plain format unless the project's LOGGING set one up; ``-v 2`` shows DEBUG lines."""
     level = logging.DEBUG if verbosity > 1 else logging.INFO
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    relay_logger = logging.getLogger("relay")
+    if verbosity > 1 or relay_logger.level == logging.NOTSET:
+        relay_logger.setLevel(level)
     # stream-python logs every request's URL and body at DEBUG (a body's `to` holds feed
     # tokens), urllib3 every URL: keep them quiet whatever the verbosity.
     for name in ("stream", "urllib3"):

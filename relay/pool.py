@@ -5,6 +5,7 @@ Only Stream calls run here; every database operation stays on the relay's main t
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 import time
@@ -19,6 +20,8 @@ from relay.metrics import Metrics
 from relay.pacing import RateLimited, RateLimitPacer
 from relay.publisher import Call, Outcome, call_stream, publish_call
 from relay.retry import LeaseExpiring
+
+logger = logging.getLogger("relay")
 
 
 class StreamPool:
@@ -107,7 +110,11 @@ class StreamPool:
                 continue
             finally:
                 self._local.bucket = None
-                self._metrics.stream_request(call.endpoint, time.monotonic() - started)
+                seconds = time.monotonic() - started
+                self._metrics.stream_request(call.endpoint, seconds)
+            logger.debug(
+                "%s of %d events in %.1fms", call.endpoint, len(call.events), seconds * 1000
+            )
             return
 
     def _pace(self, bucket: str, deadline: Callable[[], float]) -> None:

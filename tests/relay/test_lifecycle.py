@@ -115,6 +115,21 @@ def test_notify_wakes_an_idle_relay_long_before_its_polling_floor(start_relay, s
     assert relay.proc.poll() is None
 
 
+def test_a_commit_alone_wakes_the_relay_through_the_write_sides_trigger(
+    start_relay, stream_emulator
+):
+    relay = start_relay("--poll-interval", "30")
+    wait_for(listening)
+    time.sleep(0.3)
+
+    TweetFactory()  # no explicit NOTIFY: the statement trigger sends it at commit
+    started = time.monotonic()
+    wait_for(lambda: pending() == 0, timeout=10)
+
+    assert time.monotonic() - started < 5
+    assert relay.proc.poll() is None
+
+
 def test_poll_only_mode_never_listens_and_delivers_by_polling(start_relay, stream_emulator):
     relay = start_relay("--poll-only", "--poll-interval", "0.3")
     relay.wait_for_log("poll only")
