@@ -65,6 +65,9 @@ class SidecarLoop:
 
     def idle_timeout(self) -> float:
         timeout = self.relay.options.poll_interval
+        if self.relay._inflight:
+            # Requests waiting for a rate-limit reset need their leases renewed in time.
+            timeout = min(timeout, self.relay.options.lease_seconds / 4)
         if self.relay.paused_reason:
             timeout = min(timeout, max(0.05, self.relay._paused_until - time.monotonic()))
         return timeout

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 RESET_MARGIN = 0.05
 # A 429 without a usable reset header: wait this long before trying again.
 DEFAULT_WAIT = 1.0
+# Waits are sliced so a sender notices its lease is gone (or the relay is stopping).
+WAIT_SLICE = 0.5
 
 
 class RateLimited(Exception):
@@ -64,10 +66,12 @@ class RateLimitPacer:
         with self._lock:
             self._windows[bucket] = _Window(max(reset, self._clock()), 0)
 
-    def acquire(self, bucket: str, deadline: float | None = None) -> float:
+    def acquire(self, bucket: str, keep_waiting: Callable[[], bool] | None = None) -> float:
         """Take one request of ``bucket``'s window, waiting for the reset if none is left.
 
-        Returns the seconds waited; raises RateLimited if the wait would pass ``deadline``.
+        Waits in short slices and gives up (RateLimited) as soon as ``keep_waiting()`` says
+        so: the caller's lease is renewed meanwhile, so a long wait is fine while it holds.
+        Returns the seconds waited.
         """
         waited = 0.0
         while True:
@@ -82,9 +86,10 @@ class RateLimitPacer:
                     window.remaining -= 1
                     return waited
                 wait = window.reset + RESET_MARGIN - now
-            if deadline is not None and now + wait > deadline:
+            if keep_waiting is not None and not keep_waiting():
                 raise RateLimited(f"Stream's {bucket} rate limit resets in {wait:.1f}s")
-            if self._on_wait is not None:
+            if waited == 0.0 and self._on_wait is not None:
                 self._on_wait(bucket, wait)
-            self._sleep(wait)
-            waited += wait
+            step = min(wait, WAIT_SLICE)
+            self._sleep(step)
+            waited += step

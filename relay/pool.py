@@ -31,12 +31,16 @@ class StreamPool:
         concurrency: int,
         metrics: Metrics,
         timeout: float,
+        lease_seconds: float,
         on_done: Callable[[], None] | None = None,
     ) -> None:
         self._client_factory = client_factory
         self._local = threading.local()
         self._metrics = metrics
-        self._timeout = timeout
+        # Time a request needs before its lease ends; a lease shorter than the request
+        # timeout (tests) still leaves half of itself.
+        self._margin = min(timeout + 1.0, lease_seconds / 2)
+        self._stopping = False
         self._on_done = on_done
         self.pacer = RateLimitPacer(on_wait=metrics.rate_limit_wait)
         self._executor = ThreadPoolExecutor(
@@ -67,6 +71,8 @@ class StreamPool:
             future.result(timeout)
 
     def shutdown(self, wait: bool = True) -> None:
+        """Cancel what has not started; requests waiting for a rate-limit reset give up."""
+        self._stopping = True
         self._executor.shutdown(wait=wait, cancel_futures=True)
 
     # -- on pool threads -----------------------------------------------------------------
@@ -119,15 +125,18 @@ class StreamPool:
 
     def _pace(self, bucket: str, deadline: Callable[[], float]) -> None:
         """Before each request: take one from ``bucket``'s window, within the lease."""
-        # A request must end well inside the lease: a late write could land after a newer
-        # event of the same key that another relay delivered meanwhile.
-        latest_start = deadline() - self._timeout - 1.0
-        wall_deadline = time.time() + (latest_start - time.monotonic())
+
+        def lease_holds() -> bool:
+            # A request must end inside the lease: a late write could land after a newer
+            # event of the same key that another relay delivered meanwhile. The main thread
+            # renews leases, so ``deadline()`` moves on while we wait for a rate-limit reset.
+            return not self._stopping and time.monotonic() < deadline() - self._margin
+
         try:
-            self.pacer.acquire(bucket, deadline=wall_deadline)
+            self.pacer.acquire(bucket, keep_waiting=lease_holds)
         except RateLimited as exc:
             raise LeaseExpiring(str(exc)) from None
-        if time.monotonic() > latest_start:
+        if not lease_holds():
             raise LeaseExpiring("the lease ends before a request could finish")
         self._local.bucket = bucket
 

@@ -136,8 +136,14 @@ class Relay:
         if self._pool is None:
             timeout = float(conf.get("STREAM_TIMEOUT"))
             poke = self._wakeup.poke if self._wakeup is not None else None
+            opts = self.options
             self._pool = StreamPool(
-                self._client_factory, self.options.concurrency, self.metrics, timeout, poke
+                self._client_factory,
+                opts.concurrency,
+                self.metrics,
+                timeout,
+                opts.lease_seconds,
+                poke,
             )
         return self._pool
 
