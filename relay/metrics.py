@@ -46,7 +46,10 @@ class Metrics:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._counters: dict[tuple[str, tuple], float] = defaultdict(float)
-        self._gauges: dict[str, float] = {"feed_outbox_relay_database_up": 1.0}
+        self._gauges: dict[str, float] = {
+            "feed_outbox_relay_database_up": 1.0,
+            "feed_outbox_relay_paused": 0.0,
+        }
         self._histograms: dict[tuple[str, tuple], _Histogram] = {}
         self.started = time.time()
 

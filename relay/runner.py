@@ -149,7 +149,9 @@ class Relay:
 
     def _claim(self) -> _InFlight | None:
         opts = self.options
-        lease = claim.claim_batch(opts.owner, opts.batch_size, opts.lease_seconds, opts.using)
+        # While paused by a configuration error, one event probes whether it was fixed.
+        limit = 1 if self.paused_reason else opts.batch_size
+        lease = claim.claim_batch(opts.owner, limit, opts.lease_seconds, opts.using)
         if not lease.events:
             return None
         self.metrics.batch(len(lease))
@@ -183,6 +185,7 @@ class Relay:
             logger.info("relay resumed: Stream accepts the configuration again")
             self.paused_reason = None
             self._pauses = 0
+            self.metrics.set_gauge("feed_outbox_relay_paused", 0)
         logger.info(
             "batch lease=%s claimed=%d calls=%d delivered=%d retried=%d dead=%d released=%d "
             "ms=%.1f",
