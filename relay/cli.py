@@ -8,6 +8,8 @@ import signal
 import threading
 from typing import TYPE_CHECKING
 
+from django.core.exceptions import ImproperlyConfigured
+
 if TYPE_CHECKING:  # imported at use: the parser is built before django.setup()
     from relay.runner import Relay, RelayOptions
 
@@ -97,6 +99,9 @@ def run(args: argparse.Namespace, argv: list[str] | None = None) -> int:
     server = _start_health_server(args, relay)
     try:
         return _serve(relay, once=args.once)
+    except ImproperlyConfigured as exc:  # no credentials at all: nothing to retry
+        logger.error("configuration error: %s", exc)
+        return 2
     finally:
         if server is not None:
             server.stop()

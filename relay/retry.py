@@ -6,6 +6,7 @@ import enum
 import random
 
 import requests
+from django.core.exceptions import ImproperlyConfigured
 from stream import exceptions as stream_exceptions
 
 
@@ -25,6 +26,8 @@ class LeaseExpiring(Exception):
 
 
 def classify(exc: BaseException) -> Failure:
+    if isinstance(exc, ImproperlyConfigured):  # no credentials: no event can go out
+        return Failure.CONFIGURATION
     if isinstance(exc, (requests.Timeout, requests.ConnectionError, LeaseExpiring)):
         return Failure.RETRYABLE
     if isinstance(exc, stream_exceptions.StreamApiException):

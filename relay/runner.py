@@ -169,7 +169,10 @@ class Relay:
         unsent: list[Event] = []
         for future, call in batch.futures.items():
             if future.done() and not future.cancelled():
-                outcomes.extend(future.result())
+                try:
+                    outcomes.extend(future.result())
+                except Exception as exc:  # outside a request: building the client, a bug
+                    outcomes.extend(Outcome(event, exc) for event in call.events)
             else:
                 unsent.extend(call.events)
         delivered = [o.event for o in outcomes if o.ok]
