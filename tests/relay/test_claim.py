@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from feed_outbox.models import EventStatus, OutboxEvent
 from relay import claim
+from relay.events import Lease
 from tests.factories import OutboxEventFactory
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
@@ -31,9 +32,8 @@ def test_claim_hands_out_only_the_oldest_pending_event_of_each_key():
 
 
 def claim_lease_of(event):
+    """The lease an event is held under, as its holder knows it."""
     row = OutboxEvent.objects.get(pk=event.pk)
-    from relay.events import Lease
-
     return Lease(row.lease_owner, row.lease_token, row.lease_expires_at, ())
 
 

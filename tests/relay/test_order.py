@@ -39,10 +39,8 @@ def test_three_relays_apply_each_objects_events_in_commit_order(
     stream_emulator.set_faults(latency_ms=0, latency_jitter_ms=0, error_rate=0)  # for reads
 
     assert not OutboxEvent.objects.filter(status=EventStatus.DEAD).exists()
-    owners = {
-        line.split()[0] for r in relays for line in r.output().splitlines() if "batch" in line
-    }
-    assert owners  # every relay logged batches (they shared the work)
+    working = [r for r in relays if "batch lease=" in r.output()]
+    assert len(working) >= 2  # the processes really shared the keys
     truth = {f"sample_app.Tweet:{t.pk}": t.text for t in Tweet.objects.all()}
     seen = {}
     for user in users:
