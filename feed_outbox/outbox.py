@@ -36,7 +36,8 @@ _buffers: contextvars.ContextVar[Mapping[str, list[OutboxEvent]]] = contextvars.
 
 
 # Values JSON holds as they are (most activity fields): kept without a call.
-_PLAIN = frozenset({str, int, bool, type(None)})
+# Values stored as they are; text still goes through json_safe (NUL and surrogate checks).
+_PLAIN = frozenset({int, bool, type(None)})
 
 
 def author_feed_id(instance: Activity) -> str:

@@ -47,7 +47,9 @@ def json_safe(value: Any, *, model: str, field: str) -> Any:
     """
     from feed_outbox.activity import create_model_reference
 
-    if value is None or isinstance(value, (str, bool, int)):
+    if isinstance(value, str):
+        return _checked_text(value, model=model, field=field)
+    if value is None or isinstance(value, (bool, int)):
         return value
     if isinstance(value, float):
         if value != value or value in (float("inf"), float("-inf")):
@@ -71,6 +73,7 @@ def json_safe(value: Any, *, model: str, field: str) -> Any:
                     f"{model}: activity field {field!r} has a key of type "
                     f"{type(key).__name__}; JSON object keys must be strings"
                 )
+            key = _checked_text(key, model=model, field=f"{field} key")
             out[key] = json_safe(item, model=model, field=f"{field}.{key}")
         return out
     if isinstance(value, (list, tuple)):
@@ -79,6 +82,22 @@ def json_safe(value: Any, *, model: str, field: str) -> Any:
         f"{model}: activity field {field!r} holds a {type(value).__module__}."
         f"{type(value).__qualname__}, which cannot be serialised to JSON"
     )
+
+
+def _checked_text(value: str, *, model: str, field: str) -> str:
+    """Text PostgreSQL's jsonb and Stream can hold: no NUL character, valid UTF-8."""
+    if "\x00" in value:
+        raise ActivityDataError(
+            f"{model}: activity field {field!r} contains a NUL character (\\u0000), "
+            "which PostgreSQL's jsonb cannot store"
+        )
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise ActivityDataError(
+            f"{model}: activity field {field!r} is not valid UTF-8 text ({exc.reason})"
+        ) from None
+    return value
 
 
 def encoded_size(payload: dict[str, Any]) -> int:

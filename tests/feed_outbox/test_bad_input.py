@@ -73,6 +73,22 @@ def test_a_nested_bad_value_names_its_path():
     assert nothing_written()
 
 
+@pytest.mark.parametrize(
+    "extra, field",
+    [
+        ({"text": "a\x00b"}, "'text'"),
+        ({"meta": {"bad\x00key": 1}}, "'meta key'"),
+        ({"text": "lone \ud800 surrogate"}, "'text'"),
+    ],
+    ids=["nul-in-value", "nul-in-key", "lone-surrogate"],
+)
+def test_text_jsonb_cannot_store_is_refused_at_save_naming_the_field(extra, field):
+    with pytest.raises(ActivityDataError, match=field) as error:
+        save_note(extra)
+    assert "write_app.Note" in str(error.value)
+    assert nothing_written()
+
+
 def test_nan_is_not_json():
     with pytest.raises(ActivityDataError, match="'score'"):
         save_note({"score": float("nan")})

@@ -221,7 +221,6 @@ def test_a_model_without_to_targets_never_needs_reconciliation():
     assert RECONCILE_KEY not in update.payload
 
 
-@pytest.mark.xfail(reason="relay: update_activity_to_targets from the update payload", strict=False)
 def test_update_moves_the_notification_to_the_new_mention(outbox_drain, user_feed_activities):
     reader, other = UserFactory(), UserFactory()
     post = PostFactory(mentions=str(reader.pk))
