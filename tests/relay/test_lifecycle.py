@@ -8,7 +8,7 @@ import pytest
 from django.db import connection
 
 from feed_outbox.models import EventStatus, OutboxEvent
-from tests.factories import TweetFactory, UserFactory
+from tests.factories import OutboxEventFactory, TweetFactory, UserFactory
 from tests.relay.conftest import wait_for
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
@@ -44,6 +44,25 @@ def test_sigkill_loses_nothing_leases_expire_and_another_relay_delivers(
     assert leased() == 0
     rescuer.signal(signal.SIGTERM)
     assert rescuer.wait() == 0
+
+
+def test_a_lease_is_renewed_while_its_requests_run_so_no_other_relay_sends_them_again(
+    start_relay, stream_emulator
+):
+    # Each request takes longer than the lease: without renewal the second relay would take
+    # the batch over and send it a second time.
+    stream_emulator.set_faults(latency_ms=2500)
+    events = OutboxEventFactory.create_batch(4)
+    args = ("--lease-seconds", "2", "--poll-interval", "0.1", "--concurrency", "4")
+    start_relay(*args)
+    wait_for(leased, timeout=30)
+    start_relay(*args)
+
+    wait_for(lambda: pending() == 0, timeout=60, interval=0.2)
+
+    writes = [r["foreign_id"] for r in stream_emulator.request_log()]
+    assert sorted(writes) == sorted(e.ordering_key for e in events)  # each sent exactly once
+    assert set(OutboxEvent.objects.values_list("attempts", flat=True)) == {1}
 
 
 def test_sigterm_stops_claiming_finishes_in_flight_requests_and_exits_zero(
