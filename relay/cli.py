@@ -25,7 +25,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--batch-size", type=int, default=100, help="events claimed per batch")
     parser.add_argument(
-        "--concurrency", type=int, default=16, help="Stream requests in flight per process"
+        "--concurrency", type=int, default=32, help="Stream requests in flight per process"
     )
     parser.add_argument(
         "--poll-interval",

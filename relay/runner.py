@@ -41,7 +41,7 @@ def default_owner() -> str:
 @dataclass
 class RelayOptions:
     batch_size: int = 100
-    concurrency: int = 16
+    concurrency: int = 32
     poll_interval: float = 1.0
     poll_only: bool = False
     grace_period: float = 8.0

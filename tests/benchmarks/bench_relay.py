@@ -80,7 +80,7 @@ def run_relay(*args: str) -> float:
 def main() -> None:
     p = h.parser(__doc__)
     p.add_argument("--events", type=int, default=20_000)
-    p.add_argument("--concurrency", type=int, default=16)
+    p.add_argument("--concurrency", type=int, default=32)
     p.add_argument("--batch-size", type=int, default=100)
     p.add_argument("--latencies", default="0,20")
     args = p.parse_args()
