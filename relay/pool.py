@@ -70,9 +70,13 @@ class StreamPool:
         for future in [self._executor.submit(build) for _ in range(threads)]:
             future.result(timeout)
 
-    def shutdown(self, wait: bool = True) -> None:
-        """Cancel what has not started; requests waiting for a rate-limit reset give up."""
+    def stop_waiting(self) -> None:
+        """Requests waiting for a rate-limit reset give up (their events are released)."""
         self._stopping = True
+
+    def shutdown(self, wait: bool = True) -> None:
+        """Cancel what has not started; stop rate-limit waits."""
+        self.stop_waiting()
         self._executor.shutdown(wait=wait, cancel_futures=True)
 
     # -- on pool threads -----------------------------------------------------------------

@@ -310,6 +310,8 @@ class Relay:
 
     def _shutdown(self, loop: SidecarLoop) -> None:
         grace_end = time.monotonic() + self.options.grace_period
+        if self._pool is not None:
+            self._pool.stop_waiting()
         for batch in self._inflight:
             for future in batch.futures:
                 future.cancel()  # not started yet: released below, untouched
