@@ -112,7 +112,7 @@ def chart(report: dict, path: Path) -> Path | None:
         ax.set_title(title, fontsize=9, loc="left")
         ax.tick_params(labelsize=8)
     fig.suptitle(f"make bench ({report['mode']}) {report['generated']}", fontsize=10)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0, 1, 1 - 0.5 / sum(heights)))  # room for the suptitle
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path
