@@ -91,7 +91,7 @@ class OutboxEventAdmin(admin.ModelAdmin):
     def retry_now(self, request, queryset):
         now = timezone.now()
         free = Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lte=now)
-        count = queryset.filter(free, status=EventStatus.PENDING).update(available_at=now)
+        count = queryset.filter(free, status=EventStatus.PENDING).update(available_at=None)
         self.message_user(request, f"{count} pending events can be claimed now.")
 
     @admin.action(description="Requeue dead letters", permissions=["requeue"])
@@ -102,7 +102,7 @@ class OutboxEventAdmin(admin.ModelAdmin):
         count = dead.exclude(Exists(_newer_of_key())).update(
             status=EventStatus.PENDING,
             attempts=0,
-            available_at=timezone.now(),
+            available_at=None,
             lease_owner="",
             lease_token=None,
             lease_expires_at=None,

@@ -45,7 +45,9 @@ class OutboxEvent(models.Model):
     attempts = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(default=timezone.now)
     # Not claimable before this instant (retry backoff).
-    available_at = models.DateTimeField(default=timezone.now)
+    # NULL: claimable now. Only the relay sets it (retry backoff), on its own clock, so a writer
+    # whose clock runs ahead never holds back its own events.
+    available_at = models.DateTimeField(null=True, blank=True, default=None)
     # Lease of the relay worker that claimed the event; the token fences stale workers.
     lease_owner = models.CharField(max_length=255, blank=True, default="")
     lease_expires_at = models.DateTimeField(null=True, blank=True)

@@ -12,7 +12,7 @@ from typing import Any
 
 from django.db import router
 from django.db.models import Count, F, Max, Min, Q
-from django.db.models.functions import TruncMinute
+from django.db.models.functions import Coalesce, TruncMinute
 from django.utils import timezone
 
 from feed_outbox.models import EventStatus, OutboxEvent
@@ -165,8 +165,11 @@ def history(using: str | None = None, hours: float = 3.0) -> list[MinuteFigures]
             delivered=row["n"], lag_seconds=max(0.0, lag.total_seconds()) if lag else 0.0
         )
     failed = (
-        rows.filter(status=EventStatus.DEAD, available_at__gte=start, available_at__lte=now)
-        .annotate(minute=TruncMinute("available_at"))
+        rows.filter(status=EventStatus.DEAD)
+        # Never retried (dead at its first attempt): its last attempt was around its creation.
+        .annotate(attempted_at=Coalesce("available_at", "created_at"))
+        .filter(attempted_at__gte=start, attempted_at__lte=now)
+        .annotate(minute=TruncMinute("attempted_at"))
         .values("minute")
         .annotate(n=Count("id"))
         .order_by()

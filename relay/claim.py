@@ -32,7 +32,7 @@ TABLE = OutboxEvent._meta.db_table
 # id order is their commit order.
 CLAIMABLE = """
     e.status = 'pending'
-    AND e.available_at <= %(now)s
+    AND (e.available_at IS NULL OR e.available_at <= %(now)s)
     AND (e.lease_expires_at IS NULL OR e.lease_expires_at <= %(now)s)
     AND NOT EXISTS (
         SELECT 1 FROM {table} o
@@ -161,7 +161,8 @@ def claimable(using: str, now: datetime.datetime):
         ordering_key=OuterRef("ordering_key"), id__lt=OuterRef("id"), status__in=blocking_statuses()
     )
     return (
-        rows.filter(status=EventStatus.PENDING, available_at__lte=now)
+        rows.filter(status=EventStatus.PENDING)
+        .filter(Q(available_at__isnull=True) | Q(available_at__lte=now))
         .filter(Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lte=now))
         .exclude(Exists(older_of_key))
         .order_by("id")

@@ -126,12 +126,6 @@ def test_a_poison_event_is_dead_lettered_and_delays_only_its_own_key(chaos):
     assert set(others.values_list("attempts", flat=True)) == {1}, result.summary()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="OutboxEvent.available_at defaults to the writer's timezone.now(), and the claim "
-    "compares it with the relay's clock: a writer whose clock runs ahead holds back its own "
-    "events by the skew. available_at should come from the database clock.",
-)
 def test_clock_skew_between_writers_delays_nothing_and_the_frozen_time_is_kept(chaos):
     # Writer 0 runs 15 minutes behind, writer 2 one minute ahead; the relays keep real time.
     scenario = Scenario(
