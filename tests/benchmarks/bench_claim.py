@@ -1,9 +1,10 @@
-"""Claim plan and cost as history grows: the claim statement over 1M delivered rows.
+"""Claim plan and cost as history grows: the claim statement over 0, 100k and 1M delivered rows.
 
-Run: python -m tests.benchmarks.bench_claim [--quick] [--json PATH] [--delivered N]
+Run: python -m tests.benchmarks.bench_claim [--quick] [--json PATH] [--delivered N,N...]
 Prints the EXPLAIN (ANALYZE, BUFFERS) plan of one claim of 100 events with 10,000 pending
-rows, then the claim's time with no history and with N delivered rows (rolled back each time,
-so every run claims the same rows). The partial indexes over pending rows keep it flat.
+rows, then the claim's time with no history and with each number of delivered rows (rolled
+back each time, so every run claims the same rows; --quick: 10k and 100k). The partial indexes
+over pending rows keep it flat.
 """
 
 from __future__ import annotations
@@ -50,29 +51,34 @@ def claim_times(runs: int) -> list[float]:
 
 def main() -> None:
     p = h.parser(__doc__)
-    p.add_argument("--delivered", type=int, default=1_000_000)
+    p.add_argument("--delivered", help="delivered rows, comma separated (default 100000,1000000)")
     args = p.parse_args()
     runs = 5 if args.quick else 30
+    default = "10000,100000" if args.quick else "100000,1000000"
+    levels = sorted(int(x) for x in (args.delivered or default).split(","))
+    figures = {}
     with h.scratch_database(h.database_url("claim")) as url:
         h.setup_django(url)
         insert(10_000, "pending", "p")
         empty = claim_times(runs)
-        insert(args.delivered, "delivered", "d")
-        full = claim_times(runs)
+        figures["claim, no history (ms)"] = h.summary(empty, "ms")
+        have = 0
+        for level in levels:  # history grows: insert only what the previous level lacks
+            insert(level - have, "delivered", f"d{level}_")
+            have = level
+            full = claim_times(runs)
+            figures[f"claim, {level:,} delivered rows (ms)"] = h.summary(full, "ms")
         from relay import claim
 
         plan, cost = claim.explain_claim(100)
     print(plan)
+    figures["planner cost of the claim statement"] = {"value": cost, "unit": ""}
     h.emit(
         {
-            "title": f"Claim of 100 events, 10,000 pending, {args.delivered:,} delivered rows",
-            "figures": {
-                "claim, no history (ms)": h.summary(empty, "ms"),
-                f"claim, {args.delivered:,} delivered rows (ms)": h.summary(full, "ms"),
-                "planner cost of the claim statement": {"value": cost, "unit": ""},
-            },
+            "title": f"Claim of 100 events, 10,000 pending, up to {levels[-1]:,} delivered rows",
+            "figures": figures,
             "ratios": {
-                "with history / without": h.summary(
+                f"{levels[-1]:,} delivered rows / no history": h.summary(
                     [f / e for f, e in zip(sorted(full), sorted(empty), strict=True)],
                     "x",
                     {"op": "<=", "value": 1.5},
