@@ -7,12 +7,18 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import ROOT
+from tests.polling import wait_for
+
+
+def wait_until(condition, timeout: float = 45.0, interval: float = 0.25, what: str = ""):
+    """A page or the relay takes longer than a process: a longer default deadline."""
+    return wait_for(condition, timeout, interval, what)
+
 
 ARTIFACTS = ROOT / "test-artifacts"
 CHROMIUM = os.environ.get("FEED_OUTBOX_CHROMIUM", "/usr/bin/chromium")
@@ -106,15 +112,3 @@ def relay_process(subprocess_env, python):
     output = log.read().decode(errors="replace")
     if proc.returncode not in (0, -15):
         sys.stderr.write(f"relay exited with {proc.returncode}:\n{output[-4000:]}\n")
-
-
-def wait_until(condition, timeout: float = 45.0, interval: float = 0.25, what: str = "condition"):
-    """Poll ``condition`` until it returns something truthy, or fail after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
-        time.sleep(interval)

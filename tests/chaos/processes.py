@@ -9,26 +9,15 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 import urllib.request
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from tests.polling import wait_for
+
 EMULATOR_KEY = "feed-outbox-test-key"
 EMULATOR_SECRET = "feed-outbox-test-secret"
-
-
-def wait_for(condition, timeout: float, interval: float = 0.05, what: str = "condition"):
-    """Poll ``condition`` until it returns something truthy; raise TimeoutError at the deadline."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"timed out after {timeout:.0f}s waiting for {what}")
-        time.sleep(interval)
 
 
 class EmulatorProcess:

@@ -8,25 +8,12 @@ import signal
 import subprocess
 import sys
 import tempfile
-import time
 import urllib.request
-from collections.abc import Callable
 
 import pytest
 
 from tests.conftest import ROOT
-
-
-def wait_for(condition: Callable[[], object], timeout: float = 30.0, interval: float = 0.05):
-    """Poll ``condition`` until it returns something truthy; fail with a clear message."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout}s: {condition}")
-        time.sleep(interval)
+from tests.polling import wait_for
 
 
 class RelayProcess:

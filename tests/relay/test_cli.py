@@ -9,7 +9,7 @@ from feed_outbox.models import EventStatus, OutboxEvent
 from feed_outbox.testing.plugin import EMULATOR_KEY, EMULATOR_SECRET
 from tests.conftest import ROOT
 from tests.factories import OutboxEventFactory, TweetFactory
-from tests.relay.conftest import wait_for
+from tests.polling import wait_for
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 

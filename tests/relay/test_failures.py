@@ -6,7 +6,7 @@ import pytest
 
 from feed_outbox.models import EventStatus, OutboxEvent
 from tests.factories import OutboxEventFactory, TweetFactory, UserFactory
-from tests.relay.conftest import wait_for
+from tests.polling import wait_for
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 

@@ -5,7 +5,7 @@ import pytest
 from feed_outbox.models import EventStatus, OutboxEvent
 from relay.pacing import RateLimited, RateLimitPacer
 from tests.factories import OutboxEventFactory
-from tests.relay.conftest import wait_for
+from tests.polling import wait_for
 
 
 class FakeClock:

@@ -5,7 +5,6 @@ import datetime
 import os
 import signal
 import subprocess
-import time
 
 import pytest
 from django.db import connection, transaction
@@ -17,6 +16,7 @@ from feed_outbox.reconcile import reconcile
 from feed_outbox.tracking import tracking_disabled
 from sample_app.models import Tweet
 from tests.factories import TweetFactory, UserFactory
+from tests.polling import wait_for
 
 pytestmark = [pytest.mark.postgres]
 
@@ -46,16 +46,6 @@ def waiting_on_a_lock():
         return cursor.fetchone()[0] > 0
 
 
-def wait_for(condition, timeout=120.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.02)
-    raise AssertionError("condition not met in time")
-
-
 @pytest.mark.django_db(transaction=True)
 def test_backfill_of_10000_rows_survives_a_kill_and_queues_each_row_once(
     subprocess_env, python, run_command
@@ -78,7 +68,12 @@ def test_backfill_of_10000_rows_survives_a_kill_and_queues_each_row_once(
             start_new_session=True,
         )
         try:
-            wait_for(lambda: OutboxEvent.objects.count() == 50 * CHUNK and waiting_on_a_lock())
+            wait_for(
+                lambda: OutboxEvent.objects.count() == 50 * CHUNK and waiting_on_a_lock(),
+                timeout=120,
+                interval=0.02,
+                what="the backfill to block on the locked row",
+            )
         finally:
             os.killpg(worker.pid, signal.SIGKILL)
             worker.wait(timeout=30)
