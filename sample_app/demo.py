@@ -55,7 +55,7 @@ def main() -> int:
     env = dict(os.environ)
     env.setdefault("DJANGO_SETTINGS_MODULE", "sample_app.settings")
     env.setdefault("STREAM_API_KEY", "demo-key")
-    env.setdefault("STREAM_API_SECRET", "demo-secret")
+    env.setdefault("STREAM_API_SECRET", "demo-secret-for-the-local-emulator-only")
     env.setdefault("STREAM_BASE_URL", f"http://localhost:{EMULATOR_PORT}")
     env.setdefault("DATABASE_URL", f"sqlite:///{DATA_DIR / 'db.sqlite3'}")
     env["PYTHONUNBUFFERED"] = "1"

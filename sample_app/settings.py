@@ -80,7 +80,7 @@ LOGOUT_REDIRECT_URL = "login"
 
 # Stream: the emulator by default; set STREAM_BASE_URL to "" with real credentials for Stream.
 STREAM_API_KEY = env("STREAM_API_KEY", default="demo-key")
-STREAM_API_SECRET = env("STREAM_API_SECRET", default="demo-secret")
+STREAM_API_SECRET = env("STREAM_API_SECRET", default="demo-secret-for-the-local-emulator-only")
 STREAM_BASE_URL = env("STREAM_BASE_URL", default="http://localhost:8700") or None
 STREAM_NEWS_FEEDS = {"timeline": "timeline", "timeline_aggregated": "timeline_aggregated"}
 
