@@ -16,8 +16,17 @@ from tests.polling import wait_for
 
 
 def wait_until(condition, timeout: float = 45.0, interval: float = 0.25, what: str = ""):
-    """A page or the relay takes longer than a process: a longer default deadline."""
-    return wait_for(condition, timeout, interval, what)
+    """Like wait_for, with a page's longer deadline; while the browser is between pages
+    (a form was posted, a redirect is under way) asking it anything may raise: not yet."""
+    from selenium.common.exceptions import WebDriverException
+
+    def attempt():
+        try:
+            return condition()
+        except WebDriverException:
+            return None
+
+    return wait_for(attempt, timeout, interval, what)
 
 
 ARTIFACTS = ROOT / "test-artifacts"

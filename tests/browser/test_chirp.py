@@ -30,12 +30,18 @@ def log_in(browser, base, username):
     browser.find_element(By.NAME, "username").send_keys(username)
     browser.find_element(By.NAME, "password").send_keys("pw")
     browser.find_element(By.CSS_SELECTOR, "form.stacked button[type=submit]").click()
-    wait_until(lambda: "/timeline/" in browser.current_url, what="the timeline after login")
+    wait_until(lambda: on_page(browser, "/timeline/"), what="the timeline after login")
 
 
 def log_out(browser):
     browser.find_element(By.CSS_SELECTOR, "header form button").click()
-    wait_until(lambda: "/login/" in browser.current_url, what="the login page after logout")
+    wait_until(lambda: on_page(browser, "/login/"), what="the login page after logout")
+
+
+def on_page(browser, path):
+    """The browser shows ``path``, fully loaded (a click does not wait for the next page)."""
+    loaded = browser.execute_script("return document.readyState") == "complete"
+    return path in browser.current_url and loaded
 
 
 def page_text(browser):
@@ -76,6 +82,7 @@ def test_follow_see_the_tweet_like_it_and_find_it_aggregated_in_notifications(
         By.CSS_SELECTOR, f"#tweet-{tweet.pk} form[action$='/like/'] button"
     ).click()
     wait_until(lambda: Like.objects.filter(user=rita, tweet=tweet).exists(), what="Rita's like")
+    wait_until(lambda: on_page(browser, "/timeline/"), what="the timeline after the like")
     Like.objects.create(user=xena, tweet=tweet)
     log_out(browser)
 
@@ -85,7 +92,7 @@ def test_follow_see_the_tweet_like_it_and_find_it_aggregated_in_notifications(
     badge = browser.find_element(By.ID, "notification-badge")
     assert badge.text == "1"
     browser.find_element(By.ID, "nav-notifications").click()
-    wait_until(lambda: "/notifications/" in browser.current_url, what="the notifications page")
+    wait_until(lambda: on_page(browser, "/notifications/"), what="the notifications page")
     (group,) = browser.find_elements(By.CSS_SELECTOR, "article.notification")
     assert "liked your tweet" in group.text
     assert "rita" in group.text and "xena" in group.text
