@@ -19,6 +19,12 @@ def test_three_relays_apply_each_objects_events_in_commit_order(
 ):
     # Requests take 5-15 ms and some answer 500: retries and parallel workers interleave.
     stream_emulator.set_faults(latency_ms=10, latency_jitter_ms=10, error_rate=0.1)
+    args = ("--poll-interval", "0.2", "--concurrency", "4", "--batch-size", "3")
+    args += ("--retry-backoff", "0.05")
+    relays = [start_relay(*args) for _ in range(3)]
+    # All three are listening before the first write, so none drains it all alone at start-up.
+    for relay in relays:
+        wait_for(lambda r=relay: "started (batch size" in r.output(), what="a relay to start")
     users = UserFactory.create_batch(3)
     tweets = [TweetFactory(user=users[i % 3], text="v0") for i in range(30)]
     for round_ in (1, 2):
@@ -31,9 +37,6 @@ def test_three_relays_apply_each_objects_events_in_commit_order(
     for tweet in tweets[1::3]:
         tweet.text = "final"
         tweet.save()
-    args = ("--poll-interval", "0.2", "--concurrency", "4", "--batch-size", "3")
-    args += ("--retry-backoff", "0.05")
-    relays = [start_relay(*args) for _ in range(3)]
 
     wait_for(all_settled, timeout=90, interval=0.2)
     stream_emulator.set_faults(latency_ms=0, latency_jitter_ms=0, error_rate=0)  # for reads
