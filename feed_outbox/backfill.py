@@ -15,6 +15,7 @@ from typing import Any
 from django.db import models, router, transaction
 
 from feed_outbox import conf
+from feed_outbox.current_state import lock_for_update, publishing_queryset
 from feed_outbox.models import EventKind, OutboxEvent
 from feed_outbox.outbox import activity_events, enqueue
 
@@ -38,7 +39,7 @@ def time_field(model: type[models.Model]) -> str:
 def rows_to_backfill(
     model: type[models.Model], using: str, since: datetime.datetime | None = None
 ) -> models.QuerySet:
-    rows = model._default_manager.using(using).order_by("pk")
+    rows = publishing_queryset(model, using).order_by("pk")
     if since is not None:
         rows = rows.filter(**{f"{time_field(model)}__gte": since})
     return rows
@@ -61,7 +62,8 @@ def backfill(
         page = rows if report.last_pk is None else rows.filter(pk__gt=report.last_pk)
         with transaction.atomic(using=alias):
             # The lock keeps a concurrent edit's event after ours (its row lock waits for us).
-            chunk = list(page.select_for_update()[:batch_size])
+            # Related rows come with the chunk: building its events queries nothing per row.
+            chunk = list(lock_for_update(page)[:batch_size])
             if not chunk:
                 return report
             # The outbox row goes where the write side puts it: the instance's database.

@@ -85,6 +85,13 @@ class OutboxEvent(models.Model):
                 condition=Q(status="dead"),
             ),
             models.Index(fields=["status", "delivered_at"], name="feed_outbox_status_delivered"),
+            # Follow truth: the newest event of each follow key (reconcile reads it, purge
+            # keeps it); small, as follows are a sliver of the outbox.
+            models.Index(
+                fields=["ordering_key", "id"],
+                name="feed_outbox_follow_key",
+                condition=Q(aggregate_type="follow"),
+            ),
         ]
         permissions = [
             ("retry_outboxevent", "Can retry outbox events now"),

@@ -1,9 +1,24 @@
-"""Reconcile: compare what the database says each author feed holds with what Stream holds.
+"""Reconcile: compare every feed readers read with what the database says it should hold.
 
-Drift comes in three kinds: ``missing`` (published in the database, absent from the feed),
-``phantom`` (in the feed, but the row is gone, unpublished or belongs in another feed) and
-``stale`` (in the feed with other data or time, or more than once). Keys with pending events
-are skipped: the relay is still bringing them up to date. ``repair`` queues the fixing events.
+Feeds covered: author feeds (``activity_feeds()``), ``to`` targets such as notification feeds
+(``activity_notify``), and the timelines and grouped timelines reached through follows, whose
+follow relations are checked too (``Feed.following``). What each feed should hold is derived
+in ``feed_outbox.expected_state`` (read its docstring for the rules) and spooled to disk, so
+memory holds one feed's expectation and one feed's read at a time.
+
+Drift: ``missing`` (required by the database, absent), ``phantom`` (present, but the row is
+gone, unpublished, not listed there, or came from a feed this one does not follow), ``stale``
+(present with other data or time, or more than once); for follow relations ``missing`` and
+``phantom``. Keys and follow pairs with pending events are skipped: the relay is on them.
+
+**Exit 0 proves** that, in every feed read, every activity the database requires is present
+once with its committed data, nothing it forbids is present, and every follow relation of the
+sources read is as the newest follow/unfollow event says. Activities a follower may hold but
+need not (those committed before the follow, beyond ``activity_copy_limit``) are not required.
+Not checked: activities of other models (or non-model foreign ids); feeds no activity, outbox
+event or follow names; follows of feeds that are neither follow sources nor news feeds;
+activities hidden in groups Stream returned only in part (``unverified``, printed); phantom
+follows past the 900 rows Stream's ``following`` can page through.
 """
 
 from __future__ import annotations
@@ -11,105 +26,205 @@ from __future__ import annotations
 import datetime
 import json
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import models, router, transaction
+from django.db import connections, models, router
+from django.db.models import Max
 
-from feed_outbox.client import get_client
+from feed_outbox import conf
 from feed_outbox.current_state import (
     activity_feed_ids,
     activity_models,
     keys_with_pending,
     label_of,
-    lock_instances,
-    remove_event,
+    publishing_queryset,
     split_foreign_id,
 )
 from feed_outbox.exceptions import ActivityDataError
+from feed_outbox.expected_state import FOLLOW, OWN, TO, ExpectedState, FeedExpectation
+from feed_outbox.feed_reads import FeedRead, feed_entries, following
+from feed_outbox.follow_state import FOLLOW_AGGREGATE, FollowState, follow_key, follow_states
 from feed_outbox.models import EventKind, OutboxEvent
-from feed_outbox.outbox import activity_events, activity_payload, enqueue
+from feed_outbox.outbox import activity_payload
 
 # Stream adds these to every activity; "to" comes back with feed tokens appended.
 IGNORED_FIELDS = frozenset({"to"})
 MISSING, PHANTOM, STALE = "missing", "phantom", "stale"
+ACTIVITY, FOLLOW_RELATION = "activity", "follow"
+ACTIVITY_KINDS = (EventKind.ADD, EventKind.UPDATE, EventKind.REMOVE)
 
 
 @dataclass(frozen=True)
 class Drift:
     kind: str
     feed: str
-    foreign_id: str
+    foreign_id: str  # the activity's foreign id, or the follow key for a follow relation
     detail: str = ""
     # Stale drift whose fix must remove the old copies first (time differs, duplicates).
     needs_remove: bool = False
+    # How the activity is (or should be) in the feed: own, to, or follow (from ``origin``).
+    route: str = OWN
+    origin: str | None = None
+    subject: str = ACTIVITY
+    target: str = ""  # the followed feed of a follow relation's drift
 
 
 @dataclass
 class ReconcileReport:
     feeds: int = 0
-    expected: int = 0
+    expected: int = 0  # required activities, summed over feeds
+    allowed: int = 0  # follow copies the database allows but does not require
     found: int = 0
     pending: int = 0
+    unverified: int = 0  # required activities absent from a feed whose groups were truncated
+    truncated_groups: int = 0
+    incomplete_following: int = 0  # sources following more than Stream lets us list
+    follows_checked: int = 0
+    peak_held: int = 0  # most expected activities held in memory at once
     invalid: list[str] = field(default_factory=list)
     drift: list[Drift] = field(default_factory=list)
     queued: int = 0
 
-    def counts(self) -> Counter:
-        return Counter({MISSING: 0, PHANTOM: 0, STALE: 0}) + Counter(d.kind for d in self.drift)
+    def counts(self, subject: str = ACTIVITY) -> Counter:
+        kinds = Counter({MISSING: 0, PHANTOM: 0, STALE: 0})
+        return kinds + Counter(d.kind for d in self.drift if d.subject == subject)
 
     @property
     def consistent(self) -> bool:
         return not self.drift and not self.invalid
 
 
-def expected_activities(
-    models_: list[type[models.Model]], feed: str | None, using: str, report: ReconcileReport
-) -> dict[str, dict[str, dict[str, Any]]]:
-    """``{feed: {foreign_id: payload}}`` for every published instance's feeds (``feed`` only)."""
-    expected: dict[str, dict[str, dict[str, Any]]] = {}
+def reconcile(
+    feed: str | None = None,
+    model: type[models.Model] | None = None,
+    using: str | None = None,
+    page_size: int = 100,
+    on_feed: Callable[[int, int], None] | None = None,
+) -> ReconcileReport:
+    """Read every feed in scope from Stream and report its drift from the database.
+
+    ``feed`` reads that feed only (its follows too); ``model`` judges that model's activities
+    only and leaves follow relations alone.
+    """
+    models_ = [model] if model is not None else activity_models()
+    labels = {label_of(m) for m in models_}
+    alias = using or router.db_for_read(OutboxEvent)
+    report = ReconcileReport()
+    with ExpectedState() as spool:
+        _spool(spool, models_, labels, feed, alias, report)
+        report.feeds = spool.feed_count()
+        news_slugs = set(conf.news_feed_slugs().values())
+        for done, name in enumerate(spool.feeds(), 1):
+            expectation = spool.expect(name)
+            _reconcile_feed(expectation, labels, alias, page_size, report)
+            if model is None and (expectation.follows or name.split(":")[0] in news_slugs):
+                report.drift.extend(compare_follows(expectation.feed, expectation.follows, report))
+            if on_feed:
+                on_feed(done, report.feeds)
+        report.peak_held = spool.peak_held
+    return report
+
+
+def _spool(
+    spool: ExpectedState,
+    models_: list[type[models.Model]],
+    labels: set[str],
+    feed: str | None,
+    alias: str,
+    report: ReconcileReport,
+) -> None:
+    """Write the follow truth, every published activity, and each key's newest add."""
+    targets = set()
+    for state in follow_states(alias, source=feed):
+        spool.add_follow(state)
+        targets.add(state.target)
+    # Scoped to one feed: only its own activities and those of the feeds it follows matter.
+    wanted = None if feed is None else {feed} | targets
     for model in models_:
-        for instance in model._default_manager.using(using).iterator(chunk_size=1000):
+        rows = publishing_queryset(model, alias).order_by("pk")
+        for instance in rows.iterator(chunk_size=1000):
             if not instance.activity_should_publish():
                 continue
-            targets = activity_feed_ids(instance)
-            if feed is not None:
-                targets = [target for target in targets if target == feed]
-            if not targets:
-                continue
+            feeds = activity_feed_ids(instance)
             try:
                 payload = activity_payload(instance)
             except ActivityDataError as exc:
                 report.invalid.append(str(exc))
                 continue
-            for target in targets:
-                expected.setdefault(target, {})[payload["foreign_id"]] = payload
-    return expected
+            if wanted is not None:
+                feeds = [f for f in feeds if f in wanted]
+                if not feeds and not wanted.intersection(payload.get("to") or ()):
+                    continue
+            spool.add_activity(payload, feeds)
+    adds = OutboxEvent.objects.using(alias).filter(kind=EventKind.ADD, aggregate_type__in=labels)
+    if wanted is not None:
+        adds = adds.filter(feed__in=wanted)
+    newest = adds.order_by().values("ordering_key").annotate(newest=Max("id"))
+    for key, event_id in newest.values_list("ordering_key", "newest").iterator(chunk_size=5000):
+        spool.add_newest_add(key, event_id)
+    if feed is not None:
+        spool.add_feeds([feed])
+        spool.seal(list_feeds=False)
+        return
+    # Feeds the outbox ever wrote to or notified: where phantoms of now-empty feeds would hide.
+    spool.add_feeds(_written_feeds(labels, alias))
+    spool.seal()
 
 
-def feed_activities(feed: str, labels: set[str], page_size: int = 100) -> Iterator[dict]:
-    """Direct activities of ``labels``' models in ``feed``, read page by page (newest first)."""
-    slug, user_id = feed.split(":", 1)
-    stream_feed = get_client().feed(slug, user_id)
-    params: dict[str, Any] = {"limit": page_size}
-    while True:
-        results = stream_feed.get(**params)["results"]
-        for activity in results:
-            parsed = split_foreign_id(activity.get("foreign_id") or "")
-            if parsed and parsed[0] in labels and not _copied_here(activity, feed):
-                yield activity
-        if len(results) < page_size:
-            return
-        params["id_lt"] = results[-1]["id"]
+def _written_feeds(labels: set[str], alias: str):
+    events = OutboxEvent.objects.using(alias).filter(
+        aggregate_type__in=labels, kind__in=ACTIVITY_KINDS
+    )
+    yield from events.order_by().values_list("feed", flat=True).distinct().iterator()
+    connection = connections[alias]
+    if connection.vendor == "postgresql":
+        table = connection.ops.quote_name(OutboxEvent._meta.db_table)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT DISTINCT jsonb_array_elements_text(payload->'to') FROM {table}"
+                " WHERE aggregate_type = ANY(%s) AND jsonb_typeof(payload->'to') = 'array'",
+                [sorted(labels)],
+            )
+            while rows := cursor.fetchmany(1000):
+                yield from (target for (target,) in rows)
+        return
+    for payload in events.filter(payload__has_key="to").values_list("payload", flat=True):
+        yield from (t for t in payload.get("to") or () if isinstance(t, str))
 
 
-def _copied_here(activity: dict, feed: str) -> bool:
-    """A copy from a followed feed (``origin``) or a ``to`` target: owned by another feed."""
-    if activity.get("origin"):
-        return True
-    targets = activity.get("to") or []
-    return feed in {str(target).split(" ", 1)[0] for target in targets}
+def _reconcile_feed(
+    expectation: FeedExpectation,
+    labels: set[str],
+    alias: str,
+    page_size: int,
+    report: ReconcileReport,
+) -> None:
+    name = expectation.feed
+    read = FeedRead()
+    actual: dict[str, list[dict]] = {}
+    for activity in feed_entries(name, page_size, read):
+        foreign_id = activity.get("foreign_id") or ""
+        parsed = split_foreign_id(foreign_id)
+        if parsed and parsed[0] in labels:
+            actual.setdefault(foreign_id, []).append(activity)
+    wanted = expectation.activities
+    pending = keys_with_pending(set(actual) | set(wanted), alias)
+    report.pending += len(pending)
+    report.expected += sum(1 for e in wanted.values() if e.required)
+    report.allowed += sum(1 for e in wanted.values() if not e.required)
+    report.found += sum(len(v) for v in actual.values())
+    report.truncated_groups += read.truncated_groups
+    wanted = {k: v for k, v in wanted.items() if k not in pending}
+    actual = {k: v for k, v in actual.items() if k not in pending}
+    drift = compare_feed(name, wanted, actual, expectation.pending_origins)
+    if read.truncated_groups:
+        # Stream returned only part of some groups: an absent activity may be in a hidden part.
+        unseen = [d for d in drift if d.kind == MISSING]
+        report.unverified += len(unseen)
+        drift = [d for d in drift if d.kind != MISSING]
+    report.drift.extend(drift)
 
 
 def _normal(value: Any) -> Any:
@@ -124,117 +239,87 @@ def _normal(value: Any) -> Any:
     return json.loads(json.dumps(value, default=str, sort_keys=True))
 
 
+def _route_of(routes: set[str]) -> str:
+    return OWN if OWN in routes else TO if TO in routes else FOLLOW
+
+
 def compare_feed(
-    feed: str, expected: dict[str, dict], actual: dict[str, list[dict]]
+    feed: str,
+    expected: dict,
+    actual: dict[str, list[dict]],
+    pending_origins: set[str] = frozenset(),
 ) -> list[Drift]:
+    """Drift of one feed: ``expected`` maps foreign ids to Expectations, ``actual`` to copies."""
     drift = []
-    for foreign_id, payload in expected.items():
+    for foreign_id, want in expected.items():
         copies = actual.get(foreign_id)
+        route = _route_of(want.routes)
+        origin = min(want.origins) if route == FOLLOW and want.origins else None
         if not copies:
-            drift.append(Drift(MISSING, feed, foreign_id))
+            if want.required:
+                detail = f"from {origin}, followed before it was added" if origin else ""
+                drift.append(Drift(MISSING, feed, foreign_id, detail, route=route, origin=origin))
             continue
         if len(copies) > 1:
-            drift.append(Drift(STALE, feed, foreign_id, f"{len(copies)} copies", True))
+            detail = f"{len(copies)} copies"
+            drift.append(Drift(STALE, feed, foreign_id, detail, True, route, origin))
             continue
         differs = sorted(
             key
-            for key, value in payload.items()
+            for key, value in want.payload.items()
             if key not in IGNORED_FIELDS and _normal(value) != _normal(copies[0].get(key))
         )
         if differs:
             detail = ", ".join(differs) + " differ"
-            drift.append(Drift(STALE, feed, foreign_id, detail, needs_remove="time" in differs))
-    for foreign_id in actual.keys() - expected.keys():
-        drift.append(Drift(PHANTOM, feed, foreign_id, "not published in the database"))
+            drift.append(Drift(STALE, feed, foreign_id, detail, "time" in differs, route, origin))
+    for foreign_id in sorted(actual.keys() - expected.keys()):
+        copy = actual[foreign_id][0]
+        origin = copy.get("origin") or None
+        if origin in pending_origins:
+            continue
+        if origin:
+            route, detail = FOLLOW, f"from {origin}: not followed, or not there, per the database"
+        elif feed in {str(t).split(" ", 1)[0] for t in copy.get("to") or ()}:
+            route, detail = TO, "the database does not notify this feed"
+        else:
+            route, detail = OWN, "not published in this feed in the database"
+        drift.append(Drift(PHANTOM, feed, foreign_id, detail, route=route, origin=origin))
     return drift
 
 
-def reconcile(
-    feed: str | None = None,
-    model: type[models.Model] | None = None,
-    using: str | None = None,
-    page_size: int = 100,
-    on_feed: Callable[[int, int], None] | None = None,
-) -> ReconcileReport:
-    """Read every feed in scope from Stream and report its drift from the database."""
-    models_ = [model] if model is not None else activity_models()
-    labels = {label_of(m) for m in models_}
-    alias = using or router.db_for_read(OutboxEvent)
-    report = ReconcileReport()
-    expected = expected_activities(models_, feed, alias, report)
-    if feed is not None:
-        feeds = {feed}
-    else:
-        # Feeds the outbox ever wrote to: where phantoms of now-empty feeds would hide.
-        written = (
-            OutboxEvent.objects.using(alias)
-            .filter(aggregate_type__in=labels)
-            .exclude(kind__in=[EventKind.FOLLOW, EventKind.UNFOLLOW])
-            .values_list("feed", flat=True)
-            .distinct()
+def compare_follows(
+    source: str, follows: list[FollowState], report: ReconcileReport
+) -> list[Drift]:
+    """Follow relations of ``source`` on Stream against each pair's newest outbox event."""
+    wanted = {s.target for s in follows if s.following and not s.pending}
+    pending = {s.target for s in follows if s.pending}
+    read = following(source, wanted)
+    report.follows_checked += 1
+    if not read.complete:
+        report.incomplete_following += 1
+    drift = [
+        Drift(
+            MISSING,
+            source,
+            follow_key(source, t),
+            "not followed on Stream",
+            subject=FOLLOW_RELATION,
+            target=t,
         )
-        feeds = set(expected) | set(written)
-    report.feeds = len(feeds)
-    for done, name in enumerate(sorted(feeds), 1):
-        actual: dict[str, list[dict]] = {}
-        for activity in feed_activities(name, labels, page_size):
-            actual.setdefault(activity["foreign_id"], []).append(activity)
-        wanted = expected.get(name, {})
-        pending = keys_with_pending(set(actual) | set(wanted), alias)
-        report.pending += len(pending)
-        report.expected += len(wanted)
-        report.found += sum(len(v) for v in actual.values())
-        wanted = {k: v for k, v in wanted.items() if k not in pending}
-        actual = {k: v for k, v in actual.items() if k not in pending}
-        report.drift.extend(compare_feed(name, wanted, actual))
-        if on_feed:
-            on_feed(done, len(feeds))
-    return report
+        for t in sorted(wanted - read.targets)
+    ]
+    drift += [
+        Drift(
+            PHANTOM,
+            source,
+            follow_key(source, t),
+            "followed on Stream, not in the database",
+            subject=FOLLOW_RELATION,
+            target=t,
+        )
+        for t in sorted(read.targets - wanted - pending)
+    ]
+    return drift
 
 
-def repair(drift: list[Drift], using: str | None = None, dry_run: bool = False) -> int:
-    """Queue the events that bring each drifted activity to the database's state; returns
-    how many. Rows are locked and pending events re-checked, so a concurrent change wins."""
-    alias = using or router.db_for_write(OutboxEvent)
-    # Removes from the wrong feed go before adds to the right one (same key: FIFO order).
-    order = {PHANTOM: 0, STALE: 1, MISSING: 2}
-    drift = sorted(drift, key=lambda d: (order[d.kind], d.foreign_id))
-    by_label: dict[str, set[str]] = {}
-    for item in drift:
-        label, pk = split_foreign_id(item.foreign_id) or ("", "")
-        by_label.setdefault(label, set()).add(pk)
-    with transaction.atomic(using=alias):
-        instances: dict[str, models.Model] = {}
-        for model in activity_models():
-            label = label_of(model)
-            if label in by_label:
-                for pk, instance in lock_instances(model, by_label[label], alias).items():
-                    instances[f"{label}:{pk}"] = instance
-        pending = keys_with_pending({d.foreign_id for d in drift}, alias)
-        events = []
-        for item in drift:
-            if item.foreign_id in pending:
-                continue
-            events.extend(_fix(item, instances.get(item.foreign_id)))
-        if not dry_run:
-            enqueue(events, alias)
-    return len(events)
-
-
-def _fix(item: Drift, instance: models.Model | None) -> list[OutboxEvent]:
-    label = (split_foreign_id(item.foreign_id) or ("", ""))[0]
-    belongs_here = (
-        instance is not None
-        and instance.activity_should_publish()
-        and item.feed in activity_feed_ids(instance)
-    )
-    if not belongs_here:
-        # Gone, unpublished or in another feed: nothing to add here, the copy here must go.
-        return [] if item.kind == MISSING else [remove_event(item.feed, item.foreign_id, label)]
-    if item.kind == PHANTOM:
-        return []  # published here since the read: not drift any more
-    events = []
-    if item.needs_remove:
-        events.append(remove_event(item.feed, item.foreign_id, label))
-    events.extend(e for e in activity_events(instance, EventKind.ADD) if e.feed == item.feed)
-    return events
+__all__ = ["FOLLOW_AGGREGATE", "Drift", "ReconcileReport", "compare_feed", "reconcile"]

@@ -1,7 +1,8 @@
 """Retention: delete old delivered events in small batches, each its own short transaction.
 
 Pending events are work not done yet and dead letters are evidence; both are kept unless the
-caller names them explicitly.
+caller names them explicitly. The newest event of every follow key is never purged: it is the
+pair's current state, the only follow truth feed-outbox has (``feed_outbox.follow_state``).
 """
 
 from __future__ import annotations
@@ -11,10 +12,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.db import router, transaction
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from feed_outbox import conf
+from feed_outbox.follow_state import FOLLOW_AGGREGATE
 from feed_outbox.models import EventStatus, OutboxEvent
 
 
@@ -41,7 +43,16 @@ class PurgePlan:
             condition |= Q(status=EventStatus.DEAD, created_at__lt=cutoff)
         if self.include_pending:
             condition |= Q(status=EventStatus.PENDING, created_at__lt=cutoff)
-        return condition
+        return condition & (~Q(aggregate_type=FOLLOW_AGGREGATE) | Q(Exists(_newer_of_key())))
+
+
+def _newer_of_key():
+    """A later event of the same follow key exists (the newest is kept: it is the truth)."""
+    return OutboxEvent.objects.filter(
+        aggregate_type=FOLLOW_AGGREGATE,
+        ordering_key=OuterRef("ordering_key"),
+        id__gt=OuterRef("id"),
+    )
 
 
 def purgeable(plan: PurgePlan, using: str | None = None):

@@ -49,6 +49,11 @@ class _TweetReaction(Activity, models.Model):
     class Meta:
         abstract = True
 
+    @classmethod
+    def activity_related_models(cls):
+        # activity_notify reads the tweet's author: loaded with the row, not once per row.
+        return ["tweet"]
+
     @property
     def activity_object(self) -> str:
         # The tweet's reference from its id: a remove must not need the tweet row.

@@ -142,7 +142,7 @@ def test_reconcile_reads_feeds_longer_than_a_page(outbox_drain, run_command):
     assert (report.expected, report.found, report.drift) == (45, 45, [])
 
 
-def test_a_copy_in_a_to_target_feed_is_not_a_phantom_there(outbox_drain):
+def test_a_to_copy_the_database_does_not_list_is_a_phantom_in_that_feed(outbox_drain):
     from feed_outbox.outbox import activity_payload
 
     author, target = UserFactory(), UserFactory()
@@ -155,8 +155,10 @@ def test_a_copy_in_a_to_target_feed_is_not_a_phantom_there(outbox_drain):
 
     report = reconcile()
 
-    assert report.drift == []
-    assert report.found == 2  # the author's activity and the target's own tweet
+    assert [(d.kind, d.feed, d.foreign_id, d.route) for d in report.drift] == [
+        ("phantom", f"user:{target.pk}", fid(tweet), "to")
+    ]
+    assert report.found == 3  # the author's activity, its `to` copy, the target's own tweet
 
 
 def test_reconcile_without_usable_credentials_is_a_configuration_error(

@@ -1,0 +1,93 @@
+"""Reading what Stream holds, page by page, through stream-python: feed entries and follows.
+
+Reconcile needs two reads per feed. ``feed_entries`` yields every activity of a flat, grouped
+(aggregated) or notification feed, groups flattened, so one comparison serves all three.
+``following`` lists the feeds a feed follows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from feed_outbox.client import get_client
+
+# Stream answers `following` with at most 500 rows and refuses offsets over 400
+# (STREAM_API.md, stream-python's Feed.following); the emulator enforces the same limits.
+FOLLOWING_LIMIT, FOLLOWING_MAX_OFFSET = 500, 400
+# `filter` takes a comma list of feed ids; 100 keeps the query string short.
+FOLLOWING_FILTER_CHUNK = 100
+
+
+@dataclass
+class FeedRead:
+    """What one feed read saw besides its entries: groups Stream did not return in full."""
+
+    truncated_groups: int = 0
+
+
+def feed_entries(feed: str, page_size: int = 100, read: FeedRead | None = None) -> Iterator[dict]:
+    """Every activity of ``feed``, newest first, page by page.
+
+    A grouped feed answers groups (``activities`` + ``activity_count``); their activities are
+    yielded one by one. Stream returns only a group's latest activities, so a group whose
+    ``activity_count`` exceeds what it returned is counted in ``read.truncated_groups``.
+    Notification feeds are read without ``mark_seen``/``mark_read``: reconcile never marks.
+    """
+    slug, user_id = feed.split(":", 1)
+    stream_feed = get_client().feed(slug, user_id)
+    params: dict[str, Any] = {"limit": page_size}
+    while True:
+        results = stream_feed.get(**params)["results"]
+        for item in results:
+            if _is_group(item):
+                activities = item.get("activities") or []
+                if read is not None and int(item.get("activity_count") or 0) > len(activities):
+                    read.truncated_groups += 1
+                yield from activities
+            else:
+                yield item
+        if len(results) < page_size:
+            return
+        params["id_lt"] = results[-1]["id"]
+
+
+def _is_group(item: dict) -> bool:
+    return "activities" in item and "activity_count" in item
+
+
+@dataclass
+class FollowingRead:
+    """The targets a feed follows; ``complete`` is False when Stream's paging limit was hit."""
+
+    targets: set[str] = field(default_factory=set)
+    complete: bool = True
+
+
+def following(feed: str, expected: Iterable[str] = ()) -> FollowingRead:
+    """The feeds ``feed`` follows, read through ``Feed.following``.
+
+    Offsets stop at Stream's maximum (400), so at most 900 rows can be listed. Past that the
+    ``expected`` targets are asked for by ``filter`` (so no missing follow goes unseen) and
+    ``complete`` is False: phantom follows beyond the first 900 cannot be listed.
+    """
+    slug, user_id = feed.split(":", 1)
+    stream_feed = get_client().feed(slug, user_id)
+    read = FollowingRead()
+    offset = 0
+    while True:
+        rows = stream_feed.following(offset=offset, limit=FOLLOWING_LIMIT)["results"]
+        read.targets.update(row["target_id"] for row in rows)
+        if len(rows) < FOLLOWING_LIMIT:
+            return read
+        if offset >= FOLLOWING_MAX_OFFSET:
+            break
+        offset = FOLLOWING_MAX_OFFSET
+    read.complete = False
+    unseen = sorted(set(expected) - read.targets)
+    for start in range(0, len(unseen), FOLLOWING_FILTER_CHUNK):
+        chunk = unseen[start : start + FOLLOWING_FILTER_CHUNK]
+        rows = stream_feed.following(limit=len(chunk), feeds=chunk)["results"]
+        read.targets.update(row["target_id"] for row in rows)
+    return read

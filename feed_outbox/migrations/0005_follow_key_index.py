@@ -1,0 +1,21 @@
+from django.db import migrations, models
+
+
+class Migration(migrations.Migration):
+    """The follow truth's index: newest event per follow key (reconcile, purge)."""
+
+    dependencies = [
+        # TODO(issue-12): depend on 0004_causal_order_indexes once it is on main.
+        ("feed_outbox", "0003_available_at_relay_clock"),
+    ]
+
+    operations = [
+        migrations.AddIndex(
+            model_name="outboxevent",
+            index=models.Index(
+                condition=models.Q(("aggregate_type", "follow")),
+                fields=["ordering_key", "id"],
+                name="feed_outbox_follow_key",
+            ),
+        ),
+    ]

@@ -1,0 +1,154 @@
+"""Repairs of reconcile's drift, queued through the outbox (``outbox_reconcile --fix``).
+
+Nothing is sent to Stream from here: each fix is an outbox event the relay delivers in its
+key's order, rebuilt from the row (locked) or the follow key's newest event as they are now,
+so a change committed since the read wins. What each fix relies on Stream doing:
+
+* follow relation missing → a follow with the pair's options: Stream follows and copies the
+  target's newest ``activity_copy_limit`` activities (STREAM_API.md; stream-python's
+  ``test_follow_and_copy_limit``-style client tests). Phantom → an unfollow (``keep_history``
+  as the newest unfollow said, else false): Stream drops the relation and purges the copies
+  that came from the target (STREAM_API.md).
+* activity missing from a follower → the activity's add again, to the followed feed it comes
+  from (an upsert: same ``foreign_id`` + ``time``). That Stream copies an *already stored*
+  activity to current followers lacking it is **unverified** for the real service (the
+  emulator does it, ``Store.add``); a second reconcile after the drain shows whether it held.
+* missing from a ``to`` target → an update with ``RECONCILE_KEY`` (``previous_to`` unknown):
+  the relay calls ``update_activity_to_targets(new_targets=…)`` (documented: targets added are
+  copied, removed ones lose their copy), then upserts the activity; the upsert restoring a
+  copy lost from a target Stream still lists is **unverified**.
+* phantom anywhere → a remove by foreign id from that feed (documented: removes the
+  activity(ies) with that foreign id from the feed; removing from the origin also removes the
+  followers' and ``to`` copies). A phantom ``to`` copy of a row that still exists also gets
+  the ``RECONCILE_KEY`` update first, so Stream's target list forgets the feed.
+* stale → the activity's upsert (one activity is shared by every feed it is in: an update
+  shows everywhere); with another ``time`` or duplicates, a remove from that feed first.
+"""
+
+from __future__ import annotations
+
+from django.db import models, router, transaction
+
+from feed_outbox.activity import feed_id
+from feed_outbox.current_state import (
+    activity_feed_ids,
+    activity_models,
+    keys_with_pending,
+    label_of,
+    lock_instances,
+    remove_event,
+    split_foreign_id,
+)
+from feed_outbox.expected_state import FOLLOW, OWN, TO
+from feed_outbox.follow_state import newest_states
+from feed_outbox.models import EventKind, OutboxEvent
+from feed_outbox.outbox import RECONCILE_KEY, activity_events, enqueue, follow_event
+from feed_outbox.reconcile import (
+    FOLLOW_RELATION,
+    MISSING,
+    PHANTOM,
+    STALE,
+    Drift,
+)
+
+# Removes from a wrong feed go before adds to the right one (same key: FIFO order).
+_ORDER = {PHANTOM: 0, STALE: 1, MISSING: 2}
+
+
+def repair(drift: list[Drift], using: str | None = None, dry_run: bool = False) -> int:
+    """Queue the events that bring each drifted activity and follow relation to the
+    database's state; returns how many. Follow fixes are written first (lower ids)."""
+    alias = using or router.db_for_write(OutboxEvent)
+    follows = [d for d in drift if d.subject == FOLLOW_RELATION]
+    activities = sorted(
+        (d for d in drift if d.subject != FOLLOW_RELATION),
+        key=lambda d: (_ORDER[d.kind], d.foreign_id),
+    )
+    with transaction.atomic(using=alias):
+        events = _follow_fixes(follows, alias) + _activity_fixes(activities, alias)
+        if not dry_run:
+            enqueue(events, alias)
+    return len(events)
+
+
+def _follow_fixes(drift: list[Drift], alias: str) -> list[OutboxEvent]:
+    keys = sorted({d.foreign_id for d in drift})
+    if not keys:
+        return []
+    pending = keys_with_pending(keys, alias)
+    states = newest_states(keys, alias)
+    events = []
+    for item in drift:
+        if item.foreign_id in pending:
+            continue
+        state = states.get(item.foreign_id)
+        following = state is not None and state.following
+        if item.kind == MISSING and following:
+            events.append(follow_event(item.feed, item.target, EventKind.FOLLOW, **state.options))
+        elif item.kind == PHANTOM and not following:
+            keep = bool(state and state.keep_history)
+            events.append(
+                follow_event(item.feed, item.target, EventKind.UNFOLLOW, keep_history=keep)
+            )
+    return events
+
+
+def _activity_fixes(drift: list[Drift], alias: str) -> list[OutboxEvent]:
+    by_label: dict[str, set[str]] = {}
+    for item in drift:
+        label, pk = split_foreign_id(item.foreign_id) or ("", "")
+        by_label.setdefault(label, set()).add(pk)
+    instances: dict[str, models.Model] = {}
+    for model in activity_models():
+        label = label_of(model)
+        if label in by_label:
+            for pk, instance in lock_instances(model, by_label[label], alias).items():
+                instances[f"{label}:{pk}"] = instance
+    # Locks first, then pending: a writer holding the row lock has inserted its event.
+    pending = keys_with_pending({d.foreign_id for d in drift}, alias)
+    events: list[OutboxEvent] = []
+    seen: set[tuple] = set()
+    for item in drift:
+        if item.foreign_id in pending:
+            continue
+        for event in _fix(item, instances.get(item.foreign_id)):
+            identity = (event.kind, event.feed, event.ordering_key, RECONCILE_KEY in event.payload)
+            if identity not in seen:  # one re-add serves every follower that lacks it
+                seen.add(identity)
+                events.append(event)
+    return events
+
+
+def _fix(item: Drift, instance: models.Model | None) -> list[OutboxEvent]:
+    label = (split_foreign_id(item.foreign_id) or ("", ""))[0]
+    published = instance is not None and instance.activity_should_publish()
+    own = activity_feed_ids(instance) if published else []
+    notified = [feed_id(f) for f in instance.activity_notify or ()] if published else []
+    here = (item.route == OWN and item.feed in own) or (item.route == TO and item.feed in notified)
+    if item.kind == PHANTOM:
+        if here:
+            return []  # published here since the read: not drift any more
+        events = []
+        if published and item.route == TO:
+            events += _to_update(instance)
+        return [*events, remove_event(item.feed, item.foreign_id, label)]
+    if not published or (item.route in (OWN, TO) and not here):
+        # Gone, unpublished or belonging elsewhere: nothing to add here; a stale copy goes.
+        return [] if item.kind == MISSING else [remove_event(item.feed, item.foreign_id, label)]
+    events = []
+    if item.needs_remove:
+        events.append(remove_event(item.feed, item.foreign_id, label))
+    if item.route == OWN:
+        events += [e for e in activity_events(instance, EventKind.ADD) if e.feed == item.feed]
+    elif item.route == TO:
+        events += _to_update(instance)
+    elif item.route == FOLLOW:
+        # The add to the feed the copy comes from: Stream fans it out to that feed's followers.
+        source = item.origin if item.origin in own else own[0]
+        events += [e for e in activity_events(instance, EventKind.ADD) if e.feed == source]
+    return events
+
+
+def _to_update(instance: models.Model) -> list[OutboxEvent]:
+    """An update that makes Stream's ``to`` targets exactly the row's (previous ones unknown)."""
+    return activity_events(instance, EventKind.UPDATE, previous_to=None)[:1]
