@@ -80,12 +80,14 @@ def newest_follow_events(using: str, source: str | None = None):
     )
 
 
-def follow_states(using: str, source: str | None = None) -> Iterator[FollowState]:
+def follow_states(
+    using: str, source: str | None = None, chunk_size: int = 2000
+) -> Iterator[FollowState]:
     """Every pair's current state, streamed (a server-side cursor on PostgreSQL)."""
     rows = newest_follow_events(using, source).values_list(
         "id", "kind", "feed", "payload", "created_at", "status"
     )
-    for row in rows.iterator(chunk_size=2000):
+    for row in rows.iterator(chunk_size=chunk_size):
         if isinstance(row[3], dict) and isinstance(row[3].get("target"), str):
             yield FollowState.from_row(*row)
 

@@ -54,6 +54,9 @@ IGNORED_FIELDS = frozenset({"to"})
 MISSING, PHANTOM, STALE = "missing", "phantom", "stale"
 ACTIVITY, FOLLOW_RELATION = "activity", "follow"
 ACTIVITY_KINDS = (EventKind.ADD, EventKind.UPDATE, EventKind.REMOVE)
+#: Rows fetched per round trip while spooling (model rows, add events): with one feed's
+#: expectation and read, what bounds reconcile's memory.
+SPOOL_CHUNK = 1000
 
 
 @dataclass(frozen=True)
@@ -137,14 +140,14 @@ def _spool(
 ) -> None:
     """Write the follow truth, every published activity, and each key's newest add."""
     targets = set()
-    for state in follow_states(alias, source=feed):
+    for state in follow_states(alias, source=feed, chunk_size=SPOOL_CHUNK):
         spool.add_follow(state)
         targets.add(state.target)
     # Scoped to one feed: only its own activities and those of the feeds it follows matter.
     wanted = None if feed is None else {feed} | targets
     for model in models_:
         rows = publishing_queryset(model, alias).order_by("pk")
-        for instance in rows.iterator(chunk_size=1000):
+        for instance in rows.iterator(chunk_size=SPOOL_CHUNK):
             if not instance.activity_should_publish():
                 continue
             feeds = activity_feed_ids(instance)
@@ -162,7 +165,9 @@ def _spool(
     if wanted is not None:
         adds = adds.filter(feed__in=wanted)
     newest = adds.order_by().values("ordering_key").annotate(newest=Max("id"))
-    for key, event_id in newest.values_list("ordering_key", "newest").iterator(chunk_size=5000):
+    for key, event_id in newest.values_list("ordering_key", "newest").iterator(
+        chunk_size=SPOOL_CHUNK
+    ):
         spool.add_newest_add(key, event_id)
     if feed is not None:
         spool.add_feeds([feed])
