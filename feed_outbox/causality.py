@@ -7,6 +7,15 @@ the newest ``activity_copy_limit`` activities committed before it reached Stream
 by id (relay.claim), and writers lock the feeds (feed_outbox.outbox) so that id order is
 commit order: activity events take a shared lock on each feed they add to, follow events an
 exclusive lock on the feed they follow, each held until the transaction ends.
+
+Stream's behaviour this relies on (https://getstream.io/docs/following/, "Following Feeds",
+v2): an activity added to a feed is added to the feeds that follow it, one level deep; a
+follow copies "the most recent 100 existing activities in the target feed" unless
+``activity_copy_limit`` (max 1000) says otherwise; only flat feeds may be followed; an
+unfollow removes the target's activities from the follower unless ``keep_history``. An
+activity's ``to`` targets receive it like its own feed and fan it out to their followers
+(Stream's "targeting" docs). Where a feed group is notification or aggregated it cannot be
+followed, so its locks are never contended.
 """
 
 from __future__ import annotations
