@@ -171,9 +171,7 @@ class StreamModel:
         return self.feeds.get(feed, {}).get(key, _ABSENT)
 
     def _remove(self, feed: str, key: Key) -> None:
-        victims = [feed] + [
-            f for f in self.followers.get(feed, ()) if self._origin(f, key) == feed
-        ]
+        victims = [feed] + [f for f in self.followers.get(feed, ()) if self._origin(f, key) == feed]
         for target in self.to_by_feed.get(key, {}).pop(feed, []):
             self._remove_target(target, key)
         for victim in victims:

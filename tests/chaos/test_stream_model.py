@@ -48,7 +48,9 @@ def _random_writes(rng: random.Random, count: int) -> list[tuple[str, str, dict]
             target = f"user:{rng.choice([u for u in USERS if u != user])}"
             if roll < 0.87:
                 limit = rng.choice([None, 0, 2])
-                payload = {"target": target} | ({} if limit is None else {"activity_copy_limit": limit})
+                payload = {"target": target} | (
+                    {} if limit is None else {"activity_copy_limit": limit}
+                )
                 events.append(("follow", source, payload))
             else:
                 payload = {"target": target, "keep_history": rng.random() < 0.5}
