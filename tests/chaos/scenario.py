@@ -81,6 +81,7 @@ class Result:
         return (
             f"chaos scenario={self.scenario} seed={self.seed} events={self.events} "
             f"statuses={self.statuses} faults={faults} {counts} "
+            f"per_type(lost/phantom/duplicated/stale/order)=[{self.report.per_type()}] "
             f"feeds={self.report.feeds_checked} expected_activities="
             f"{self.report.activities_expected} drained={self.drained} "
             f"elapsed={self.elapsed:.1f}s"
@@ -222,7 +223,7 @@ def run(
         client = build_client(
             api_key=EMULATOR_KEY, api_secret=EMULATOR_SECRET, base_url=emulator.url, timeout=30
         )
-        report = checker.check(users, client, emulator.feeds(), log)
+        report = checker.check(users, client, log)
         faults = emulator.fault_totals()
     finally:
         relays.stop()
