@@ -47,6 +47,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
+from tests.chaos import diagnosis
 from tests.chaos.reads import read_flat, read_following, read_groups
 from tests.chaos.truth import Expected, expected
 
@@ -82,6 +83,7 @@ class Report:
     details: list[str] = field(default_factory=list)
     feeds_checked: int = 0
     activities_expected: int = 0
+    diagnosis: str = ""  # for a failed check: what the differences look like
 
     @property
     def counts(self) -> dict[str, int]:
@@ -276,7 +278,26 @@ def check(user_ids: list[int], client: Any, log: list[dict]) -> Report:
     compare_follows(report, want.follows, {f: t for f, t in following.items() if t})
     events = list(OutboxEvent.objects.values_list("id", "kind", "feed", "ordering_key"))
     check_order(report, events, log)
+    if not report.ok:
+        report.diagnosis = diagnosis.explained(log, *_news_ids(want, flat, grouped))
     return report
+
+
+def _news_ids(want: Expected, flat: dict, grouped: dict) -> tuple[dict, dict]:
+    """Foreign ids per news feed: as Stream holds them, and as the commit order gives them."""
+    held = {f: {a["foreign_id"] for a in acts} for f, acts in flat.items()}
+    held.update(
+        {
+            f: {a["foreign_id"] for g in groups for a in g["activities"]}
+            for f, groups in grouped.items()
+        }
+    )
+    should = {f: set(acts) for f, acts in want.flat.items()}
+    should.update({f: {i for g in gs.values() for i in g} for f, gs in want.grouped.items()})
+    news = {
+        f for f in set(held) | set(should) if feed_type(f) in ("timeline", "timeline_aggregated")
+    }
+    return {f: held.get(f, set()) for f in news}, {f: should.get(f, set()) for f in news}
 
 
 def fault_counts(emulator: Counter, harness: Counter) -> dict[str, int]:

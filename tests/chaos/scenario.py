@@ -91,6 +91,7 @@ class Result:
             + (f" backlog_drain={self.drain_seconds:.1f}s" if self.drain_seconds else "")
             + "".join(f" {k}={v}" for k, v in self.probe.items())
             + (f" undrained: {self.diagnosis}" if self.diagnosis else "")
+            + (f" ({self.report.diagnosis})" if self.report.diagnosis else "")
         )
 
 
