@@ -35,6 +35,8 @@ DEFAULTS: dict[str, Any] = {
     "FEED_OUTBOX_MAX_ATTEMPTS": 8,
     "FEED_OUTBOX_BLOCK_KEY_ON_DEAD": False,
     "FEED_OUTBOX_LEASE_SECONDS": 30,
+    # How long after it was sent Stream may still apply a request; None: 2 x STREAM_TIMEOUT.
+    "FEED_OUTBOX_LANDING_SECONDS": None,
     "FEED_OUTBOX_RETENTION": 7 * 24 * 3600,
     "FEED_OUTBOX_ENRICH_MODELS": (),
 }
@@ -67,6 +69,13 @@ def credentials_configured() -> bool:
     return bool(get("STREAM_API_KEY") and get("STREAM_API_SECRET")) or bool(
         os.environ.get("STREAM_URL")
     )
+
+
+def landing_seconds() -> float:
+    """How long a request may stay in flight at Stream: never less than the client timeout."""
+    timeout = float(get("STREAM_TIMEOUT"))
+    configured = get("FEED_OUTBOX_LANDING_SECONDS")
+    return max(timeout, 2 * timeout if configured is None else float(configured))
 
 
 def news_feed_slugs() -> dict[str, str]:

@@ -30,16 +30,18 @@ class StreamPool:
         client_factory: Callable[[], Any],
         concurrency: int,
         metrics: Metrics,
-        timeout: float,
+        in_flight_seconds: float,
         lease_seconds: float,
         on_done: Callable[[], None] | None = None,
     ) -> None:
         self._client_factory = client_factory
         self._local = threading.local()
         self._metrics = metrics
-        # Time a request needs before its lease ends; a lease shorter than the request
-        # timeout (tests) still leaves half of itself.
-        self._margin = min(timeout + 1.0, lease_seconds / 2)
+        # Time a request needs before its lease ends: as long as it may stay in flight at
+        # Stream (the client timeout, or FEED_OUTBOX_LANDING_SECONDS if longer), so a relay
+        # that dies mid-request leaves no write that can land after its lease passed on. A
+        # lease too short for that (check feed_outbox.W002) still leaves half of itself.
+        self._margin = min(in_flight_seconds + 1.0, lease_seconds / 2)
         self._stopping = False
         self._on_done = on_done
         self.pacer = RateLimitPacer(on_wait=metrics.rate_limit_wait)

@@ -6,6 +6,7 @@ import enum
 import random
 
 import requests
+import urllib3
 from django.core.exceptions import ImproperlyConfigured
 from stream import exceptions as stream_exceptions
 
@@ -44,6 +45,39 @@ def classify(exc: BaseException) -> Failure:
         return Failure.RETRYABLE
     # A bug or bad payload on our side: retrying will not fix it.
     return Failure.PERMANENT
+
+
+def may_still_land(exc: BaseException) -> bool:
+    """Whether Stream may apply the failed request later: it was sent and no answer said no.
+
+    A read timeout or a dropped connection leaves the request at Stream (the emulator applies
+    a write whose latency outlasts the client's timeout); a 5xx may come from a gateway in
+    front of a backend still working on it. A refused connection, a connect timeout, a 4xx,
+    a 429 and a request never sent (LeaseExpiring) cannot land. No Stream source says how
+    long a request may stay in flight on its side: FEED_OUTBOX_LANDING_SECONDS is our bound.
+    """
+    if isinstance(exc, requests.ConnectTimeout):
+        return False
+    if isinstance(exc, requests.ConnectionError):
+        reason = exc.args[0] if exc.args else None
+        reason = getattr(reason, "reason", reason)  # urllib3's MaxRetryError wraps the cause
+        return not isinstance(reason, urllib3.exceptions.NewConnectionError)
+    if isinstance(exc, requests.Timeout):
+        return True
+    if isinstance(exc, stream_exceptions.StreamApiException):
+        return (getattr(exc, "status_code", None) or 0) >= 500
+    return False
+
+
+def retry_delay(exc: BaseException, attempt: int, base: float, landing_seconds: float) -> float:
+    """Seconds before an event is tried again. An event whose last request may still land is
+    held (and with it its key and the events that must follow it) until that request can no
+    longer be applied: otherwise a later event of the key (a remove) could be overtaken by
+    the late write it follows (issue 12, late landings)."""
+    delay = backoff_seconds(attempt, base=base)
+    if may_still_land(exc):
+        delay = max(delay, landing_seconds)
+    return delay
 
 
 def describe(exc: BaseException) -> str:

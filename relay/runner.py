@@ -28,7 +28,14 @@ from relay.loop import SidecarLoop
 from relay.metrics import Metrics
 from relay.pool import StreamPool
 from relay.publisher import Call, Outcome, plan_calls
-from relay.retry import Failure, LeaseExpiring, backoff_seconds, classify, describe
+from relay.retry import (
+    Failure,
+    LeaseExpiring,
+    backoff_seconds,
+    classify,
+    describe,
+    retry_delay,
+)
 from relay.wakeup import ListenWakeup, PollWakeup
 
 logger = logging.getLogger("relay")
@@ -48,6 +55,8 @@ class RelayOptions:
     lease_seconds: float | None = None
     max_attempts: int | None = None
     retry_backoff: float = 0.5
+    # How long after it was sent Stream may still apply a request (None: the setting).
+    landing_seconds: float | None = None
     using: str = "default"
     owner: str = field(default_factory=default_owner)
 
@@ -56,6 +65,8 @@ class RelayOptions:
             self.lease_seconds = float(conf.get("FEED_OUTBOX_LEASE_SECONDS"))
         if self.max_attempts is None:
             self.max_attempts = int(conf.get("FEED_OUTBOX_MAX_ATTEMPTS"))
+        if self.landing_seconds is None:
+            self.landing_seconds = conf.landing_seconds()
 
 
 @dataclass
@@ -141,7 +152,7 @@ class Relay:
                 self._client_factory,
                 opts.concurrency,
                 self.metrics,
-                timeout,
+                max(timeout, opts.landing_seconds),
                 opts.lease_seconds,
                 poke,
             )
@@ -151,11 +162,13 @@ class Relay:
         opts = self.options
         # While paused by a configuration error, one event probes whether it was fixed.
         limit = 1 if self.paused_reason else opts.batch_size
+        # The local deadline starts before the statement: never after the database's expiry.
+        started = time.monotonic()
         lease = claim.claim_batch(opts.owner, limit, opts.lease_seconds, opts.using)
         if not lease.events:
             return None
         self.metrics.batch(len(lease))
-        batch = _InFlight(lease, time.monotonic() + opts.lease_seconds, {})
+        batch = _InFlight(lease, started + opts.lease_seconds, {})
         pool = self._pool_()
         for call in plan_calls(lease.events):
             batch.futures[pool.submit(call, lambda b=batch: b.deadline)] = call
@@ -237,7 +250,7 @@ class Relay:
                 message,
             )
         else:
-            delay = backoff_seconds(event.attempts, base=opts.retry_backoff)
+            delay = retry_delay(error, event.attempts, opts.retry_backoff, opts.landing_seconds)
             done = claim.mark_retry(lease, event.id, message, delay, opts.using)
             result.retried += done
             self._count([event], "retried", done)
