@@ -20,9 +20,10 @@ activity_count), and follow relations through ``following()``. Five counts per f
 Commit order. The replay applies outbox events in id order. For one key that is commit
 order (the object's row lock serialises its writers); for events of different keys that
 interact (an activity of a feed, and a follow of that feed) it is commit order because the
-writers take an advisory lock on the followed feed (main, issue 12). Without that lock two
-such transactions can commit in the other order than their ids, and the replay can disagree
-with the commit order; the checker then counts what the relay had no way to get right.
+outbox write takes advisory locks before its rows get their ids (feed_outbox.causality:
+activities lock their feeds shared, follows the followed feed exclusively). When news feeds
+differ, the report says how many of them the order Stream applied the writes in explains
+(``diagnosis.py``), to tell a relay that delivered out of commit order from a model error.
 
 Order violation. Per ordering key, the outbox holds events e1 < e2 < ... (outbox id order,
 which for one key is commit order: the row lock of the object serialises its writers). The

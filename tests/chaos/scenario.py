@@ -42,8 +42,8 @@ class Scenario:
     name: str
     writers: int = 3
     relays: int = 2
-    # Per writer, before CHAOS_SCALE; with the prolific author's ~150 tweets a run is ~350 events.
-    transactions: int = 55
+    # Per writer, before CHAOS_SCALE; with the prolific author's ~140 tweets a run is ~330 events.
+    transactions: int = 40
     rollback_rate: float = 0.15
     users: int = 18
     pause: float = 0.01

@@ -265,7 +265,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--max-reactions", type=int, default=30)
     parser.add_argument("--prolific", type=int, default=0, help="a user id that posts a lot")
     parser.add_argument("--prolific-tweets", type=int, default=160)
-    parser.add_argument("--prolific-burst", type=int, default=16, help="tweets per burst")
+    parser.add_argument("--prolific-burst", type=int, default=20, help="tweets per burst")
     parser.add_argument("--prolific-every", type=int, default=5, help="a burst every N txns")
     parser.add_argument("--pause", type=float, default=0.0, help="max seconds between txns")
     parser.add_argument("--clock-skew", type=float, default=0.0, help="seconds added to now()")
