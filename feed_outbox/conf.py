@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 from django.conf import settings as django_settings
 from django.core.signals import setting_changed
@@ -76,6 +77,28 @@ def landing_seconds() -> float:
     timeout = float(get("STREAM_TIMEOUT"))
     configured = get("FEED_OUTBOX_LANDING_SECONDS")
     return max(timeout, 2 * timeout if configured is None else float(configured))
+
+
+def stream_secrets() -> list[str]:
+    """Every form in which the app's Stream secret is given: the setting, and the password of a
+    Heroku-style ``STREAM_URL`` (``https://key:secret@location.stream-io-api.com/?app_id=1``),
+    which stream-python reads by itself when the settings hold no credentials."""
+    secrets = [get("STREAM_API_SECRET") or ""]
+    url = os.environ.get("STREAM_URL") or ""
+    if "@" in url:
+        try:
+            password = urlsplit(url).password or ""
+        except ValueError:  # a malformed URL still must not leak what looks like its secret
+            password = url.split("@", 1)[0].rpartition(":")[2]
+        secrets += [password, unquote(password)]
+    return sorted({s for s in secrets if s}, key=len, reverse=True)
+
+
+def configured_feed_slugs() -> set[str]:
+    """The feed groups the settings name: the user feed, the news feeds, the notification feed."""
+    slugs = {get("STREAM_USER_FEED"), get("STREAM_NOTIFICATION_FEED")}
+    slugs.update(news_feed_slugs().values())
+    return {s for s in slugs if s}
 
 
 def news_feed_slugs() -> dict[str, str]:

@@ -16,6 +16,7 @@ from typing import Any
 import requests
 from stream import exceptions as stream_exceptions
 
+from relay.answers import keep_raw_answer
 from relay.metrics import Metrics
 from relay.pacing import RateLimited, RateLimitPacer
 from relay.publisher import Call, Outcome, call_stream, publish_call
@@ -95,6 +96,8 @@ class StreamPool:
         return state.client
 
     def _observe(self, response: Any, *args: Any, **kwargs: Any) -> None:
+        # The client keeps only the status and detail of an error answer: keep the body.
+        self._local.answer = response if response.status_code >= 400 else None
         bucket = getattr(self._local, "bucket", None)
         if bucket is None:
             return
@@ -114,9 +117,13 @@ class StreamPool:
     def _send(self, client: Any, call: Call, deadline: Callable[[], float]) -> None:
         while True:
             started = time.monotonic()
+            self._local.answer = None
             try:
                 call_stream(client, call, lambda bucket: self._pace(bucket, deadline))
-            except stream_exceptions.RateLimitReached:
+            except stream_exceptions.StreamApiException as exc:
+                keep_raw_answer(exc, getattr(self._local, "answer", None))
+                if not isinstance(exc, stream_exceptions.RateLimitReached):
+                    raise
                 # The hook recorded the reset; wait for it and send again (not a failure).
                 self._metrics.rate_limited(self._local.bucket or call.rate_class)
                 continue

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.core.management.base import CommandError
-from stream.exceptions import ApiKeyException, SignatureException
+from stream.exceptions import StreamApiException
 
 from feed_outbox.management.operations import (
     PROBLEMS,
@@ -12,6 +12,7 @@ from feed_outbox.management.operations import (
     activity_model_arg,
 )
 from feed_outbox.reconcile import reconcile, repair
+from feed_outbox.stream_errors import refuses_credentials
 
 
 class Command(OperationsCommand):
@@ -58,7 +59,9 @@ class Command(OperationsCommand):
 
         try:
             report = reconcile(feed, model, options["database"], page_size, on_feed)
-        except (ApiKeyException, SignatureException) as exc:
+        except StreamApiException as exc:
+            if not refuses_credentials(exc):
+                raise
             raise CommandError(f"Stream refused the credentials: {exc}", returncode=USAGE) from exc
         if bar is not None:
             bar.finish()
