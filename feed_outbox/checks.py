@@ -109,3 +109,23 @@ def check_activity_time_fields(app_configs=None, **kwargs):
                 )
             )
     return warnings
+
+
+@checks.register()
+def check_lease_outlasts_requests(app_configs=None, **kwargs):
+    """A lease must outlast a request's time in flight, or a dead relay's late write could
+    land after the next relay delivered a newer event of the same key."""
+    lease = float(conf.get("FEED_OUTBOX_LEASE_SECONDS"))
+    landing = conf.landing_seconds()
+    if lease >= 2 * (landing + 1.0):
+        return []
+    return [
+        checks.Warning(
+            f"FEED_OUTBOX_LEASE_SECONDS ({lease:g}) is less than twice the time a request may "
+            f"stay in flight at Stream ({landing:g} s, from FEED_OUTBOX_LANDING_SECONDS and "
+            "STREAM_TIMEOUT) plus a second: a relay that dies mid-request may leave a write "
+            "that lands after its lease passed to another relay.",
+            hint="Raise FEED_OUTBOX_LEASE_SECONDS or lower STREAM_TIMEOUT / FEED_OUTBOX_LANDING_SECONDS.",
+            id="feed_outbox.W002",
+        )
+    ]

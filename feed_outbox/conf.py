@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 from django.conf import settings as django_settings
 from django.core.signals import setting_changed
@@ -35,6 +36,8 @@ DEFAULTS: dict[str, Any] = {
     "FEED_OUTBOX_MAX_ATTEMPTS": 8,
     "FEED_OUTBOX_BLOCK_KEY_ON_DEAD": False,
     "FEED_OUTBOX_LEASE_SECONDS": 30,
+    # How long after it was sent Stream may still apply a request; None: 2 x STREAM_TIMEOUT.
+    "FEED_OUTBOX_LANDING_SECONDS": None,
     "FEED_OUTBOX_RETENTION": 7 * 24 * 3600,
     "FEED_OUTBOX_ENRICH_MODELS": (),
 }
@@ -67,6 +70,35 @@ def credentials_configured() -> bool:
     return bool(get("STREAM_API_KEY") and get("STREAM_API_SECRET")) or bool(
         os.environ.get("STREAM_URL")
     )
+
+
+def landing_seconds() -> float:
+    """How long a request may stay in flight at Stream: never less than the client timeout."""
+    timeout = float(get("STREAM_TIMEOUT"))
+    configured = get("FEED_OUTBOX_LANDING_SECONDS")
+    return max(timeout, 2 * timeout if configured is None else float(configured))
+
+
+def stream_secrets() -> list[str]:
+    """Every form in which the app's Stream secret is given: the setting, and the password of a
+    Heroku-style ``STREAM_URL`` (``https://key:secret@location.stream-io-api.com/?app_id=1``),
+    which stream-python reads by itself when the settings hold no credentials."""
+    secrets = [get("STREAM_API_SECRET") or ""]
+    url = os.environ.get("STREAM_URL") or ""
+    if "@" in url:
+        try:
+            password = urlsplit(url).password or ""
+        except ValueError:  # a malformed URL still must not leak what looks like its secret
+            password = url.split("@", 1)[0].rpartition(":")[2]
+        secrets += [password, unquote(password)]
+    return sorted({s for s in secrets if s}, key=len, reverse=True)
+
+
+def configured_feed_slugs() -> set[str]:
+    """The feed groups the settings name: the user feed, the news feeds, the notification feed."""
+    slugs = {get("STREAM_USER_FEED"), get("STREAM_NOTIFICATION_FEED")}
+    slugs.update(news_feed_slugs().values())
+    return {s for s in slugs if s}
 
 
 def news_feed_slugs() -> dict[str, str]:

@@ -6,7 +6,7 @@ import contextlib
 import contextvars
 import datetime
 import logging
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from functools import cache, lru_cache
 from types import MappingProxyType
 from typing import Any
@@ -15,6 +15,7 @@ from django.db import DEFAULT_DB_ALIAS, connections, models, router, transaction
 
 from feed_outbox import conf
 from feed_outbox.activity import Activity, feed_id, model_content_type
+from feed_outbox.causality import lock_plan
 from feed_outbox.exceptions import ActivityDataError
 from feed_outbox.models import EventKind, OutboxEvent
 from feed_outbox.payload import encoded_size, format_activity_time, json_safe
@@ -198,12 +199,15 @@ def _write(events: list[OutboxEvent], alias: str) -> list[OutboxEvent]:
     """One INSERT of ``events`` on ``alias``; they come back saved, with their ids.
 
     On PostgreSQL this skips the ORM's compiler (the SQL is built once per row count) and
-    prepares only the values that need it: most of the Python cost of an outbox row.
+    prepares only the values that need it: most of the Python cost of an outbox row. The same
+    statement first takes the transaction-scoped advisory locks of feed_outbox.causality, so
+    an event that must follow a concurrent writer's event also gets a later id.
     """
     if not events:
         return events
     connection = connections[alias]
     if connection.vendor != "postgresql":
+        # SQLite writes one transaction at a time: ids are in commit order already.
         return OutboxEvent.objects.using(alias).bulk_create(events)
     plan = _insert_plan()
     rows = []
@@ -217,13 +221,36 @@ def _write(events: list[OutboxEvent], alias: str) -> list[OutboxEvent]:
                 for event in chunk
                 for field, prepare in plan
             ]
-            cursor.execute(_insert_sql(connection.ops.quote_name, len(chunk)), params)
+            # The locks of the whole write go with its first statement: taken in one order.
+            locks = lock_plan(events) if start == 0 else []
+            params += [[feed for feed, _ in locks], [exclusive for _, exclusive in locks]]
+            cursor.execute(_insert_sql(connection, len(chunk)), params)
             rows += cursor.fetchall()
     for event, (pk,) in zip(events, rows, strict=True):
         event.pk = pk
         event._state.adding = False
         event._state.db = alias
     return events
+
+
+#: First key of feed-outbox's two-key advisory locks (the second is hashtext(feed)), so they
+#: never meet an application's own one-key locks. crc32("feed_outbox") as a signed int4.
+LOCK_NAMESPACE = -1_463_442_044
+
+# Lock before the rows get their ids: an uncorrelated subquery in WHERE is an InitPlan, run
+# once by the one-time filter before the first row (and its nextval) is produced. Activity
+# events lock their feeds shared (they commute), follows the followed feed exclusively.
+_LOCKS = f"""
+WHERE (
+    SELECT count(
+        CASE WHEN l.exclusive
+            THEN pg_advisory_xact_lock({LOCK_NAMESPACE}, hashtext(l.feed))
+            ELSE pg_advisory_xact_lock_shared({LOCK_NAMESPACE}, hashtext(l.feed))
+        END
+    )
+    FROM unnest(%s::text[], %s::boolean[]) AS l(feed, exclusive)
+) >= 0
+"""
 
 
 # Field classes (exactly these: a subclass may prepare values) whose Python values psycopg
@@ -252,13 +279,16 @@ def _insert_plan() -> tuple[tuple[models.Field, bool], ...]:
 
 
 @lru_cache(maxsize=64)
-def _insert_sql(quote: Callable[[str], str], rows: int) -> str:
+def _insert_sql(connection: Any, rows: int) -> str:
+    quote = connection.ops.quote_name
     fields = [field for field, _prepare in _insert_plan()]
-    row = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    # VALUES in a subquery takes no types from the table: each value says its column's type.
+    row = "(" + ", ".join(f"%s::{field.db_type(connection)}" for field in fields) + ")"
+    columns = ", ".join(quote(f.column) for f in fields)
     return (
-        f"INSERT INTO {quote(OutboxEvent._meta.db_table)} "
-        f"({', '.join(quote(f.column) for f in fields)}) "
-        f"VALUES {', '.join([row] * rows)} RETURNING {quote(OutboxEvent._meta.pk.column)}"
+        f"INSERT INTO {quote(OutboxEvent._meta.db_table)} ({columns}) "
+        f"SELECT * FROM (VALUES {', '.join([row] * rows)}) AS v ({columns}) {_LOCKS}"
+        f"RETURNING {quote(OutboxEvent._meta.pk.column)}"
     )
 
 

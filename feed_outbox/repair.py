@@ -27,7 +27,7 @@ so a change committed since the read wins. What each fix relies on Stream doing:
 
 from __future__ import annotations
 
-from django.db import models, router, transaction
+from django.db import connections, models, router, transaction
 
 from feed_outbox.activity import feed_id
 from feed_outbox.current_state import (
@@ -42,7 +42,13 @@ from feed_outbox.current_state import (
 from feed_outbox.expected_state import FOLLOW, OWN, TO
 from feed_outbox.follow_state import newest_states
 from feed_outbox.models import EventKind, OutboxEvent
-from feed_outbox.outbox import RECONCILE_KEY, activity_events, enqueue, follow_event
+from feed_outbox.outbox import (
+    LOCK_NAMESPACE,
+    RECONCILE_KEY,
+    activity_events,
+    enqueue,
+    follow_event,
+)
 from feed_outbox.reconcile import (
     FOLLOW_RELATION,
     MISSING,
@@ -64,17 +70,38 @@ def repair(drift: list[Drift], using: str | None = None, dry_run: bool = False) 
         (d for d in drift if d.subject != FOLLOW_RELATION),
         key=lambda d: (_ORDER[d.kind], d.foreign_id),
     )
+    # Two transactions: each takes its locks in the order writers do (no lock-order deadlock).
     with transaction.atomic(using=alias):
-        events = _follow_fixes(follows, alias) + _activity_fixes(activities, alias)
+        events = _follow_fixes(follows, alias)
         if not dry_run:
             enqueue(events, alias)
-    return len(events)
+    with transaction.atomic(using=alias):
+        more = _activity_fixes(activities, alias)
+        if not dry_run:
+            enqueue(more, alias)
+    return len(events) + len(more)
+
+
+def _lock_followed_feeds(targets: list[str], alias: str) -> None:
+    """Take the exclusive lock a follow writer takes on the feed it follows
+    (feed_outbox.outbox._write): a concurrent follow or unfollow of these feeds has then
+    committed before we read the pair's newest event, or gets an id after our fix."""
+    connection = connections[alias]
+    if connection.vendor != "postgresql" or not targets:
+        return  # SQLite: one writer at a time already
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(pg_advisory_xact_lock(%s, hashtext(feed)))"
+            " FROM unnest(%s::text[]) AS feed",
+            [LOCK_NAMESPACE, sorted(set(targets))],
+        )
 
 
 def _follow_fixes(drift: list[Drift], alias: str) -> list[OutboxEvent]:
     keys = sorted({d.foreign_id for d in drift})
     if not keys:
         return []
+    _lock_followed_feeds([d.target for d in drift], alias)
     pending = keys_with_pending(keys, alias)
     states = newest_states(keys, alias)
     events = []

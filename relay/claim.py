@@ -13,12 +13,24 @@ import time
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from django.db import connections, transaction
-from django.db.models import Count, Exists, F, Min, OuterRef, Q
+from django.db.models import (
+    Count,
+    DateTimeField,
+    Exists,
+    ExpressionWrapper,
+    F,
+    Min,
+    OuterRef,
+    Q,
+)
+from django.db.models.functions import Now
 from django.utils import timezone
 
 from feed_outbox import conf
+from feed_outbox.causality import blocked_across_keys
 from feed_outbox.models import EventStatus, OutboxEvent
 from relay.events import Event, Lease
 
@@ -30,18 +42,56 @@ PER_FEED = 100
 TABLE = OutboxEvent._meta.db_table
 
 # An event is claimable when it is pending, its backoff is over, nobody holds a live lease
-# on it, and no older event of its key is still pending (or dead, when dead letters block
-# their key): that last clause is what makes delivery FIFO per key across any number of
-# relays. Events of one key are serialised by the row lock of the object they describe, so
-# id order is their commit order.
+# on it, and no older event that it must follow is still pending. "Must follow" is:
+#
+# * an older event of its key (per-key FIFO across any number of relays). Events of one key
+#   are serialised by the row lock of the object they describe, so id order is their commit
+#   order;
+# * across keys, where the order changes what readers see (issue 12): an activity event
+#   waits for older follows/unfollows *of* a feed it is added to (its feed, or a `to`
+#   target), and a follow/unfollow of feed T waits for older activity events added to T
+#   (directly or through `to`). Otherwise a follow applied after the activities committed
+#   behind it copies only the newest `activity_copy_limit` of them, and an unfollow with
+#   keep_history applied before an older activity leaves that activity out. Writers take
+#   advisory locks on those feeds (feed_outbox.outbox), so id order is commit order here too.
+#
+# Every probe is answered by a partial index over pending rows: pending_key, pending_feed,
+# pending_follow (on payload->>'target') and, for `to` targets, the GIN index pending_to.
+# The clock is the database's (statement_timestamp(), which Django's Now() also reads), so
+# relays on hosts with skewed clocks agree on leases and backoffs.
 CLAIMABLE = """
     e.status = 'pending'
-    AND (e.available_at IS NULL OR e.available_at <= %(now)s)
-    AND (e.lease_expires_at IS NULL OR e.lease_expires_at <= %(now)s)
+    AND (e.available_at IS NULL OR e.available_at <= statement_timestamp())
+    AND (e.lease_expires_at IS NULL OR e.lease_expires_at <= statement_timestamp())
     AND NOT EXISTS (
         SELECT 1 FROM {table} o
         WHERE o.ordering_key = e.ordering_key AND o.id < e.id AND o.status = 'pending'
     )
+    AND (e.kind NOT IN ('add', 'update', 'remove') OR NOT EXISTS (
+        SELECT 1 FROM {table} o
+        WHERE o.status = 'pending' AND o.kind IN ('follow', 'unfollow') AND o.id < e.id
+          AND (o.payload ->> 'target') = e.feed
+    ))
+    AND (NOT e.payload ? 'to' OR e.kind NOT IN ('add', 'update') OR NOT EXISTS (
+        SELECT 1 FROM {table} o
+        WHERE o.status = 'pending' AND o.kind IN ('follow', 'unfollow') AND o.id < e.id
+          AND (o.payload ->> 'target') IN (
+              SELECT jsonb_array_elements_text(e.payload -> 'to')
+          )
+    ))
+    AND (e.kind NOT IN ('follow', 'unfollow') OR (
+        NOT EXISTS (
+            SELECT 1 FROM {table} o
+            WHERE o.status = 'pending' AND o.feed = (e.payload ->> 'target') AND o.id < e.id
+              AND o.kind IN ('add', 'update', 'remove')
+        )
+        AND NOT EXISTS (
+            SELECT 1 FROM {table} o
+            WHERE o.status = 'pending' AND o.payload ? 'to'
+              AND (o.payload -> 'to') ? (e.payload ->> 'target') AND o.id < e.id
+              AND o.kind IN ('add', 'update')
+        )
+    ))
 """
 # With FEED_OUTBOX_BLOCK_KEY_ON_DEAD a dead letter also holds its key. A separate clause, not
 # `status IN (...)`: each one is answered by its own partial index (pending_key, dead_key).
@@ -87,17 +137,17 @@ locked AS (
     SELECT e.id FROM {table} e
     WHERE e.id IN (SELECT id FROM candidates)
       AND e.status = 'pending'
-      AND (e.lease_expires_at IS NULL OR e.lease_expires_at <= %(now)s)
+      AND (e.lease_expires_at IS NULL OR e.lease_expires_at <= statement_timestamp())
     FOR UPDATE SKIP LOCKED
 )
 UPDATE {table} t
 SET lease_owner = %(owner)s,
     lease_token = %(token)s,
-    lease_expires_at = %(expires)s,
+    lease_expires_at = statement_timestamp() + make_interval(secs => %(lease_seconds)s),
     attempts = t.attempts + 1
 FROM locked
 WHERE t.id = locked.id
-RETURNING t.id, t.kind, t.feed, t.ordering_key, t.payload, t.attempts
+RETURNING t.id, t.kind, t.feed, t.ordering_key, t.payload, t.attempts, t.lease_expires_at
 """
 
 
@@ -126,6 +176,8 @@ def blocking_statuses() -> list[str]:
 def claim_params(
     owner: str, limit: int, lease_seconds: float, now: datetime.datetime | None = None
 ) -> dict:
+    """Parameters of the claim statement. ``now`` and ``expires`` serve the portable claim
+    only: on PostgreSQL the statement reads the database's clock."""
     now = now or timezone.now()
     return {
         "now": now,
@@ -133,6 +185,7 @@ def claim_params(
         "per_feed": PER_FEED,
         "owner": owner,
         "token": uuid.uuid4(),
+        "lease_seconds": float(lease_seconds),
         "expires": now + datetime.timedelta(seconds=lease_seconds),
     }
 
@@ -141,16 +194,19 @@ def claim_batch(owner: str, limit: int, lease_seconds: float, using: str = "defa
     """Lease up to ``limit`` claimable events to ``owner``, at most one per ordering key."""
     params = claim_params(owner, limit, lease_seconds)
     connection = connections[using]
+    expires = params["expires"]
     if connection.vendor == "postgresql":
         started = time.monotonic()
         with transaction.atomic(using=using), connection.cursor() as cursor:
             cursor.execute(claim_sql(), params)
             rows = cursor.fetchall()
         _analyze_if_slow(using, time.monotonic() - started)
-        events = tuple(sorted((_event(row) for row in rows), key=lambda e: e.id))
+        if rows:
+            expires = rows[0][-1]
+        events = tuple(sorted((_event(row[:-1]) for row in rows), key=lambda e: e.id))
     else:
         events = _claim_portable(params, using)
-    return Lease(owner=owner, token=params["token"], expires_at=params["expires"], events=events)
+    return Lease(owner=owner, token=params["token"], expires_at=expires, events=events)
 
 
 # A claim is a few milliseconds with current statistics. Statistics taken while the table
@@ -195,9 +251,24 @@ def claimable(using: str, now: datetime.datetime):
 
 
 def _claim_portable(params: dict, using: str) -> tuple[Event, ...]:
-    # SQLite has one writer at a time and no SKIP LOCKED: one relay, the same predicate.
+    # SQLite has one writer at a time and no SKIP LOCKED: one relay, the same rules. The
+    # cross-key rule is checked in Python against the older pending rows (an embedded outbox
+    # is small), with the same function the writers' locks are planned with.
     with transaction.atomic(using=using):
-        ids = list(claimable(using, params["now"]).values_list("id", flat=True)[: params["limit"]])
+        rows: list[OutboxEvent] = []
+        for row in claimable(using, params["now"]).iterator(chunk_size=params["limit"] * 4):
+            rows.append(row)
+            if len(rows) >= params["limit"] * 4:
+                break
+        if not rows:
+            return ()
+        older = (
+            OutboxEvent.objects.using(using)
+            .filter(status=EventStatus.PENDING, id__lt=rows[-1].id)
+            .only("id", "kind", "feed", "payload")
+        )
+        blocked = blocked_across_keys(rows, older)
+        ids = [row.id for row in rows if row.id not in blocked][: params["limit"]]
         if not ids:
             return ()
         OutboxEvent.objects.using(using).filter(id__in=ids).update(
@@ -206,13 +277,22 @@ def _claim_portable(params: dict, using: str) -> tuple[Event, ...]:
             lease_expires_at=params["expires"],
             attempts=F("attempts") + 1,
         )
-        rows = OutboxEvent.objects.using(using).filter(id__in=ids).order_by("id")
-        return tuple(Event.from_row(row) for row in rows)
+        claimed = OutboxEvent.objects.using(using).filter(id__in=ids).order_by("id")
+        return tuple(Event.from_row(row) for row in claimed)
 
 
 def _held(lease: Lease, ids: Iterable[int], using: str):
     return OutboxEvent.objects.using(using).filter(
         id__in=list(ids), lease_token=lease.token, status=EventStatus.PENDING
+    )
+
+
+def _at(seconds: float = 0.0) -> Any:
+    """The database's clock plus ``seconds``: every relay shares one clock (issue 12)."""
+    if not seconds:
+        return Now()
+    return ExpressionWrapper(
+        Now() + datetime.timedelta(seconds=seconds), output_field=DateTimeField()
     )
 
 
@@ -223,7 +303,7 @@ def _unleased() -> dict:
 def mark_delivered(lease: Lease, ids: Iterable[int], using: str = "default") -> int:
     """Settle delivered events in one statement; returns how many were still held by ``lease``."""
     return _held(lease, ids, using).update(
-        status=EventStatus.DELIVERED, delivered_at=timezone.now(), last_error="", **_unleased()
+        status=EventStatus.DELIVERED, delivered_at=_at(), last_error="", **_unleased()
     )
 
 
@@ -232,7 +312,7 @@ def mark_retry(
 ) -> int:
     """Release an event for another try after ``delay_seconds``; its key waits meanwhile."""
     return _held(lease, [event_id], using).update(
-        available_at=timezone.now() + datetime.timedelta(seconds=delay_seconds),
+        available_at=_at(delay_seconds),
         last_error=error,
         **_unleased(),
     )
@@ -255,11 +335,10 @@ def release(lease: Lease, ids: Iterable[int], using: str = "default", refund: bo
 
 def renew(lease: Lease, lease_seconds: float, using: str = "default") -> int:
     """Extend a lease still held (a long rate-limit wait); 0 means another relay took it."""
-    expires = timezone.now() + datetime.timedelta(seconds=lease_seconds)
     return (
         OutboxEvent.objects.using(using)
         .filter(lease_token=lease.token, status=EventStatus.PENDING)
-        .update(lease_expires_at=expires)
+        .update(lease_expires_at=_at(lease_seconds))
     )
 
 

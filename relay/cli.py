@@ -69,6 +69,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=0.5,
         help="base of the exponential retry backoff in seconds (full jitter, capped at 300)",
     )
+    parser.add_argument(
+        "--landing-seconds",
+        type=float,
+        default=None,
+        help="how long Stream may still apply a request that timed out or lost its answer; "
+        "its event (and its key) waits that long before the retry "
+        "(default FEED_OUTBOX_LANDING_SECONDS, else 2 x STREAM_TIMEOUT)",
+    )
     parser.add_argument("--database", default="default", help="database alias of the outbox")
 
 
@@ -84,6 +92,7 @@ def options_from(args: argparse.Namespace) -> RelayOptions:
         lease_seconds=args.lease_seconds,
         max_attempts=args.max_attempts,
         retry_backoff=args.retry_backoff,
+        landing_seconds=args.landing_seconds,
         using=args.database,
     )
 

@@ -16,6 +16,7 @@ from typing import Any
 import requests
 from stream import exceptions as stream_exceptions
 
+from relay.answers import keep_raw_answer
 from relay.metrics import Metrics
 from relay.pacing import RateLimited, RateLimitPacer
 from relay.publisher import Call, Outcome, call_stream, publish_call
@@ -30,16 +31,18 @@ class StreamPool:
         client_factory: Callable[[], Any],
         concurrency: int,
         metrics: Metrics,
-        timeout: float,
+        in_flight_seconds: float,
         lease_seconds: float,
         on_done: Callable[[], None] | None = None,
     ) -> None:
         self._client_factory = client_factory
         self._local = threading.local()
         self._metrics = metrics
-        # Time a request needs before its lease ends; a lease shorter than the request
-        # timeout (tests) still leaves half of itself.
-        self._margin = min(timeout + 1.0, lease_seconds / 2)
+        # Time a request needs before its lease ends: as long as it may stay in flight at
+        # Stream (the client timeout, or FEED_OUTBOX_LANDING_SECONDS if longer), so a relay
+        # that dies mid-request leaves no write that can land after its lease passed on. A
+        # lease too short for that (check feed_outbox.W002) still leaves half of itself.
+        self._margin = min(in_flight_seconds + 1.0, lease_seconds / 2)
         self._stopping = False
         self._on_done = on_done
         self.pacer = RateLimitPacer(on_wait=metrics.rate_limit_wait)
@@ -93,6 +96,8 @@ class StreamPool:
         return state.client
 
     def _observe(self, response: Any, *args: Any, **kwargs: Any) -> None:
+        # The client keeps only the status and detail of an error answer: keep the body.
+        self._local.answer = response if response.status_code >= 400 else None
         bucket = getattr(self._local, "bucket", None)
         if bucket is None:
             return
@@ -112,9 +117,13 @@ class StreamPool:
     def _send(self, client: Any, call: Call, deadline: Callable[[], float]) -> None:
         while True:
             started = time.monotonic()
+            self._local.answer = None
             try:
                 call_stream(client, call, lambda bucket: self._pace(bucket, deadline))
-            except stream_exceptions.RateLimitReached:
+            except stream_exceptions.StreamApiException as exc:
+                keep_raw_answer(exc, getattr(self._local, "answer", None))
+                if not isinstance(exc, stream_exceptions.RateLimitReached):
+                    raise
                 # The hook recorded the reset; wait for it and send again (not a failure).
                 self._metrics.rate_limited(self._local.bucket or call.rate_class)
                 continue

@@ -10,7 +10,7 @@ from stream import exceptions as stream_exceptions
 
 from feed_outbox.outbox import RECONCILE_KEY
 from relay.events import Event
-from relay.retry import Failure, classify
+from relay.retry import BOUNDED, classify
 
 MAX_BATCH = 100  # Stream's limit for add_activities, follow_many and unfollow_many
 # Stream's rate-limit bucket of each request the relay makes (X-Ratelimit-* are per bucket).
@@ -150,8 +150,9 @@ def publish_call(send: Callable[[Call], None], call: Call) -> list[Outcome]:
     try:
         send(call)
     except Exception as exc:  # classified by the caller (relay.retry)
-        if len(call.events) > 1 and classify(exc) is Failure.PERMANENT:
-            # One bad activity fails the whole request: only it should be retried.
+        if len(call.events) > 1 and classify(exc) in BOUNDED:
+            # One bad activity fails the whole request (or the request is too large as a
+            # whole): only the bad one should be retried.
             return [outcome for single in call.split() for outcome in publish_call(send, single)]
         return [Outcome(event, exc) for event in call.events]
     return [Outcome(event) for event in call.events]

@@ -1,4 +1,7 @@
-"""What a failed Stream call means (retry, dead-letter, or stop: bad configuration) and backoff."""
+"""What a failed Stream call means (retry, dead-letter, or stop: bad configuration) and backoff.
+
+The answers these classes are chosen for, with their sources: docs/stream-errors.md.
+"""
 
 from __future__ import annotations
 
@@ -6,19 +9,30 @@ import enum
 import random
 
 import requests
+import urllib3
 from django.core.exceptions import ImproperlyConfigured
-from stream import exceptions as stream_exceptions
+
+from feed_outbox import conf
+from feed_outbox.stream_errors import (
+    CREDENTIAL_CODES,
+    NOT_ALLOWED,
+    RATE_LIMITED,
+)
+from relay.answers import Answer
 
 
 class Failure(enum.Enum):
     RETRYABLE = "retryable"  # timeouts, connection errors, 5xx, 429: try again later
     PERMANENT = "permanent"  # Stream rejects the event's own data: dead-letter after N tries
     CONFIGURATION = "configuration"  # bad key/secret, suspended app: pause, dead-letter nothing
+    # An answer Stream does not document (unknown code, unexpected 4xx): retried, but
+    # dead-lettered with its raw answer after N tries, never retried forever without a signal.
+    UNRECOGNISED = "unrecognised"
 
 
-PERMANENT_CODES = frozenset({4, 5, 6, 8, 10, 11, 12, 13, 15, 16, 17})
-CONFIGURATION_CODES = frozenset({2, 3, 7})
-RATE_LIMIT_CODE = 9
+# What each documented code means for an event; docs/stream-errors.md has the sources.
+PERMANENT_CODES = frozenset({4, 5, 6, 8, 10, 11, 12, 13, 14, 15, 16, 17, 18, 22})
+BOUNDED = frozenset({Failure.PERMANENT, Failure.UNRECOGNISED})  # dead-lettered after N tries
 
 
 class LeaseExpiring(Exception):
@@ -26,51 +40,122 @@ class LeaseExpiring(Exception):
 
 
 def classify(exc: BaseException) -> Failure:
+    """The class of one failure, from the answer alone (see ``may_mean_configuration`` for
+    answers whose meaning depends on whether every event meets them)."""
     if isinstance(exc, ImproperlyConfigured):  # no credentials: no event can go out
         return Failure.CONFIGURATION
     if isinstance(exc, (requests.Timeout, requests.ConnectionError, LeaseExpiring)):
         return Failure.RETRYABLE
-    if isinstance(exc, stream_exceptions.StreamApiException):
-        code = getattr(exc, "code", None)
-        status = getattr(exc, "status_code", None) or 0
-        if code in CONFIGURATION_CODES:
-            return Failure.CONFIGURATION
-        if code == RATE_LIMIT_CODE or status == 429 or status >= 500:
-            return Failure.RETRYABLE
-        if code in PERMANENT_CODES:
-            return Failure.PERMANENT
-        return Failure.RETRYABLE
+    answer = Answer.of(exc)
+    if answer is not None:
+        return _classify_answer(answer)
     if isinstance(exc, requests.RequestException):
         return Failure.RETRYABLE
     # A bug or bad payload on our side: retrying will not fix it.
     return Failure.PERMANENT
 
 
+def _classify_answer(answer: Answer) -> Failure:
+    code, status = answer.code, answer.status
+    if code in CREDENTIAL_CODES:
+        return Failure.CONFIGURATION
+    if answer.names_a_bad_token():  # 403/17 "signature is invalid": the wrong secret
+        return Failure.CONFIGURATION
+    if answer.unknown_feed_groups() & conf.configured_feed_slugs():
+        # A group the settings name is missing from the app: every such event would fail.
+        return Failure.CONFIGURATION
+    if code == RATE_LIMITED or status == 429 or status >= 500:
+        return Failure.RETRYABLE
+    if code in PERMANENT_CODES and status < 500:
+        return Failure.PERMANENT
+    return Failure.UNRECOGNISED
+
+
+def may_mean_configuration(exc: BaseException) -> bool:
+    """Whether an answer that ``classify`` puts on the event can also mean the app's
+    configuration is wrong: a 403 NotAllowed (no policy allows what the app's own token asks),
+    an unknown 401/403, or a body that is not Stream's at all (a wrong base URL, a proxy).
+    The relay pauses on one when every event meets it."""
+    answer = Answer.of(exc)
+    if answer is None or classify(exc) is Failure.RETRYABLE:
+        return False
+    if answer.code == NOT_ALLOWED:
+        return answer.status == 403
+    if answer.status in (401, 403):
+        return True
+    return not answer.json and 400 <= answer.status < 500
+
+
+def answer_key(exc: BaseException) -> tuple:
+    """Equal for two failures that are the same answer (or the same kind of local error)."""
+    answer = Answer.of(exc)
+    if answer is None:
+        return (type(exc).__name__, str(exc))
+    return answer.key
+
+
+def may_still_land(exc: BaseException) -> bool:
+    """Whether Stream may apply the failed request later: it was sent and no answer said no.
+
+    A read timeout or a dropped connection leaves the request at Stream (the emulator applies
+    a write whose latency outlasts the client's timeout); a 5xx may come from a gateway in
+    front of a backend still working on it. A refused connection, a connect timeout, a 4xx,
+    a 429 and a request never sent (LeaseExpiring) cannot land. No Stream source says how
+    long a request may stay in flight on its side: FEED_OUTBOX_LANDING_SECONDS is our bound.
+    """
+    if isinstance(exc, requests.ConnectTimeout):
+        return False
+    if isinstance(exc, requests.ConnectionError):
+        reason = exc.args[0] if exc.args else None
+        reason = getattr(reason, "reason", reason)  # urllib3's MaxRetryError wraps the cause
+        return not isinstance(reason, urllib3.exceptions.NewConnectionError)
+    if isinstance(exc, requests.Timeout):
+        return True
+    answer = Answer.of(exc)
+    return answer is not None and answer.status >= 500
+
+
+def retry_delay(exc: BaseException, attempt: int, base: float, landing_seconds: float) -> float:
+    """Seconds before an event is tried again. An event whose last request may still land is
+    held (and with it its key and the events that must follow it) until that request can no
+    longer be applied: otherwise a later event of the key (a remove) could be overtaken by
+    the late write it follows (issue 12, late landings)."""
+    delay = backoff_seconds(attempt, base=base)
+    if may_still_land(exc):
+        delay = max(delay, landing_seconds)
+    return delay
+
+
 def describe(exc: BaseException) -> str:
-    """A one-line description for logs and the outbox's last_error (never a credential)."""
+    """A one-line description for logs and the outbox's last_error (never a credential); the
+    raw answer is kept when stream-python's reading of it lost something (an unknown code)."""
     name = type(exc).__name__
-    code = getattr(exc, "code", None)
-    status = getattr(exc, "status_code", None)
+    answer = Answer.of(exc)
+    code = answer.code if answer is not None else getattr(exc, "code", None)
+    status = answer.status if answer is not None else getattr(exc, "status_code", None)
     detail = str(exc).strip() or name
     parts = [name]
     if code is not None:
         parts.append(f"code {code}")
     if status:
         parts.append(f"HTTP {status}")
-    return _scrub(f"{' '.join(parts)}: {detail}")[:2000]
+    text = f"{' '.join(parts)}: {detail}"
+    if answer is not None and answer.raw:
+        text += f" | answer: {' '.join(answer.raw.split())}"
+    return _scrub(text)[:2000]
 
 
 def _scrub(text: str) -> str:
     # Defence in depth: no message Stream or requests produce should hold the secret, but a
-    # future one must not put it into logs or the outbox table either.
-    from feed_outbox import conf
-
+    # future one must not put it into logs or the outbox table either, whether the secret came
+    # from settings or only from STREAM_URL (which stream-python reads by itself).
     try:
-        secret = conf.get("STREAM_API_SECRET")
+        secrets = conf.stream_secrets()
     except Exception:  # settings not configured (a unit test of describe())
-        secret = None
-    if secret and len(secret) >= 4:
-        text = text.replace(secret, "[secret]")
+        secrets = []
+    for secret in secrets:
+        if len(secret) >= 4:
+            text = text.replace(secret, "[secret]")
     return text
 
 

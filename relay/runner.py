@@ -28,7 +28,17 @@ from relay.loop import SidecarLoop
 from relay.metrics import Metrics
 from relay.pool import StreamPool
 from relay.publisher import Call, Outcome, plan_calls
-from relay.retry import Failure, LeaseExpiring, backoff_seconds, classify, describe
+from relay.retry import (
+    BOUNDED,
+    Failure,
+    LeaseExpiring,
+    answer_key,
+    backoff_seconds,
+    classify,
+    describe,
+    may_mean_configuration,
+    retry_delay,
+)
 from relay.wakeup import ListenWakeup, PollWakeup
 
 logger = logging.getLogger("relay")
@@ -48,6 +58,8 @@ class RelayOptions:
     lease_seconds: float | None = None
     max_attempts: int | None = None
     retry_backoff: float = 0.5
+    # How long after it was sent Stream may still apply a request (None: the setting).
+    landing_seconds: float | None = None
     using: str = "default"
     owner: str = field(default_factory=default_owner)
 
@@ -56,6 +68,8 @@ class RelayOptions:
             self.lease_seconds = float(conf.get("FEED_OUTBOX_LEASE_SECONDS"))
         if self.max_attempts is None:
             self.max_attempts = int(conf.get("FEED_OUTBOX_MAX_ATTEMPTS"))
+        if self.landing_seconds is None:
+            self.landing_seconds = conf.landing_seconds()
 
 
 @dataclass
@@ -115,6 +129,7 @@ class Relay:
         self.paused_reason: str | None = None
         self._paused_until = 0.0
         self._pauses = 0
+        self._pause_key: tuple | None = None  # the answer that paused the relay
         self.database_error: str | None = None
 
     # -- state seen by /readyz ----------------------------------------------------------
@@ -141,7 +156,7 @@ class Relay:
                 self._client_factory,
                 opts.concurrency,
                 self.metrics,
-                timeout,
+                max(timeout, opts.landing_seconds),
                 opts.lease_seconds,
                 poke,
             )
@@ -151,11 +166,13 @@ class Relay:
         opts = self.options
         # While paused by a configuration error, one event probes whether it was fixed.
         limit = 1 if self.paused_reason else opts.batch_size
+        # The local deadline starts before the statement: never after the database's expiry.
+        started = time.monotonic()
         lease = claim.claim_batch(opts.owner, limit, opts.lease_seconds, opts.using)
         if not lease.events:
             return None
         self.metrics.batch(len(lease))
-        batch = _InFlight(lease, time.monotonic() + opts.lease_seconds, {})
+        batch = _InFlight(lease, started + opts.lease_seconds, {})
         pool = self._pool_()
         for call in plan_calls(lease.events):
             batch.futures[pool.submit(call, lambda b=batch: b.deadline)] = call
@@ -179,15 +196,17 @@ class Relay:
         if delivered:
             result.delivered = claim.mark_delivered(lease, [e.id for e in delivered], opts.using)
             self._count(delivered, "delivered", result.delivered)
-        for outcome in outcomes:
-            if not outcome.ok:
-                self._settle_failure(lease, outcome.event, outcome.error, result)
+        failures = [o for o in outcomes if not o.ok]
+        shared = self._shared_configuration_failure(failures, len(lease))
+        for outcome in failures:
+            self._settle_failure(lease, outcome.event, outcome.error, result, shared)
         if unsent:
             result.released += claim.release(lease, [e.id for e in unsent], opts.using)
         if result.delivered and self.paused_reason:
             logger.info("relay resumed: Stream accepts the configuration again")
             self.paused_reason = None
             self._pauses = 0
+            self._pause_key = None
             self.metrics.set_gauge("feed_outbox_relay_paused", 0)
         logger.info(
             "batch lease=%s claimed=%d calls=%d delivered=%d retried=%d dead=%d released=%d "
@@ -213,9 +232,23 @@ class Relay:
         for event in events:
             self.metrics.events(event.kind, outcome)
 
-    def _settle_failure(self, lease: Lease, event: Event, error: Any, result: BatchResult) -> None:
+    def _shared_configuration_failure(self, failures: list[Outcome], claimed: int) -> bool:
+        """Whether an answer that can mean either the event's fault or the app's configuration
+        (see retry.may_mean_configuration) is the app's: every event of a batch of several met
+        it, or it is the answer the relay is paused for, met again by the probe."""
+        if not failures or not may_mean_configuration(failures[0].error):
+            return False
+        keys = {answer_key(o.error) for o in failures}
+        if len(keys) != 1:
+            return False
+        every_event = claimed >= 2 and len(failures) == claimed
+        return every_event or (self.paused_reason is not None and keys == {self._pause_key})
+
+    def _settle_failure(
+        self, lease: Lease, event: Event, error: Any, result: BatchResult, shared: bool = False
+    ) -> None:
         opts = self.options
-        kind = classify(error)
+        kind = Failure.CONFIGURATION if shared else classify(error)
         message = describe(error)
         if isinstance(error, LeaseExpiring):
             result.released += claim.release(lease, [event.id], opts.using)
@@ -223,34 +256,37 @@ class Relay:
             result.released += claim.release(lease, [event.id], opts.using)
             if result.configuration_error is None:
                 result.configuration_error = message
-                self._pause(message)
-        elif kind is Failure.PERMANENT and event.attempts >= opts.max_attempts:
+                self._pause(message, answer_key(error))
+        elif kind in BOUNDED and event.attempts >= opts.max_attempts:
             done = claim.mark_dead(lease, event.id, message, opts.using)
             result.dead += done
             self._count([event], "dead", done)
             logger.warning(
-                "dead-lettered event %d (%s %s) after %d attempts: %s",
+                "dead-lettered event %d (%s %s, %s) after %d attempts: %s",
                 event.id,
                 event.kind,
                 event.ordering_key,
+                kind.value,
                 event.attempts,
                 message,
             )
         else:
-            delay = backoff_seconds(event.attempts, base=opts.retry_backoff)
+            delay = retry_delay(error, event.attempts, opts.retry_backoff, opts.landing_seconds)
             done = claim.mark_retry(lease, event.id, message, delay, opts.using)
             result.retried += done
             self._count([event], "retried", done)
             logger.debug("event %d will be retried in %.1fs: %s", event.id, delay, message)
 
-    def _pause(self, message: str) -> None:
+    def _pause(self, message: str, key: tuple | None = None) -> None:
         self._pauses += 1
+        self._pause_key = key
         wait = backoff_seconds(self._pauses, base=1.0, cap=60.0) + 1.0
         self._paused_until = time.monotonic() + wait
         if self.paused_reason is None:
             logger.error(
                 "configuration error: Stream refused the relay's credentials or app (%s); "
-                "check STREAM_API_KEY and STREAM_API_SECRET. Pausing; nothing is dead-lettered.",
+                "check STREAM_API_KEY and STREAM_API_SECRET (or STREAM_URL), the app and its "
+                "feed groups. Pausing; nothing is dead-lettered.",
                 message,
             )
         self.paused_reason = message

@@ -105,3 +105,20 @@ def user_feed_activities(stream_emulator):
 
 
 __all__ = ["database_url", "settings"]
+
+
+@pytest.fixture
+def stand_in():
+    """``stand_in(403, body)`` → a running StandIn (body: a dict sent as JSON, or bytes)."""
+    from tests.stand_in import StandIn
+
+    started: list[StandIn] = []
+
+    def start(status: int, body: dict | bytes) -> StandIn:
+        server = StandIn(status, body)
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        server.close()

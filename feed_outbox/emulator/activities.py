@@ -9,7 +9,7 @@ import re
 import uuid
 from typing import Any
 
-from .errors import input_error
+from .errors import ApiError, input_error
 
 # Stream answers times in exactly this shape; it also sorts lexicographically.
 TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%f"
@@ -22,6 +22,7 @@ _REQUIRED = ("actor", "verb", "object")
 # fields the server owns; a client-sent value is ignored rather than stored
 _SERVER_FIELDS = ("id", "origin", "duration")
 MAX_TO_TARGETS = 100
+MAX_ACTIVITY_BYTES = 10 * 1024  # "activities are limited in size (10KB)", Stream's docs
 
 
 def now_time() -> str:
@@ -125,6 +126,15 @@ def normalize(raw: Any) -> tuple[dict[str, Any], list[str]]:
         raise input_error("to", "must be a list of feed ids")
     if len(to) > MAX_TO_TARGETS:
         raise input_error("to", f"at most {MAX_TO_TARGETS} targets are allowed, got {len(to)}")
+    sent = {k: v for k, v in raw.items() if k != "to"}  # `to` carries the client's tokens
+    size = len(json.dumps(sent, separators=(",", ":"), default=str).encode())
+    if size > MAX_ACTIVITY_BYTES:
+        # Stream documents the 10KB limit, not its answer: code and wording are unverified.
+        raise ApiError(
+            4,
+            f"activity is too large ({size} bytes); activities are limited to 10KB "
+            f"({MAX_ACTIVITY_BYTES} bytes)",
+        )
     return data, to
 
 

@@ -4,19 +4,38 @@ from __future__ import annotations
 
 from typing import Any
 
-# code -> (exception name the client maps, HTTP status); codes from stream-python's exceptions.py
+# code -> (exception name, HTTP status), as Stream answers them (docs/stream-errors.md has
+# the source of each; stream-python's exceptions.py picks its classes by these codes).
 _KINDS: dict[int, tuple[str, int]] = {
+    -1: ("StreamApiException", 500),
     1: ("StreamApiException", 500),
     2: ("ApiKeyException", 401),
     3: ("SignatureException", 401),
     4: ("InputException", 400),
     5: ("CustomFieldException", 400),
     6: ("FeedConfigException", 400),
+    7: ("SiteSuspendedException", 401),
     8: ("InvalidPaginationException", 400),
     9: ("RateLimitReached", 429),
     16: ("DoesNotExistException", 404),
     17: ("NotAllowedException", 403),
+    18: ("RequestTooLarge", 413),
 }
+
+# The real service's wording where a source gives it (docs/stream-errors.md).
+SIGNATURE_INVALID = "signature is invalid"
+TOKEN_SEGMENTS = "token contains an invalid number of segments"
+NO_TOKEN = "no token present in request"
+API_KEY_MISSING = "api_key is missing"
+API_KEY_UNKNOWN = "api_key not found"
+SITE_SUSPENDED = "The app is suspended"
+NO_POLICY = (
+    "You do not have permission to do this, you got this error because there are no policies "
+    "allowing this request on this application. Please consult the documentation "
+    "https://getstream.io/docs/"
+)
+BODY_TOO_LARGE = "Input body size limit exceeded"
+RATE_LIMITED = "Too many requests, check response headers for more information."
 
 
 class ApiError(Exception):
@@ -37,14 +56,18 @@ class ApiError(Exception):
         self.fields = fields
 
     def body(self) -> dict[str, Any]:
-        return {
-            "code": self.code,
+        # Key order and keys of the real answer (GetStream/stream-go2#98); the server appends
+        # "duration". exception_fields only where there are fields: the client prefers them
+        # over detail for its message.
+        body: dict[str, Any] = {
             "detail": self.detail,
-            "exception": self.exception,
-            # the client prefers exception_fields over detail for its message
-            "exception_fields": self.fields,
             "status_code": self.status,
+            "code": self.code,
+            "exception": self.exception,
         }
+        if self.fields is not None:
+            body["exception_fields"] = self.fields
+        return body
 
 
 def input_error(field: str, message: str) -> ApiError:
@@ -56,5 +79,17 @@ def not_found(what: str) -> ApiError:
     return ApiError(16, f"{what} does not exist")
 
 
-def not_allowed(detail: str) -> ApiError:
+def not_allowed(detail: str = NO_POLICY) -> ApiError:
     return ApiError(17, detail)
+
+
+def go_duration(seconds: int) -> str:
+    """A whole number of seconds as Go prints a time.Duration ("1h2m3s", "4m0s", "5s"): the
+    JWT library behind Stream says "token is expired by <duration>"."""
+    hours, rest = divmod(max(0, seconds), 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours}h{minutes}m{secs}s"
+    if minutes:
+        return f"{minutes}m{secs}s"
+    return f"{secs}s"

@@ -1,4 +1,4 @@
-"""Fault injection: latency, 5xx errors, lost responses, and Stream's v2 rate limits."""
+"""Fault injection: latency, 5xx errors, lost responses, Stream's v2 rate limits, a suspended app."""
 
 from __future__ import annotations
 
@@ -24,6 +24,7 @@ class FaultConfig:
     lost_response_rate: float = 0.0
     rate_limits: str = "off"
     rate_limit_scale: float = 1.0
+    suspended: bool = False  # the app is suspended: every API call is answered 401/7
 
     def update(self, **changes: Any) -> None:
         """Apply changes after validating them all, so a bad value changes nothing."""
@@ -52,6 +53,8 @@ class FaultConfig:
             raise ValueError("rate_limits must be 'off' or 'stream'")
         if merged["rate_limit_scale"] <= 0:
             raise ValueError("rate_limit_scale must be positive")
+        if not isinstance(merged["suspended"], bool):
+            raise ValueError("suspended must be true or false")
         for name, value in merged.items():
             setattr(self, name, value)
 

@@ -1,11 +1,18 @@
-"""`/_emulator/`: read-only inspection pages and the loopback-only control endpoints."""
+"""`/_emulator/`: read-only inspection pages and the loopback-only control endpoints.
+
+The pages show every feed's activities: they answer loopback clients, and other clients only
+with the app's API key (``?api_key=KEY``), so an emulator reachable from a network (a
+container's published port, ``--host 0.0.0.0``) does not show its data to anyone who finds it.
+"""
 
 from __future__ import annotations
 
+import hmac
 import html
 import ipaddress
 import json
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 from .protocol import Response
 from .routing import Request, parse_query
@@ -14,6 +21,7 @@ if TYPE_CHECKING:
     from .server import Emulator
 
 _CONTROL = {"/_emulator/control", "/_emulator/stats", "/_emulator/log", "/_emulator/reset"}
+_PAGES = {"/_emulator", "/_emulator/feeds.json"}
 
 
 def _is_loopback(peer: str) -> bool:
@@ -35,9 +43,15 @@ class Inspector:
         path = request.path.rstrip("/") or "/"
         if path in _CONTROL and not _is_loopback(request.peer):
             return _error(403, "the control endpoints only answer loopback clients")
+        key = parse_query(request.query).get("api_key", "")
+        if path in _PAGES and not (_is_loopback(request.peer) or self._is_api_key(key)):
+            return _error(
+                401, "the inspection pages answer loopback clients, or others with ?api_key=KEY"
+            )
         method = request.method
         if path == "/_emulator" and method == "GET":
-            return Response(200, self.page(), content_type="text/html; charset=utf-8")
+            page = self.page(key)
+            return Response(200, page, content_type="text/html; charset=utf-8")
         if path == "/_emulator/feeds.json" and method == "GET":
             return Response(200, self.feeds())
         if path == "/_emulator/control":
@@ -56,6 +70,9 @@ class Inspector:
             self.emulator._reset()
             return Response(200, {"reset": True})
         return _error(404, f"no such emulator page: {method} {request.path}")
+
+    def _is_api_key(self, key: str) -> bool:
+        return bool(key) and hmac.compare_digest(key.encode(), self.emulator.api_key.encode())
 
     def _set_faults(self, request: Request) -> Response:
         try:
@@ -84,7 +101,7 @@ class Inspector:
             }
         return {"feeds": feeds}
 
-    def page(self) -> str:
+    def page(self, api_key: str = "") -> str:
         rows = []
         for fid, feed in self.feeds()["feeds"].items():
             items = "".join(
@@ -102,8 +119,12 @@ class Inspector:
                 f"<ul>{items}</ul>"
             )
         body = "".join(rows) or "<p>No feeds yet.</p>"
+        # the link keeps the key a non-loopback client needed to see this page
+        query = html.escape(f"?api_key={quote(api_key)}") if api_key else ""
         return (
             "<!doctype html><html><head><meta charset='utf-8'><title>Stream emulator</title>"
             "</head><body><h1>Stream emulator</h1>"
-            "<p><a href='/_emulator/feeds.json'>feeds.json</a></p>" + body + "</body></html>"
+            f"<p><a href='/_emulator/feeds.json{query}'>feeds.json</a></p>"
+            + body
+            + "</body></html>"
         )

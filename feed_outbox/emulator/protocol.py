@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable
 from http import HTTPStatus
 from typing import Any
 
+from .errors import BODY_TOO_LARGE
 from .jsonraw import dumps
 from .routing import Request
 
@@ -51,15 +52,16 @@ class Response:
 
 
 def error_response(status: int, detail: str) -> Response:
+    """A protocol-level refusal in Stream's error shape (an oversized body is Stream's 413/18)."""
+    code, exception = (18, "RequestTooLarge") if status == 413 else (4, "InputException")
     return Response(
         status,
         {
-            "code": 4,
             "detail": detail,
-            "duration": "0.00ms",
-            "exception": "InputException",
-            "exception_fields": None,
             "status_code": status,
+            "code": code,
+            "exception": exception,
+            "duration": "0.00ms",
         },
     )
 
@@ -168,7 +170,7 @@ class HttpProtocol(asyncio.Protocol):
             self._reject(400, "invalid Content-Length")
             return None
         if length < 0 or length > MAX_BODY_BYTES:
-            self._reject(413, "request body too large")
+            self._reject(413, BODY_TOO_LARGE)
             return None
         total = end + 4 + length
         if len(buffer) < total:

@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 
 from .api import build_router
 from .auth import Authenticator
-from .errors import ApiError
+from .errors import RATE_LIMITED, SITE_SUSPENDED, ApiError
 from .faults import FaultInjector
 from .feed_groups import GroupSpec, build_feed_groups
 from .inspector import Inspector
@@ -265,14 +265,17 @@ class Emulator:
         try:
             route, call = prepare(self.router, request, self.store, self.auth)
             name = route.name
+            if self.faults.config.suspended:
+                raise ApiError(7, SITE_SUSPENDED)
             allowed, headers = self.faults.rate_limit(route.rate_limit, time.time())
             if not allowed:
                 counters.faults["rate_limited"] += 1
-                raise ApiError(9, "Too many requests, check response headers for more information.")
+                raise ApiError(9, RATE_LIMITED)
             if self.faults.error():
                 counters.faults["error"] += 1
+                # Stream documents code -1 for its 500s (docs/stream-errors.md)
                 raise ApiError(
-                    1,
+                    -1,
                     "injected server error (emulator fault injection); nothing was applied",
                     status=500,
                 )

@@ -5,8 +5,7 @@ class Migration(migrations.Migration):
     """The follow truth's index: newest event per follow key (reconcile, purge)."""
 
     dependencies = [
-        # TODO(issue-12): depend on 0004_causal_order_indexes once it is on main.
-        ("feed_outbox", "0003_available_at_relay_clock"),
+        ("feed_outbox", "0004_causal_order_indexes"),
     ]
 
     operations = [

@@ -1,19 +1,29 @@
-"""The consistency checker: the feeds the database says should exist versus what Stream holds.
+"""The consistency checker: what every feed should hold versus what a reader of Stream sees.
 
-Truth comes from PostgreSQL after the run: every committed Tweet is one activity in its
-author's user feed (foreign_id ``sample_app.Tweet:<pk>``, time = ``created_at`` to the
-microsecond, ``text`` = the committed text); every Follow row makes the follower's news
-feeds follow the target's user feed, so those feeds hold exactly the target's tweets.
-What Stream holds is read through stream-python with pagination (user feeds) and the
-emulator's ``feeds.json`` (news feeds and follow relations). Five counts, all must be 0:
+Expected content comes from ``truth.py``: the committed outbox replayed in commit order
+through a model of Stream (``stream_model.py``), cross-checked against the sample app's rows.
+What Stream holds is read through stream-python (``reads.py``), page by page: author feeds
+(``user``) and timelines (``timeline``) as flat feeds, grouped timelines
+(``timeline_aggregated``) and ``notification`` feeds as groups (group key -> foreign ids and
+activity_count), and follow relations through ``following()``. Five counts per feed type
+(user, timeline, timeline_aggregated, notification, follows), all must be 0:
 
 * lost: an expected activity (or follow relation) that is absent;
-* phantom: an activity (or follow relation) present that the database does not have:
-  rolled back, deleted, or never written;
-* duplicated: more than one activity for one foreign_id in one feed (which covers the same
-  foreign_id + time twice, and two activities for one object with different times);
-* stale: the activity is there but its text or time is not the committed one;
+* phantom: an activity (or follow relation) present that should not be: rolled back,
+  deleted, never written, or not reached by any follow committed before it;
+* duplicated: more than one activity for one foreign_id in one feed (or group), or a group
+  whose activity_count is not the number of its activities;
+* stale: the activity is there but its text or time is not the committed one, or it sits in
+  another group than its verb and time make it;
 * order violations, from the emulator's request log, defined below.
+
+Commit order. The replay applies outbox events in id order. For one key that is commit
+order (the object's row lock serialises its writers); for events of different keys that
+interact (an activity of a feed, and a follow of that feed) it is commit order because the
+outbox write takes advisory locks before its rows get their ids (feed_outbox.causality:
+activities lock their feeds shared, follows the followed feed exclusively). When news feeds
+differ, the report says how many of them the order Stream applied the writes in explains
+(``diagnosis.py``), to tell a relay that delivered out of commit order from a model error.
 
 Order violation. Per ordering key, the outbox holds events e1 < e2 < ... (outbox id order,
 which for one key is commit order: the row lock of the object serialises its writers). The
@@ -38,6 +48,10 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
+from tests.chaos import diagnosis
+from tests.chaos.reads import read_flat, read_following, read_groups
+from tests.chaos.truth import Expected, expected
+
 PUT, DEL = "PUT", "DEL"
 # The feed the rate-limit nemesis spends the budget on; not part of the workload.
 NOISE_FEED = "user:ratelimitnoise"
@@ -50,90 +64,57 @@ LOG_CLASS = {
 }
 
 
+# Feed types in the order they are reported; "follows" are the follow relations.
+FEED_TYPES = ("user", "timeline", "timeline_aggregated", "notification", "follows")
+COUNTS = ("lost", "phantom", "duplicated", "stale", "order_violations")
+# The chaos emulator runs with its default feed groups: these two group their activities.
+GROUPED = {"timeline_aggregated", "notification"}
+FLAT = {"user", "timeline"}
+
+
+def feed_type(feed: str) -> str:
+    return feed.split(":", 1)[0]
+
+
 @dataclass
 class Report:
-    lost: int = 0
-    phantom: int = 0
-    duplicated: int = 0
-    stale: int = 0
-    order_violations: int = 0
+    by_type: dict[str, Counter] = field(
+        default_factory=lambda: {kind: Counter() for kind in FEED_TYPES}
+    )
     details: list[str] = field(default_factory=list)
     feeds_checked: int = 0
     activities_expected: int = 0
+    diagnosis: str = ""  # for a failed check: what the differences look like
 
     @property
     def counts(self) -> dict[str, int]:
-        return {
-            "lost": self.lost,
-            "phantom": self.phantom,
-            "duplicated": self.duplicated,
-            "stale": self.stale,
-            "order_violations": self.order_violations,
-        }
+        """The five counts over every feed type."""
+        return {name: sum(c[name] for c in self.by_type.values()) for name in COUNTS}
+
+    def type_counts(self, kind: str) -> dict[str, int]:
+        counter = self.by_type.get(kind, Counter())
+        return {name: counter[name] for name in COUNTS}
+
+    def __getattr__(self, name: str) -> int:
+        if name in COUNTS:
+            return self.counts[name]
+        raise AttributeError(name)
 
     @property
     def ok(self) -> bool:
         return not any(self.counts.values())
 
-    def note(self, kind: str, message: str) -> None:
-        setattr(self, kind, getattr(self, kind) + 1)
+    def note(self, kind: str, message: str, feed_kind: str = "user") -> None:
+        self.by_type.setdefault(feed_kind, Counter())[kind] += 1
         if len(self.details) < 50:
-            self.details.append(f"{kind}: {message}")
+            self.details.append(f"{kind} [{feed_kind}]: {message}")
 
-
-def expected_state(user_ids: list[int]) -> tuple[dict, dict]:
-    """From the database: ``{feed: {foreign_id: (time, text)}}`` and ``{source: {target}}``.
-
-    A tweet is in its author's user feed; a like or retweet is in the reactor's user feed and,
-    by ``to``, in the tweet author's notification feed unless the author reacted; a Follow row
-    makes the user's news feeds follow the target's user feed and hold all of it.
-    """
-    from feed_outbox.conf import get, news_feed_slugs
-    from feed_outbox.payload import format_time
-    from sample_app.models import Follow, Like, Retweet, Tweet
-
-    user_feed: dict[int, dict[str, tuple[str, str | None]]] = {u: {} for u in user_ids}
-    feeds: dict[str, dict[str, tuple[str, str | None]]] = {}
-    notification = get("STREAM_NOTIFICATION_FEED")
-    for pk, user_id, created_at, text in Tweet.objects.values_list(
-        "pk", "user_id", "created_at", "text"
-    ):
-        user_feed.setdefault(user_id, {})[f"sample_app.Tweet:{pk}"] = (
-            format_time(created_at),
-            text,
+    def per_type(self) -> str:
+        """``user=0/0/0/0/0 timeline=...``: lost/phantom/duplicated/stale/order per type."""
+        return " ".join(
+            f"{kind}={'/'.join(str(v) for v in self.type_counts(kind).values())}"
+            for kind in self.by_type
         )
-    for model in (Like, Retweet):
-        rows = model.objects.values_list("pk", "user_id", "created_at", "tweet__user_id")
-        for pk, user_id, created_at, author_id in rows:
-            activity = (format_time(created_at), None)
-            foreign_id = f"{model._meta.label}:{pk}"
-            user_feed.setdefault(user_id, {})[foreign_id] = activity
-            if author_id != user_id:
-                feeds.setdefault(f"{notification}:{author_id}", {})[foreign_id] = activity
-    follows: dict[str, set[str]] = defaultdict(set)
-    for user_id, activities in user_feed.items():
-        feeds[f"user:{user_id}"] = dict(activities)
-        for slug in news_feed_slugs().values():
-            feeds.setdefault(f"{slug}:{user_id}", {})
-    for user_id, target_id in Follow.objects.values_list("user_id", "target_id"):
-        for slug in news_feed_slugs().values():
-            follows[f"{slug}:{user_id}"].add(f"user:{target_id}")
-            feeds[f"{slug}:{user_id}"].update(user_feed.get(target_id, {}))
-    return feeds, follows
-
-
-def read_user_feed(client: Any, feed: str) -> list[dict]:
-    """Every activity of a flat feed, page by page, through stream-python."""
-    slug, user_id = feed.split(":", 1)
-    handle = client.feed(slug, user_id)
-    activities: list[dict] = []
-    params: dict[str, Any] = {"limit": 100}
-    while True:
-        page = handle.get(**params)["results"]
-        activities.extend(page)
-        if len(page) < params["limit"]:
-            return activities
-        params["id_lt"] = page[-1]["id"]
 
 
 def _time_str(value: Any) -> str:
@@ -145,41 +126,83 @@ def _time_str(value: Any) -> str:
     return value.strftime(TIME_FORMAT) if value.tzinfo is None else format_time(value)
 
 
+def _compare_activities(
+    report: Report, where: str, kind: str, want: dict, found: list[dict]
+) -> None:
+    """One flat feed or one group: expected {foreign_id: (time, text)} against what was read."""
+    have: dict[str, list[dict]] = defaultdict(list)
+    for activity in found:
+        have[activity.get("foreign_id")].append(activity)
+    report.activities_expected += len(want)
+    for foreign_id, (time, text) in want.items():
+        present = have.get(foreign_id)
+        if not present:
+            report.note("lost", f"{foreign_id} missing from {where}", kind)
+            continue
+        stored = present[0]
+        if _time_str(stored.get("time")) != time or stored.get("text") != text:
+            report.note(
+                "stale",
+                f"{foreign_id} in {where} is ({_time_str(stored.get('time'))}, "
+                f"{stored.get('text')!r}), committed ({time}, {text!r})",
+                kind,
+            )
+    for foreign_id, present in have.items():
+        if foreign_id not in want:
+            report.note("phantom", f"{foreign_id} in {where} should not be there", kind)
+        for _ in present[1:]:
+            report.note("duplicated", f"{foreign_id} is {len(present)} times in {where}", kind)
+
+
 def compare_feeds(report: Report, expected: dict, actual: dict[str, list[dict]]) -> None:
+    """Flat feeds: ``{feed: {foreign_id: (time, text)}}`` against ``{feed: [activity]}``."""
     for feed in sorted(set(expected) | set(actual) - {NOISE_FEED}):
-        want = expected.get(feed, {})
-        have: dict[str, list[dict]] = defaultdict(list)
-        for activity in actual.get(feed, []):
-            have[activity.get("foreign_id")].append(activity)
         report.feeds_checked += 1
-        report.activities_expected += len(want)
-        for foreign_id, (time, text) in want.items():
-            found = have.get(foreign_id)
-            if not found:
-                report.note("lost", f"{foreign_id} missing from {feed}")
-                continue
-            stored = found[0]
-            if _time_str(stored.get("time")) != time or stored.get("text") != text:
+        _compare_activities(
+            report, feed, feed_type(feed), expected.get(feed, {}), actual.get(feed, [])
+        )
+
+
+def compare_groups(report: Report, expected: dict, actual: dict[str, list[dict]]) -> None:
+    """Grouped feeds: ``{feed: {group: {foreign_id: (time, text)}}}`` against the groups read.
+
+    Groups are compared as sets: their order depends on when activities arrived, which no
+    replay can know. An activity in the wrong group is lost from its group and phantom in the
+    other.
+    """
+    for feed in sorted(set(expected) | set(actual)):
+        kind = feed_type(feed)
+        report.feeds_checked += 1
+        want_groups = expected.get(feed, {})
+        have_groups: dict[str, list[dict]] = defaultdict(list)
+        for group in actual.get(feed, []):
+            if group["group"] in have_groups:
+                report.note("duplicated", f"group {group['group']} twice in {feed}", kind)
+            have_groups[group["group"]].extend(group["activities"])
+            if group.get("activity_count") != len(group["activities"]):
                 report.note(
-                    "stale",
-                    f"{foreign_id} in {feed} is ({_time_str(stored.get('time'))}, "
-                    f"{stored.get('text')!r}), committed ({time}, {text!r})",
+                    "duplicated",
+                    f"group {group['group']} of {feed} has activity_count "
+                    f"{group.get('activity_count')} for {len(group['activities'])} activities",
+                    kind,
                 )
-        for foreign_id, found in have.items():
-            if foreign_id not in want:
-                report.note("phantom", f"{foreign_id} in {feed} was never committed or was removed")
-            if len(found) > 1:
-                for _ in found[1:]:
-                    report.note("duplicated", f"{foreign_id} is {len(found)} times in {feed}")
+        for key in sorted(set(want_groups) | set(have_groups)):
+            where = f"{feed} group {key}"
+            _compare_activities(
+                report, where, kind, want_groups.get(key, {}), have_groups.get(key, [])
+            )
 
 
 def compare_follows(report: Report, expected: dict[str, set], actual: dict[str, list]) -> None:
     for source in sorted(set(expected) | set(actual)):
-        want, have = expected.get(source, set()), set(actual.get(source, []))
-        for target in sorted(want - have):
-            report.note("lost", f"follow {source} → {target} missing")
-        for target in sorted(have - want):
-            report.note("phantom", f"follow {source} → {target} is not in the database")
+        want, have = expected.get(source, set()), actual.get(source, [])
+        for target in sorted(want - set(have)):
+            report.note("lost", f"follow {source} → {target} missing", "follows")
+        for target in sorted(set(have) - want):
+            report.note("phantom", f"follow {source} → {target} should not be there", "follows")
+        for target, n in Counter(have).items():
+            if n > 1:
+                report.note("duplicated", f"follow {source} → {target} listed {n} times", "follows")
 
 
 def _log_key(row: dict) -> str | None:
@@ -207,9 +230,12 @@ def check_order(report: Report, events: list[tuple], log: list[dict]) -> None:
         if key is None:
             continue
         op = LOG_CLASS[row["op"]]
+        kind = "follows" if key.startswith("follow:") else feed_type(row["feed"])
         sequence = sequences.get(key)
         if sequence is None:
-            report.note("order_violations", f"{row['op']} on {key}, which has no outbox event")
+            report.note(
+                "order_violations", f"{row['op']} on {key}, which has no outbox event", kind
+            )
             continue
         at = position.get(key, 0)
         while at < len(sequence) and sequence[at] != op:
@@ -219,34 +245,60 @@ def check_order(report: Report, events: list[tuple], log: list[dict]) -> None:
                 "order_violations",
                 f"{row['op']} on {key} (log seq {row['seq']}) came after every {op} event "
                 f"of the key was superseded; events {sequence}",
+                kind,
             )
             continue
         position[key] = at
 
 
-def check(
-    user_ids: list[int], client: Any, emulator_feeds: dict[str, dict], log: list[dict]
-) -> Report:
-    """Compare the database with the emulator after the relays drained; returns the counts."""
+def feeds_to_read(user_ids: list[int], expected: Expected) -> set[str]:
+    """Every feed the workload touched, and every feed of every user of the run (where a
+    phantom would show up in a feed nothing should have touched)."""
+    feeds = set(expected.flat) | set(expected.grouped) | set(expected.follows)
+    feeds |= {f"{slug}:{u}" for u in user_ids for slug in FEED_TYPES if slug != "follows"}
+    return feeds - {NOISE_FEED}
+
+
+def check(user_ids: list[int], client: Any, log: list[dict]) -> Report:
+    """Compare what should be with what stream-python reads after the relays drained."""
     from feed_outbox.models import OutboxEvent
 
     report = Report()
-    expected, follows = expected_state(user_ids)
-    actual: dict[str, list[dict]] = {}
-    for feed in expected:
-        if feed.startswith("user:"):
-            actual[feed] = read_user_feed(client, feed)  # the real client, with pagination
-    for feed, data in emulator_feeds.items():
-        if not feed.startswith("user:"):
-            actual[feed] = data["activities"]
-        elif feed not in actual:
-            actual[feed] = data["activities"]
-    compare_feeds(report, expected, actual)
-    following = {f: d["following"] for f, d in emulator_feeds.items() if d["following"]}
-    compare_follows(report, follows, following)
+    want, _model = expected(report, user_ids, FLAT, GROUPED)
+    flat: dict[str, list[dict]] = {}
+    grouped: dict[str, list[dict]] = {}
+    following: dict[str, list[str]] = {}
+    for feed in sorted(feeds_to_read(user_ids, want)):
+        if feed_type(feed) in GROUPED:
+            grouped[feed] = read_groups(client, feed)
+        else:
+            flat[feed] = read_flat(client, feed)
+        following[feed] = read_following(client, feed)
+    compare_feeds(report, want.flat, flat)
+    compare_groups(report, want.grouped, grouped)
+    compare_follows(report, want.follows, {f: t for f, t in following.items() if t})
     events = list(OutboxEvent.objects.values_list("id", "kind", "feed", "ordering_key"))
     check_order(report, events, log)
+    if not report.ok:
+        report.diagnosis = diagnosis.explained(log, *_news_ids(want, flat, grouped))
     return report
+
+
+def _news_ids(want: Expected, flat: dict, grouped: dict) -> tuple[dict, dict]:
+    """Foreign ids per news feed: as Stream holds them, and as the commit order gives them."""
+    held = {f: {a["foreign_id"] for a in acts} for f, acts in flat.items()}
+    held.update(
+        {
+            f: {a["foreign_id"] for g in groups for a in g["activities"]}
+            for f, groups in grouped.items()
+        }
+    )
+    should = {f: set(acts) for f, acts in want.flat.items()}
+    should.update({f: {i for g in gs.values() for i in g} for f, gs in want.grouped.items()})
+    news = {
+        f for f in set(held) | set(should) if feed_type(f) in ("timeline", "timeline_aggregated")
+    }
+    return {f: held.get(f, set()) for f in news}, {f: should.get(f, set()) for f in news}
 
 
 def fault_counts(emulator: Counter, harness: Counter) -> dict[str, int]:

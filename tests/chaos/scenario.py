@@ -42,7 +42,8 @@ class Scenario:
     name: str
     writers: int = 3
     relays: int = 2
-    transactions: int = 70  # per writer, before CHAOS_SCALE
+    # Per writer, before CHAOS_SCALE; with the prolific author's ~140 tweets a run is ~330 events.
+    transactions: int = 40
     rollback_rate: float = 0.15
     users: int = 18
     pause: float = 0.01
@@ -58,6 +59,7 @@ class Scenario:
     # The nemesis keeps going at least this long (through the drain if the writers are quick).
     fault_seconds: float = 8.0
     outage: bool = False  # no relay runs while the writers do: the whole run is one backlog
+    prolific: bool = True  # the first user posts past the copy limit (writer 0 posts as them)
 
 
 @dataclass
@@ -74,6 +76,7 @@ class Result:
     drained: bool
     diagnosis: str = ""
     drain_seconds: float | None = None  # outage scenarios: time to drain the backlog
+    probe: dict[str, int] = field(default_factory=dict)  # what a scenario's own probe read
 
     def summary(self) -> str:
         counts = " ".join(f"{k}={v}" for k, v in self.report.counts.items())
@@ -81,11 +84,14 @@ class Result:
         return (
             f"chaos scenario={self.scenario} seed={self.seed} events={self.events} "
             f"statuses={self.statuses} faults={faults} {counts} "
+            f"per_type(lost/phantom/duplicated/stale/order)=[{self.report.per_type()}] "
             f"feeds={self.report.feeds_checked} expected_activities="
             f"{self.report.activities_expected} drained={self.drained} "
             f"elapsed={self.elapsed:.1f}s"
             + (f" backlog_drain={self.drain_seconds:.1f}s" if self.drain_seconds else "")
+            + "".join(f" {k}={v}" for k, v in self.probe.items())
             + (f" undrained: {self.diagnosis}" if self.diagnosis else "")
+            + (f" ({self.report.diagnosis})" if self.report.diagnosis else "")
         )
 
 
@@ -145,6 +151,7 @@ def run(
     base_env: dict[str, str],
     database_url: str,
     before_writers: Callable[[list[int]], dict[str, int] | None] | None = None,
+    probe: Callable[[Any], dict[str, int]] | None = None,
 ) -> Result:
     """Run ``scenario`` against the test database at ``database_url``; never raises on counts."""
     from feed_outbox.client import build_client
@@ -179,6 +186,8 @@ def run(
             f"--rollback-rate={scenario.rollback_rate}",
             f"--pause={scenario.pause}",
         ]
+        if scenario.prolific:
+            args.append(f"--prolific={users[0]}")
         if scenario.clock_skews:
             args.append(f"--clock-skew={scenario.clock_skews[w % len(scenario.clock_skews)]}")
         argv.append(args)
@@ -222,7 +231,8 @@ def run(
         client = build_client(
             api_key=EMULATOR_KEY, api_secret=EMULATOR_SECRET, base_url=emulator.url, timeout=30
         )
-        report = checker.check(users, client, emulator.feeds(), log)
+        report = checker.check(users, client, log)
+        probed = probe(client) if probe is not None else {}
         faults = emulator.fault_totals()
     finally:
         relays.stop()
@@ -247,4 +257,5 @@ def run(
         drained=drained,
         diagnosis=diagnosis,
         drain_seconds=drain_seconds,
+        probe=probed,
     )

@@ -11,3 +11,5 @@ from tests.settings import *  # noqa: F403
 STREAM_TIMEOUT = float(os.environ.get("CHAOS_STREAM_TIMEOUT", "2"))
 FEED_OUTBOX_LEASE_SECONDS = float(os.environ.get("CHAOS_LEASE_SECONDS", "8"))
 FEED_OUTBOX_MAX_ATTEMPTS = int(os.environ.get("CHAOS_MAX_ATTEMPTS", "4"))
+# The emulator's injected latency stays under a second: no request lands later than that.
+FEED_OUTBOX_LANDING_SECONDS = float(os.environ.get("CHAOS_LANDING_SECONDS", "1"))

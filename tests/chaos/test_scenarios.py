@@ -11,6 +11,7 @@ import random
 
 import pytest
 
+from tests.chaos.held_follow import TWEETS, HeldFollow
 from tests.chaos.scenario import Scenario, run
 from tests.conftest import database_url
 
@@ -45,10 +46,16 @@ def chaos_seed() -> int:
 def chaos(subprocess_env, tmp_path):
     """Run a scenario on this test's database; print its counts line (``make soak`` reads it)."""
 
-    def go(scenario: Scenario, before_writers=None):
+    def go(scenario: Scenario, before_writers=None, probe=None):
         seed = chaos_seed()
         result = run(
-            scenario, seed, tmp_path / scenario.name, subprocess_env, database_url(), before_writers
+            scenario,
+            seed,
+            tmp_path / scenario.name,
+            subprocess_env,
+            database_url(),
+            before_writers,
+            probe,
         )
         print(result.summary())
         return result
@@ -133,4 +140,18 @@ def test_clock_skew_between_writers_delays_nothing_and_the_frozen_time_is_kept(c
     )
     result = chaos(scenario)
     # stale == 0 means every activity carries its writer's frozen created_at, to the microsecond.
+    assert_consistent(result)
+
+
+def test_a_held_follow_still_gets_every_later_tweet_of_its_target(chaos):
+    """A follows B; the follow's rows are held by a dead relay's lease while B posts 150 tweets
+    and the relays drain: every one of them must end in A's timeline and grouped timeline."""
+    held = HeldFollow()
+    scenario = Scenario("held_follow", transactions=30)
+    result = chaos(scenario, before_writers=held.plant, probe=held.probe)
+
+    assert result.faults.get("held_follow_rows") == 2, result.summary()
+    assert result.probe["b_tweets"] == TWEETS, result.summary()
+    assert result.probe["in_a_timeline"] == TWEETS, result.summary()
+    assert result.probe["in_a_timeline_aggregated"] == TWEETS, result.summary()
     assert_consistent(result)

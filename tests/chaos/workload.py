@@ -3,6 +3,9 @@
 Run as ``python -m tests.chaos.workload --seed S --writer N ...`` with DATABASE_URL and
 DJANGO_SETTINGS_MODULE set; prints one JSON line of counts when done. Each transaction is a
 create, update, delete, follow, unfollow or a bulk mix of them, and a share is rolled back.
+Follows sometimes copy nothing (``activity_copy_limit=0``) and unfollows sometimes keep the
+history; one prolific author (``--prolific``, posted by the writer that has it among its
+authors) passes the 100 activities a follow copies, in bursts spread over the run.
 A writer whose connection is terminated treats the transaction as failed and reconnects:
 what committed is read back from the database by the checker, never from the writer.
 """
@@ -16,6 +19,8 @@ import os
 import random
 import sys
 import time
+
+MICROSECOND = datetime.timedelta(microseconds=1)
 
 OPS = (
     "create",
@@ -64,6 +69,7 @@ class Writer:
         self.users = [int(u) for u in args.users.split(",")]
         self.user_model = get_user_model()
         self.counter = 0
+        self.prolific = args.prolific
         self.counts = {"committed": 0, "rolled_back": 0, "db_errors": 0, "actions": 0}
 
     def text(self) -> str:
@@ -78,13 +84,14 @@ class Writer:
         from sample_app.models import Tweet
 
         author = self.rng.choice(self.authors)
-        if Tweet.objects.filter(user_id=author).count() < self.args.max_tweets:
+        if Tweet.objects.filter(user_id=author).count() < self.max_tweets(author):
             Tweet.objects.create(user_id=author, text=self.text())
 
     def _some_tweet(self):
         from sample_app.models import Tweet
 
-        ids = list(Tweet.objects.values_list("id", flat=True)[:2000])
+        # Only the run's users' tweets: a scenario's planted users keep theirs as planted.
+        ids = list(Tweet.objects.filter(user_id__in=self.users).values_list("id", flat=True)[:2000])
         if not ids:
             return None
         return Tweet.objects.filter(pk=self.rng.choice(ids)).first()
@@ -100,20 +107,49 @@ class Writer:
         if tweet is not None:
             tweet.delete()
 
+    def _target(self, user: int) -> int:
+        # The prolific author is followed often, so followers' timelines pass the copy limit.
+        if self.prolific and self.prolific != user and self.rng.random() < 0.35:
+            return self.prolific
+        return self.rng.choice([u for u in self.users if u != user])
+
     def follow(self) -> None:
+        """Follow as the sample app does; a third of follows copy none of the target's past
+        (``activity_copy_limit=0``), which is feed_manager's option, not the app's."""
+        from django.db import transaction
+
+        from feed_outbox.feed_manager import feed_manager
         from sample_app.models import Follow
 
         user = self.rng.choice(self.authors)
-        target = self.rng.choice([u for u in self.users if u != user])
-        Follow.objects.follow(self.user(user), self.user(target))
+        target = self._target(user)
+        if self.rng.random() < 2 / 3:
+            Follow.objects.follow(self.user(user), self.user(target))
+            return
+        with transaction.atomic():  # Follow.objects.follow, with the copy limit
+            _, created = Follow.objects.get_or_create(user_id=user, target_id=target)
+            if created:
+                feed_manager.follow_user(user, target, activity_copy_limit=0)
 
     def unfollow(self) -> None:
+        """Unfollow as the sample app does; a third keep the copies (``keep_history=True``)."""
+        from django.db import transaction
+
+        from feed_outbox.feed_manager import feed_manager
         from sample_app.models import Follow
 
         user = self.rng.choice(self.authors)
         targets = list(Follow.objects.filter(user_id=user).values_list("target_id", flat=True))
-        if targets:
-            Follow.objects.unfollow(self.user(user), self.user(self.rng.choice(targets)))
+        if not targets:
+            return
+        target = self.rng.choice(targets)
+        if self.rng.random() < 2 / 3:
+            Follow.objects.unfollow(self.user(user), self.user(target))
+            return
+        with transaction.atomic():  # Follow.objects.unfollow, keeping the history
+            deleted, _ = Follow.objects.filter(user_id=user, target_id=target).delete()
+            if deleted:
+                feed_manager.unfollow_user(user, target, keep_history=True)
 
     def react(self) -> None:
         """Like or retweet a tweet (notifies its author)."""
@@ -121,7 +157,7 @@ class Writer:
 
         tweet = self._some_tweet()
         user = self.rng.choice(self.authors)
-        # Keep every user feed under the 100 activities a follow copies (tweets are capped too).
+        # Reactions are capped like tweets, to keep the run's size bounded.
         reactions = Like.objects.filter(user_id=user).count()
         reactions += Retweet.objects.filter(user_id=user).count()
         if tweet is not None and reactions < self.args.max_reactions:
@@ -144,7 +180,7 @@ class Writer:
         from sample_app.models import Tweet
 
         author = self.rng.choice(self.authors)
-        room = self.args.max_tweets - Tweet.objects.filter(user_id=author).count()
+        room = self.max_tweets(author) - Tweet.objects.filter(user_id=author).count()
         if room > 0:
             tweets = [Tweet(user_id=author, text=self.text()) for _ in range(min(room, 5))]
             publish(Tweet.objects.bulk_create(tweets), "add")
@@ -154,21 +190,41 @@ class Writer:
         from feed_outbox.publishing import publish
         from sample_app.models import Tweet
 
-        ids = list(Tweet.objects.values_list("id", flat=True)[:2000])
+        ids = list(Tweet.objects.filter(user_id__in=self.users).values_list("id", flat=True)[:2000])
         chosen = self.rng.sample(ids, min(len(ids), self.rng.randint(2, 5)))
         rows = Tweet.objects.filter(pk__in=chosen)
         if rows.update(text=self.text()):
             publish(list(rows.order_by("pk")), "update")
+
+    def prolific_burst(self) -> None:
+        """The prolific author posts a burst (bulk_create, published with ``publish()``): over
+        the run it passes the 100 activities a follow copies. Each tweet has its own
+        microsecond, so "the newest 100" is never a tie."""
+        from django.utils import timezone
+
+        from feed_outbox.publishing import publish
+        from sample_app.models import Tweet
+
+        room = self.args.prolific_tweets - Tweet.objects.filter(user_id=self.prolific).count()
+        now = timezone.now()
+        tweets = [
+            Tweet(user_id=self.prolific, text=self.text(), created_at=now + i * MICROSECOND)
+            for i in range(min(room, self.args.prolific_burst))
+        ]
+        if tweets:
+            publish(Tweet.objects.bulk_create(tweets), "add")
+
+    def max_tweets(self, author: int) -> int:
+        return self.args.prolific_tweets if author == self.prolific else self.args.max_tweets
 
     def bulk(self) -> None:
         """Several actions in one transaction."""
         for _ in range(self.rng.randint(2, 6)):
             getattr(self, self.rng.choice(OPS[:-1]))()
 
-    def transaction(self) -> None:
+    def transaction(self, op: str) -> None:
         from django.db import DatabaseError, connection, transaction
 
-        op = self.rng.choice(OPS)
         rollback = self.rng.random() < self.args.rollback_rate
         try:
             with transaction.atomic():
@@ -186,8 +242,12 @@ class Writer:
             self.counts["committed"] += 1
 
     def run(self) -> dict:
-        for _ in range(self.args.transactions):
-            self.transaction()
+        posts_prolific = self.prolific in self.authors
+        for i in range(self.args.transactions):
+            if posts_prolific and i % self.args.prolific_every == 0:
+                self.transaction("prolific_burst")
+            else:
+                self.transaction(self.rng.choice(OPS))
             if self.args.pause:
                 time.sleep(self.rng.uniform(0, self.args.pause))
         return self.counts
@@ -203,6 +263,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--rollback-rate", type=float, default=0.1)
     parser.add_argument("--max-tweets", type=int, default=60)
     parser.add_argument("--max-reactions", type=int, default=30)
+    parser.add_argument("--prolific", type=int, default=0, help="a user id that posts a lot")
+    parser.add_argument("--prolific-tweets", type=int, default=160)
+    parser.add_argument("--prolific-burst", type=int, default=20, help="tweets per burst")
+    parser.add_argument("--prolific-every", type=int, default=5, help="a burst every N txns")
     parser.add_argument("--pause", type=float, default=0.0, help="max seconds between txns")
     parser.add_argument("--clock-skew", type=float, default=0.0, help="seconds added to now()")
     return parser.parse_args(argv)

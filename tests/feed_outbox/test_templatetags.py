@@ -49,7 +49,11 @@ def missing(data, **misses):
         ({"verb": "tweet"}, "", "activity/tweet.html"),
         ({"verb": "tweet"}, "pinned", "activity/pinned_tweet.html"),
         ({"verb": "like", "activities": []}, "", "activity/aggregated/like.html"),
-        ({"verb": "like", "activities": []}, "notification", "activity/aggregated/notification_like.html"),
+        (
+            {"verb": "like", "activities": []},
+            "notification",
+            "activity/aggregated/notification_like.html",
+        ),
         ({"verb": "re-tweet_2"}, "", "activity/re-tweet_2.html"),
     ],
 )
@@ -58,7 +62,19 @@ def test_template_names_follow_stream_djangos_rules(activity, prefix, name):
 
 
 @pytest.mark.parametrize(
-    "verb", ["../../secret", "../secret", "/secret", "a/b", "secret.html", "tweet\n", "", None, 3, "x" * 101]
+    "verb",
+    [
+        "../../secret",
+        "../secret",
+        "/secret",
+        "a/b",
+        "secret.html",
+        "tweet\n",
+        "",
+        None,
+        3,
+        "x" * 101,
+    ],
 )
 def test_an_unsafe_verb_never_becomes_a_template_name(engine, verb, caplog):
     assert template_name_for({"verb": verb}) is None

@@ -10,7 +10,8 @@ from tests.polling import wait_for
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
-FAST = ("--poll-interval", "0.1", "--retry-backoff", "0.05")
+# The emulator answers at once here: an unanswered write has landed before its retry.
+FAST = ("--poll-interval", "0.1", "--retry-backoff", "0.05", "--landing-seconds", "0.2")
 
 
 def pending():

@@ -68,7 +68,9 @@ def test_forged_or_mis_scoped_tokens_are_refused_and_nothing_is_written(stream_e
 
 
 def test_missing_token_and_wrong_key_are_refused(stream_emulator):
-    assert add_activity(stream_emulator, None).status_code == 401
+    # no token: 403/17 like every token Stream cannot verify (docs/stream-errors.md)
+    missing = add_activity(stream_emulator, None)
+    assert missing.status_code == 403 and missing.json()["code"] == 17
     response = add_activity(stream_emulator, token(WRITE_USER1), key="someone-elses-key")
     assert response.status_code == 401 and response.json()["code"] == 2
     assert stream_emulator.request_log() == []

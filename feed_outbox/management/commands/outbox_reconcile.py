@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.core.management.base import CommandError
-from stream.exceptions import ApiKeyException, SignatureException
+from stream.exceptions import StreamApiException
 
 from feed_outbox.management.operations import (
     PROBLEMS,
@@ -13,6 +13,7 @@ from feed_outbox.management.operations import (
 )
 from feed_outbox.reconcile import FOLLOW_RELATION, reconcile
 from feed_outbox.repair import repair
+from feed_outbox.stream_errors import refuses_credentials
 
 
 class Command(OperationsCommand):
@@ -64,7 +65,9 @@ class Command(OperationsCommand):
 
         try:
             report = reconcile(feed, model, options["database"], page_size, on_feed)
-        except (ApiKeyException, SignatureException) as exc:
+        except StreamApiException as exc:
+            if not refuses_credentials(exc):
+                raise
             raise CommandError(f"Stream refused the credentials: {exc}", returncode=USAGE) from exc
         if bar is not None:
             bar.finish()

@@ -1,0 +1,114 @@
+"""Writers that interact are serialised, so outbox ids are in commit order across keys.
+
+Two real connections (one per thread): the first opens a transaction that writes an event and
+holds it open; the second writes an event that must follow it. The second waits for the first
+commit and gets the later id; writers that commute never wait for each other.
+"""
+
+import threading
+import time
+
+import pytest
+from django.db import close_old_connections, connection, transaction
+
+from feed_outbox.feed_manager import feed_manager
+from feed_outbox.models import OutboxEvent
+from sample_app.models import Tweet
+from tests.factories import UserFactory
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+
+HOLD = 0.6  # seconds the first transaction stays open after its write
+
+
+def race(first, second):
+    """Run ``first`` in a transaction held open for HOLD s and ``second`` meanwhile, each on
+    its own connection; returns (first's events, second's events, seconds second waited)."""
+    results = {}
+    written = threading.Event()
+
+    def run_first():
+        try:
+            with transaction.atomic():
+                results["first"] = first()
+                written.set()
+                time.sleep(HOLD)
+            results["first_committed"] = time.monotonic()
+        finally:
+            connection.close()
+
+    def run_second():
+        try:
+            written.wait(10)
+            started = time.monotonic()
+            with transaction.atomic():
+                results["second"] = second()
+            results["second_done"] = time.monotonic()
+            results["waited"] = results["second_done"] - started
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run_first), threading.Thread(target=run_second)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(20)
+    close_old_connections()
+    return results
+
+
+def ids(events):
+    return [e.pk for e in (events if isinstance(events, list) else [events])]
+
+
+def tweet(author, text):
+    """Create a tweet; the ids of the outbox events its save wrote."""
+    created = Tweet.objects.create(user=author, text=text)
+    key = f"sample_app.Tweet:{created.pk}"
+    return list(OutboxEvent.objects.filter(ordering_key=key).values_list("pk", flat=True))
+
+
+def test_a_follow_waits_for_an_open_transaction_that_adds_to_the_followed_feed():
+    author, reader = UserFactory(), UserFactory()
+    results = race(
+        lambda: tweet(author, "first"),
+        lambda: ids(feed_manager.follow_user(reader.pk, author.pk)),
+    )
+
+    assert results["waited"] >= HOLD * 0.8
+    assert results["second_done"] >= results["first_committed"]
+    assert min(results["second"]) > max(results["first"])
+
+
+def test_an_activity_waits_for_an_open_follow_of_its_feed():
+    author, reader = UserFactory(), UserFactory()
+    results = race(
+        lambda: ids(feed_manager.follow_user(reader.pk, author.pk)),
+        lambda: tweet(author, "after"),
+    )
+
+    assert results["waited"] >= HOLD * 0.8
+    assert min(results["second"]) > max(results["first"])
+
+
+def test_follow_and_unfollow_of_one_pair_are_serialised():
+    author, reader = UserFactory(), UserFactory()
+    results = race(
+        lambda: ids(feed_manager.follow_user(reader.pk, author.pk)),
+        lambda: ids(feed_manager.unfollow_user(reader.pk, author.pk)),
+    )
+
+    assert results["waited"] >= HOLD * 0.8
+    assert min(results["second"]) > max(results["first"])
+    kinds = list(OutboxEvent.objects.order_by("id").values_list("kind", flat=True))
+    assert kinds == ["follow", "follow", "unfollow", "unfollow"]
+
+
+def test_activities_of_one_feed_do_not_wait_for_each_other():
+    author = UserFactory()
+    results = race(
+        lambda: tweet(author, "a"),
+        lambda: tweet(author, "b"),
+    )
+
+    assert results["waited"] < HOLD / 2

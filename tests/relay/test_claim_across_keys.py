@@ -1,0 +1,147 @@
+"""The claim across ordering keys: follows and the activities of the feeds they follow wait for
+each other in id order; other keys never wait. On PostgreSQL (the SQL) and on SQLite's rule."""
+
+import pytest
+
+from feed_outbox.causality import blocked_across_keys, lock_plan
+from feed_outbox.models import OutboxEvent
+from relay import claim
+from tests.factories import OutboxEventFactory
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
+
+
+def follow(source, target, kind="follow", **options):
+    return OutboxEventFactory(
+        kind=kind,
+        feed=source,
+        ordering_key=f"follow:{source}>{target}",
+        aggregate_type="follow",
+        payload={"target": target, **options},
+    )
+
+
+def add(feed, to=(), kind="add"):
+    event = OutboxEventFactory(kind=kind, feed=feed)
+    if to:
+        event.payload["to"] = list(to)
+        event.save()
+    return event
+
+
+def claimed(limit=100):
+    return [e.id for e in claim.claim_batch("relay-a", limit, 30.0).events]
+
+
+def portable_blocked():
+    rows = list(OutboxEvent.objects.filter(status="pending"))
+    return blocked_across_keys(rows, rows)
+
+
+def test_an_activity_waits_for_an_older_follow_of_its_feed():
+    followed = follow("timeline:1", "user:2")
+    tweet = add("user:2")
+    elsewhere = add("user:3")
+
+    assert claimed() == [followed.id, elsewhere.id]
+    assert portable_blocked() == {tweet.id}
+
+
+def test_a_follow_waits_for_older_activities_of_the_feed_it_follows():
+    tweet = add("user:2")
+    followed = follow("timeline:1", "user:2", activity_copy_limit=0)
+    other_follow = follow("timeline:1", "user:3")
+
+    assert claimed() == [tweet.id, other_follow.id]
+    assert portable_blocked() == {followed.id}
+
+
+def test_an_unfollow_keeping_history_waits_for_older_activities_of_its_feed():
+    tweet = add("user:2")
+    unfollow = follow("timeline:1", "user:2", kind="unfollow", keep_history=True)
+
+    assert claimed() == [tweet.id]
+    assert portable_blocked() == {unfollow.id}
+
+
+def test_to_targets_count_as_feeds_the_activity_is_added_to():
+    topic_follow = follow("timeline:1", "topic:7")
+    copied_to_topic = add("user:2", to=["topic:7", "notification:5"])
+    notified = add("user:3", to=["notification:5"])
+
+    assert claimed() == [topic_follow.id, notified.id]
+    assert portable_blocked() == {copied_to_topic.id}
+
+
+def test_a_follow_waits_for_an_older_activity_copied_to_its_feed_by_to():
+    copied_to_topic = add("user:2", to=["topic:7"])
+    topic_follow = follow("timeline:1", "topic:7")
+
+    assert claimed() == [copied_to_topic.id]
+    assert portable_blocked() == {topic_follow.id}
+
+
+def test_removes_wait_for_older_follows_and_follows_for_older_removes():
+    followed = follow("timeline:1", "user:2")
+    remove = add("user:2", kind="remove")
+    removed_before = add("user:4", kind="remove")
+    follow_after = follow("timeline:1", "user:4")
+
+    assert claimed() == [followed.id, removed_before.id]
+    assert portable_blocked() == {remove.id, follow_after.id}
+
+
+def test_a_delivered_follow_no_longer_holds_its_feeds_activities():
+    followed = follow("timeline:1", "user:2")
+    tweet = add("user:2")
+    lease = claim.claim_batch("relay-a", 100, 30.0)
+    assert [e.id for e in lease.events] == [followed.id]
+
+    claim.mark_delivered(lease, [followed.id])
+    assert claimed() == [tweet.id]
+
+
+def test_a_leased_follow_holds_its_feeds_activities_until_settled_or_expired():
+    follow("timeline:1", "user:2")
+    add("user:2")
+    claim.claim_batch("relay-a", 100, 30.0)  # a relay holds the follow (and may die with it)
+
+    assert claimed() == []
+
+
+def test_activities_of_one_feed_never_wait_for_each_other():
+    tweets = [add("user:2") for _ in range(5)]
+
+    assert claimed() == [t.id for t in tweets]
+
+
+def test_lock_plan_is_sorted_and_a_followed_feed_is_locked_exclusively():
+    events = [
+        OutboxEvent(kind="add", feed="user:2", payload={"to": ["notification:9"]}),
+        OutboxEvent(kind="follow", feed="timeline:1", payload={"target": "user:2"}),
+        OutboxEvent(kind="remove", feed="user:0", payload={"foreign_id": "x"}),
+    ]
+
+    assert lock_plan(events) == [("notification:9", False), ("user:0", False), ("user:2", True)]
+
+
+def test_relays_with_skewed_clocks_share_the_databases_clock(monkeypatch):
+    # One clock (issue 12): a relay whose host clock runs an hour ahead must not take a lease
+    # that is live by the database's clock, and its backoffs are counted on that clock too.
+    import datetime
+
+    from django.utils import timezone
+
+    events = [add("user:2"), add("user:3")]
+    live = claim.claim_batch("relay-a", 1, 30.0)
+    real_now = timezone.now
+    monkeypatch.setattr(timezone, "now", lambda: real_now() + datetime.timedelta(hours=1))
+
+    ahead = claim.claim_batch("relay-ahead", 100, 30.0)
+    assert [e.id for e in ahead.events] == [events[1].id]
+    assert ahead.expires_at < real_now() + datetime.timedelta(seconds=60)
+
+    claim.mark_retry(ahead, events[1].id, "HTTP 500", delay_seconds=5)
+    row = OutboxEvent.objects.get(pk=events[1].pk)
+    assert row.available_at < real_now() + datetime.timedelta(seconds=60)
+    assert live.events[0].id == events[0].id
