@@ -35,6 +35,12 @@ def read_all(name):
     return list(feed_entries(name, page_size=25))
 
 
+def payload_of(instance):
+    from feed_outbox.outbox import activity_payload
+
+    return activity_payload(instance)
+
+
 def drift_of(report):
     return sorted((d.kind, d.feed, d.foreign_id) for d in report.drift)
 
@@ -85,6 +91,8 @@ def test_follow_applied_after_150_tweets_leaves_50_missing_until_fixed(run_comma
         missing = {d.foreign_id for d in report.drift if d.feed == f"{slug}:{a.pk}"}
         assert missing == oldest
     assert {d.origin for d in report.drift} == {f"user:{b.pk}"}
+    scoped = reconcile(feed=f"timeline:{a.pk}")
+    assert (scoped.feeds, len(scoped.drift), scoped.follows_checked) == (1, 50, 1)
 
     fixed = run_command("outbox_reconcile", "--fix")
     assert fixed.code == 1 and "queued 50 repairing events" in fixed.out
@@ -209,3 +217,50 @@ def test_a_to_target_the_row_no_longer_lists_is_a_phantom_fixed_by_its_update(
     outbox_drain()
     assert run_command("outbox_reconcile").code == 0
     assert read_all(f"notification:{author.pk}") == []
+
+
+def test_an_unfollow_with_keep_history_allows_the_copies_it_kept(run_command, outbox_drain):
+    from feed_outbox.feed_manager import feed_manager
+
+    a, b = UserFactory.create_batch(2)
+    Follow.objects.follow(a, b)
+    kept = TweetFactory.create_batch(2, user=b)
+    outbox_drain()
+    feed_manager.unfollow_user(a.pk, b.pk, keep_history=True)
+    outbox_drain()
+    later = TweetFactory(user=b)  # after the unfollow: must not reach A
+    outbox_drain()
+
+    assert run_command("outbox_reconcile").code == 0
+    held = {x["foreign_id"] for x in read_all(f"timeline:{a.pk}")}
+    assert held == {fid(t) for t in kept}
+    feed(f"timeline:{a.pk}").add_activity(  # as if the unfollow had come too late
+        {**payload_of(later), "foreign_id": fid(later)}
+    )
+    assert drift_of(reconcile()) == [("phantom", f"timeline:{a.pk}", fid(later))]
+
+
+def test_without_add_events_after_the_follow_is_decided_by_time(run_command, outbox_drain):
+    """Purged add events: an activity is required in a follower's timeline when its time is
+    later than the follow event's created_at."""
+    import datetime
+
+    from django.utils import timezone
+
+    a, b = UserFactory.create_batch(2)
+    old = TweetFactory(user=b, created_at=timezone.now() - datetime.timedelta(days=1))
+    Follow.objects.follow(a, b)
+    new = TweetFactory(user=b)
+    outbox_drain()
+    OutboxEvent.objects.filter(kind="add").delete()  # purged history: only times are left
+    for slug in NEWS:
+        for tweet in (old, new):
+            feed(f"{slug}:{a.pk}").remove_activity(foreign_id=fid(tweet))
+
+    report = reconcile()
+
+    assert sorted((d.kind, d.feed) for d in report.drift) == [
+        ("missing", f"timeline:{a.pk}"),
+        ("missing", f"timeline_aggregated:{a.pk}"),
+    ]
+    assert {d.foreign_id for d in report.drift} == {fid(new)}
