@@ -13,8 +13,9 @@ from typing import Any
 
 from feed_outbox.client import get_client
 
-# Stream answers `following` with at most 500 rows and refuses offsets over 400
-# (STREAM_API.md, stream-python's Feed.following); the emulator enforces the same limits.
+# The emulator answers `following` with at most 500 rows and refuses offsets over 400; the
+# same limits for the real service are unverified (stream-python's test_get_followings only
+# shows offset/limit paging and test_do_i_follow the `filter`), so stay within them.
 FOLLOWING_LIMIT, FOLLOWING_MAX_OFFSET = 500, 400
 # `filter` takes a comma list of feed ids; 100 keeps the query string short.
 FOLLOWING_FILTER_CHUNK = 100
@@ -34,6 +35,9 @@ def feed_entries(feed: str, page_size: int = 100, read: FeedRead | None = None) 
     yielded one by one. Stream returns only a group's latest activities, so a group whose
     ``activity_count`` exceeds what it returned is counted in ``read.truncated_groups``.
     Notification feeds are read without ``mark_seen``/``mark_read``: reconcile never marks.
+    Group activities carry ``origin`` like flat ones (stream-python ``test_follow_and_source``).
+    A user reports Stream returning only a feed's latest 500 activities on some plans
+    (GetStream/stream-js#485): on such a plan a longer feed reads as missing its oldest.
     """
     slug, user_id = feed.split(":", 1)
     stream_feed = get_client().feed(slug, user_id)

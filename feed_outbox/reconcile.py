@@ -161,9 +161,8 @@ def _spool(
                 if not feeds and not wanted.intersection(payload.get("to") or ()):
                     continue
             spool.add_activity(payload, feeds)
+    # Of any feed: a `to` target's copies (and its followers') come from the author feed's add.
     adds = OutboxEvent.objects.using(alias).filter(kind=EventKind.ADD, aggregate_type__in=labels)
-    if wanted is not None:
-        adds = adds.filter(feed__in=wanted)
     newest = adds.order_by().values("ordering_key").annotate(newest=Max("id"))
     for key, event_id in newest.values_list("ordering_key", "newest").iterator(
         chunk_size=SPOOL_CHUNK

@@ -2,27 +2,34 @@
 
 Nothing is sent to Stream from here: each fix is an outbox event the relay delivers in its
 key's order, rebuilt from the row (locked) or the follow key's newest event as they are now,
-so a change committed since the read wins. What each fix relies on Stream doing:
+so a change committed since the read wins. What each fix relies on Stream doing, and why we
+believe it (stream-python's integration tests run against the real service; emulator code is
+no evidence for the real service):
 
-* follow relation missing → a follow with the pair's options: Stream follows and copies the
-  target's newest ``activity_copy_limit`` activities (STREAM_API.md; stream-python's
-  ``test_follow_and_copy_limit``-style client tests). Phantom → an unfollow (``keep_history``
-  as the newest unfollow said, else false): Stream drops the relation and purges the copies
-  that came from the target (STREAM_API.md).
+* follow relation missing → a follow with the pair's options. Stream copies the target's
+  most recent ``activity_copy_limit`` (default 100, max 1000) activities: Stream's v2
+  "Following Feeds" docs; stream-python ``test_flat_follow_copy_one``,
+  ``test_follow_activity_copy_limit``.
+* follow relation phantom → an unfollow (``keep_history`` as the newest unfollow said, else
+  false). Stream drops the target's copies: ``test_flat_follow`` (unfollow leaves 0); that
+  ``keep_history`` keeps them: the "Following Feeds" docs only.
 * activity missing from a follower → the activity's add again, to the followed feed it comes
-  from (an upsert: same ``foreign_id`` + ``time``). That Stream copies an *already stored*
-  activity to current followers lacking it is **unverified** for the real service (the
-  emulator does it, ``Store.add``); a second reconcile after the drain shows whether it held.
+  from: an upsert (same ``foreign_id`` + ``time`` overwrites, ``test_uniqueness_foreign_id``).
+  That Stream then copies the already stored activity to current followers lacking it is
+  **unverified** for the real service (the emulator does it); a second reconcile after the
+  drain shows whether it held. A re-follow would copy at most 1000 and is not used.
 * missing from a ``to`` target → an update with ``RECONCILE_KEY`` (``previous_to`` unknown):
-  the relay calls ``update_activity_to_targets(new_targets=…)`` (documented: targets added are
-  copied, removed ones lose their copy), then upserts the activity; the upsert restoring a
-  copy lost from a target Stream still lists is **unverified**.
-* phantom anywhere → a remove by foreign id from that feed (documented: removes the
-  activity(ies) with that foreign id from the feed; removing from the origin also removes the
-  followers' and ``to`` copies). A phantom ``to`` copy of a row that still exists also gets
-  the ``RECONCILE_KEY`` update first, so Stream's target list forgets the feed.
-* stale → the activity's upsert (one activity is shared by every feed it is in: an update
-  shows everywhere); with another ``time`` or duplicates, a remove from that feed first.
+  the relay calls ``update_activity_to_targets(new_targets=…)`` and then upserts the activity.
+  ``test_update_activity_to_targets`` shows the targets being replaced; that the copies in
+  target feeds follow, and that the upsert restores a copy lost from a target Stream still
+  lists, are **unverified**.
+* phantom anywhere → a remove by foreign id from that feed (``test_remove_activity_by_foreign_id``
+  for an author feed; on a follower's or target's copy **unverified**). Removing from the
+  origin also removes followers' copies (``test_follow_and_delete``). A phantom ``to`` copy of
+  a row that still exists also gets the ``RECONCILE_KEY`` update first, so Stream's target list
+  forgets the feed.
+* stale → the activity's upsert (one activity is shared by every feed it is in); with another
+  ``time`` or duplicates, a remove from that feed first.
 """
 
 from __future__ import annotations
