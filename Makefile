@@ -1,12 +1,19 @@
 # The two front doors: `make demo` (the demo on embedded defaults) and `make test`.
+# `make matrix` runs the other (Python, Django) pairs of noxfile.py (see the README).
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 PYTEST_ARGS ?=
 BENCH_ARGS ?=
+NOX_ARGS ?=
+# pyenv's shims answer `python3.12` with an error unless that version is selected, so nox
+# is given the interpreters themselves, where they exist.
+PYENV_BINS := $(wildcard $(or $(PYENV_ROOT),$(HOME)/.pyenv)/versions/*/bin)
+empty :=
+space := $(empty) $(empty)
 
-.PHONY: demo test lint bench soak install clean
+.PHONY: demo test matrix lint bench soak install clean
 
 install: $(STAMP)
 
@@ -22,6 +29,9 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+matrix: $(STAMP)
+	PATH="$(subst $(space),:,$(PYENV_BINS))$(if $(PYENV_BINS),:)$$PATH" $(BIN)/nox $(NOX_ARGS)
+
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/hadolint Dockerfile
@@ -34,4 +44,4 @@ soak: $(STAMP)
 	$(BIN)/python -m tests.chaos.soak $(SOAK_ARGS)
 
 clean:
-	rm -rf $(VENV) .demo .pytest_cache bench-results
+	rm -rf $(VENV) .nox .demo .pytest_cache bench-results

@@ -52,9 +52,11 @@ def _remember_loaded_state(model: type[models.Model]) -> None:
     if getattr(original, "_feed_outbox_loaded", False) or not lifecycle.remembers_state(model):
         return
 
+    # Keyword arguments pass through: Django 6.1 calls from_db(..., fetch_mode=...) when the
+    # wrapped method's signature (which functools.wraps exposes) accepts it.
     @functools.wraps(original)
-    def from_db(cls, db, field_names, values):
-        instance = original(cls, db, field_names, values)
+    def from_db(cls, db, field_names, values, **kwargs):
+        instance = original(cls, db, field_names, values, **kwargs)
         if lifecycle.remembers_state(cls):
             lifecycle.loaded(instance, complete=len(values) == len(cls._meta.concrete_fields))
         return instance

@@ -5,7 +5,9 @@ from django.test import override_settings
 
 
 def _errors(ids):
-    return [e for e in checks.run_checks() if e.id in ids]
+    # No database: Django 6.1 runs model checks against every alias when none is given,
+    # and on SQLite the JSONField check opens a connection these tests are not allowed.
+    return [e for e in checks.run_checks(databases=[]) if e.id in ids]
 
 
 @override_settings(STREAM_API_KEY=None, STREAM_API_SECRET="s")
