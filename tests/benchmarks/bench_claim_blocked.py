@@ -31,7 +31,8 @@ FROM generate_series(1, {FOLLOWED_FEEDS}) AS g
 
 # One row per g: class c = g % 8 for "interleaved" (0-3 claimable, 4 behind its key, 5 behind
 # a follow, 6 leased, 7 backing off); for "blocked first", rows 1..n/2 are blocked (c = 4 + g % 4)
-# and the rest claimable. A class-4 row shares its key with row g - 4 (claimable, older).
+# and the rest claimable. A class-4 row shares its key with an older row: g - 4 (claimable)
+# interleaved, g - 1 (backing off) blocked first.
 EVENTS = f"""
 INSERT INTO {TABLE} (kind, feed, ordering_key, aggregate_type, payload, status, attempts,
                      created_at, available_at, lease_owner, lease_token, lease_expires_at,
@@ -64,8 +65,7 @@ def reset(rows: int, layout: str) -> None:
         cursor.execute(f"TRUNCATE {TABLE}")
         if rows:
             cursor.execute(FOLLOWS)
-            # blocked-first rows behind their key pair with a claimable row of the second half
-            partner = 4 if layout == "interleaved" else -(rows // 2)
+            partner = 4 if layout == "interleaved" else 1
             cursor.execute(EVENTS, {"rows": rows, "layout": layout, "partner": partner})
         cursor.execute(f"VACUUM ANALYZE {TABLE}")
 
