@@ -161,7 +161,7 @@ class Adoption:
         verbs = legacy_verbs(model)
         label = model._meta.label
         for done, feed in enumerate(sorted(feeds), 1):
-            removes: dict[str, OutboxEvent] = {}
+            removes: dict[str, tuple[OutboxEvent, bool]] = {}
             for entry in feed_entries(feed, self.page_size, before_page=self.feed_reads.wait):
                 if entry.get("verb") not in verbs or entry.get("origin"):
                     continue  # another model's, or a copy removed with its origin
@@ -170,12 +170,8 @@ class Adoption:
                 if identity in current.get(feed, ()):
                     self.report.kept += 1
                     continue
-                if identity in legacy.get(feed, ()):
-                    self.report.rekeyed += 1
-                else:
-                    self.report.orphaned += 1
                 event = legacy_remove_event(feed, entry["id"], entry.get("foreign_id"))
-                removes[event.ordering_key] = event
+                removes[event.ordering_key] = (event, identity in legacy.get(feed, ()))
             self.report.feeds_read += 1
             pending = set(
                 OutboxEvent.objects.using(self.using)
@@ -184,7 +180,13 @@ class Adoption:
                 .values_list("ordering_key", flat=True)
             )
             self.report.removal_pending += len(pending)
-            self._queue([e for key, e in removes.items() if key not in pending])
+            events = []
+            for key, (event, of_a_row) in removes.items():
+                if key not in pending:
+                    events.append(event)
+                    self.report.rekeyed += of_a_row
+                    self.report.orphaned += not of_a_row
+            self._queue(events)
             self.on_progress(f"activities {label}", done, len(feeds))
 
     # 3. adds ---------------------------------------------------------------------------

@@ -77,9 +77,9 @@ class Command(OperationsCommand):
         self.stdout.write(
             f"activities: {report.feeds_read:,} author feeds read, {report.activities_seen:,} "
             f"activities of the models, {report.kept:,} already under feed-outbox's identity; "
-            f"{verb} removes of {report.rekeyed:,} under stream-django's identity and "
-            f"{report.orphaned:,} orphaned, {report.removal_pending:,} removes still pending "
-            "from an earlier run"
+            f"{verb} {report.rekeyed + report.orphaned:,} removes ({report.rekeyed:,} under "
+            f"stream-django's identity, {report.orphaned:,} orphaned), "
+            f"{report.removal_pending:,} removes still pending from an earlier run"
         )
         self.stdout.write(
             f"adds: {verb} {report.added:,}, {report.already_in_outbox:,} rows already in the "
