@@ -7,7 +7,7 @@ Reconcile needs two reads per feed. ``feed_entries`` yields every activity of a 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,7 +28,12 @@ class FeedRead:
     truncated_groups: int = 0
 
 
-def feed_entries(feed: str, page_size: int = 100, read: FeedRead | None = None) -> Iterator[dict]:
+def feed_entries(
+    feed: str,
+    page_size: int = 100,
+    read: FeedRead | None = None,
+    before_page: Callable[[], None] | None = None,
+) -> Iterator[dict]:
     """Every activity of ``feed``, newest first, page by page.
 
     A grouped feed answers groups (``activities`` + ``activity_count``); their activities are
@@ -38,11 +43,14 @@ def feed_entries(feed: str, page_size: int = 100, read: FeedRead | None = None) 
     Group activities carry ``origin`` like flat ones (stream-python ``test_follow_and_source``).
     A user reports Stream returning only a feed's latest 500 activities on some plans
     (GetStream/stream-js#485): on such a plan a longer feed reads as missing its oldest.
+    ``before_page`` is called before each request (a caller's pacing).
     """
     slug, user_id = feed.split(":", 1)
     stream_feed = get_client().feed(slug, user_id)
     params: dict[str, Any] = {"limit": page_size}
     while True:
+        if before_page is not None:
+            before_page()
         results = stream_feed.get(**params)["results"]
         for item in results:
             if _is_group(item):

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import bisect
 import math
+import time
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 # Requests per minute, per 15 minutes, per hour (Stream Feeds v2, per app and endpoint).
@@ -14,6 +16,10 @@ LIMITS: dict[str, tuple[int, int, int]] = {
     "remove": (300, 3_600, 14_400),
     "follow": (250, 3_000, 12_000),
     "unfollow": (250, 3_000, 12_000),
+    # Reads, from the same table (https://getstream.io/activity-feeds/docs/node/rate_limit/):
+    # "Reading Feeds" and "Reading Followed Feeds". Commands that read every feed pace to them.
+    "read_feed": (2_000, 24_000, 96_000),
+    "read_following": (500, 6_000, 24_000),
 }
 MAX_BATCH_ADD = 100
 
@@ -77,3 +83,38 @@ def _duration(seconds: float) -> str:
     if seconds < 3600:
         return f"{seconds / 60:.1f} min"
     return f"{seconds / 3600:.1f} h"
+
+
+class RequestPacer:
+    """Keeps a command's own requests of ``endpoint`` within Stream's three windows: ``wait()``
+    before each request sleeps until one more fits (the relay paces by response headers
+    instead; a command reading through stream-python cannot see them)."""
+
+    def __init__(
+        self,
+        endpoint: str,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self._windows = list(zip((60.0, 900.0, 3600.0), LIMITS[endpoint], strict=True))
+        self._sent: list[float] = []  # send times, ascending
+        self._clock = clock
+        self._sleep = sleep
+        self.waited = 0.0
+
+    def wait(self) -> None:
+        while True:
+            now = self._clock()
+            sent = self._sent
+            if sent and now - sent[0] >= 3600.0:
+                del sent[: bisect.bisect_right(sent, now - 3600.0)]
+            delay = 0.0
+            for span, limit in self._windows:
+                if len(sent) - bisect.bisect_right(sent, now - span) >= limit:
+                    # the request that must leave the window before one more fits
+                    delay = max(delay, sent[len(sent) - limit] + span - now)
+            if delay <= 0:
+                self._sent.append(now)
+                return
+            self.waited += delay
+            self._sleep(delay)

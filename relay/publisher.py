@@ -125,7 +125,12 @@ def call_stream(client: Any, call: Call, pace: Callable[[str], None] = _no_pacin
         feed.add_activity(data)
     elif call.endpoint == "remove_activity":
         feed = client.feed(first.feed_slug, first.feed_user_id)
-        feed.remove_activity(foreign_id=first.payload["foreign_id"])
+        if first.payload.get("activity_id"):
+            # One activity by its Stream id (adopting stream-django's, whose foreign ids a
+            # tweet and its likes shared): its `to` and follower copies go with it.
+            feed.remove_activity(activity_id=first.payload["activity_id"])
+        else:
+            feed.remove_activity(foreign_id=first.payload["foreign_id"])
     elif call.endpoint == "follow_many":
         limit = first.payload.get("activity_copy_limit")
         follows = [{"source": e.feed, "target": e.payload["target"]} for e in events]
