@@ -11,9 +11,8 @@ is rolled back, so every run claims the same rows. Prints the plan of one claim 
 
 from __future__ import annotations
 
-import time
-
 from tests.benchmarks import _harness as h
+from tests.benchmarks import bench_claim
 
 TABLE = "feed_outbox_outboxevent"
 FOLLOWED_FEEDS = 500
@@ -70,22 +69,13 @@ def reset(rows: int, layout: str) -> None:
         cursor.execute(f"VACUUM ANALYZE {TABLE}")
 
 
-def claim_times(runs: int, expected: int = 100) -> list[float]:
-    from django.db import transaction
+def nothing_behind_a_held_follow(lease) -> None:
+    blocked = [e for e in lease.events if e.feed.startswith("user:f")]
+    assert not blocked, "a claim handed out an event behind a held follow"
 
-    from relay import claim
 
-    times = []
-    for _ in range(runs):
-        with transaction.atomic():
-            started = time.perf_counter()
-            lease = claim.claim_batch("bench", 100, 30.0)
-            times.append((time.perf_counter() - started) * 1000)
-            assert len(lease) == expected, len(lease)
-            blocked = [e for e in lease.events if e.feed.startswith("user:f")]
-            assert not blocked, "a claim handed out an event behind a held follow"
-            transaction.set_rollback(True)
-    return times
+def claim_times(runs: int) -> list[float]:
+    return bench_claim.claim_times(runs, check=nothing_behind_a_held_follow)
 
 
 def baseline(runs: int) -> list[float]:

@@ -5,6 +5,7 @@ import pytest
 
 from feed_outbox.causality import blocked_across_keys, lock_plan
 from feed_outbox.models import OutboxEvent
+from feed_outbox.outbox import follow_event
 from relay import claim
 from tests.factories import OutboxEventFactory
 
@@ -12,13 +13,9 @@ pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
 
 
 def follow(source, target, kind="follow", **options):
-    return OutboxEventFactory(
-        kind=kind,
-        feed=source,
-        ordering_key=f"follow:{source}>{target}",
-        aggregate_type="follow",
-        payload={"target": target, **options},
-    )
+    event = follow_event(source, target, kind, **options)
+    event.save()
+    return event
 
 
 def add(feed, to=(), kind="add"):
