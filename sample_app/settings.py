@@ -87,7 +87,7 @@ STREAM_NEWS_FEEDS = {"timeline": "timeline", "timeline_aggregated": "timeline_ag
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s[%(process)d] %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "loggers": {
         "relay": {"handlers": ["console"], "level": "INFO", "propagate": False},
