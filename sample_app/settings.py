@@ -25,6 +25,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "feed_outbox",
     "relay",
+    "rest_framework",  # the JSON API (sample_app.api); the optional extra feed-outbox[drf]
     "sample_app",
 ]
 

@@ -1,6 +1,6 @@
 """Pages of Chirp; every feed shown is read from Stream (enriched), never from the Tweet table."""
 
-import re
+from functools import partial
 
 from django import forms
 from django.contrib import messages
@@ -8,7 +8,6 @@ from django.contrib.auth import get_user_model, login
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import UserCreationForm
 from django.db import IntegrityError, transaction
-from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
@@ -16,15 +15,13 @@ from django.views.decorators.http import require_POST
 from feed_outbox.enrich import Enrich
 from feed_outbox.feed_manager import feed_manager
 from feed_outbox.notifications import read_notifications
-from feed_outbox.serializers import ActivitySerializer
+from feed_outbox.pagination import FeedPage, FeedPaginator
 from sample_app.models import Follow, Like, Retweet, Tweet
 
 PAGE_SIZE = 25
-# Activity and group ids are UUIDs (group ids may carry a prefix): anything else is not sent on.
-FEED_ID = re.compile(r"[\w.-]{1,100}")
 enricher = Enrich()
-# The JSON API exposes a username and a tweet's text, nothing else of either model.
-serializer = ActivitySerializer({"auth.User": ["username"], "sample_app.Tweet": ["text"]})
+# The same paginator as the JSON API's (sample_app.api): ?before=<the last id shown>.
+paginator = FeedPaginator(PAGE_SIZE)
 
 
 class TweetForm(forms.ModelForm):
@@ -39,18 +36,10 @@ class TweetForm(forms.ModelForm):
         labels = {"text": "New tweet"}
 
 
-def _read(request, feed) -> list:
-    """A page of ``feed``, older than ``?before=<id>`` when given (Stream paginates by id)."""
-    params = {"limit": PAGE_SIZE}
-    before = request.GET.get("before", "")
-    if FEED_ID.fullmatch(before):
-        params["id_lt"] = before
-    return feed.get(**params)["results"]
-
-
-def _older(activities) -> str | None:
-    """The ``before`` of the next page, when this one is full."""
-    return activities[-1].get("id") if len(activities) == PAGE_SIZE else None
+def _read(request, feed) -> FeedPage:
+    """A page of ``feed``, older than ``?before=<id>``; a ``before`` that is no id reads the
+    first page (it is never sent to Stream)."""
+    return paginator.page_or_first(feed, request.GET.get("before"))
 
 
 def _tweets_in(activities) -> list[Tweet]:
@@ -61,7 +50,7 @@ def _tweets_in(activities) -> list[Tweet]:
     return [a["object"] for a in flat if isinstance(a.get("object"), Tweet)]
 
 
-def _page(request, template: str, activities, **context):
+def _page(request, template: str, activities, feed_page: FeedPage, **context):
     """Render a feed page; ``liked`` and ``retweeted`` say which buttons are already pressed."""
     ids = [t.pk for t in _tweets_in(activities)]
     liked = retweeted = set()
@@ -75,7 +64,7 @@ def _page(request, template: str, activities, **context):
             )
         )
     context.update(
-        activities=activities, liked=liked, retweeted=retweeted, older=_older(activities)
+        activities=activities, liked=liked, retweeted=retweeted, older=feed_page.next_cursor
     )
     return render(request, template, context)
 
@@ -109,12 +98,14 @@ def timeline(request):
         )
         return redirect("timeline")
     feed = feed_manager.get_news_feeds(request.user.pk)["timeline"]
-    activities = enricher.enrich_activities(_read(request, feed))
+    page = _read(request, feed)
+    activities = enricher.enrich_activities(page.results)
     User = get_user_model()
     return _page(
         request,
         "sample_app/timeline.html",
         activities,
+        page,
         form=form,
         feed_id=f"{feed.slug}:{feed.user_id}",
         people=User.objects.exclude(pk=request.user.pk).order_by("username")[:20],
@@ -124,11 +115,13 @@ def timeline(request):
 @login_required
 def timeline_aggregated(request):
     feed = feed_manager.get_news_feeds(request.user.pk)["timeline_aggregated"]
-    groups = enricher.enrich_aggregated_activities(_read(request, feed))
+    page = _read(request, feed)
+    groups = enricher.enrich_aggregated_activities(page.results)
     return _page(
         request,
         "sample_app/timeline_aggregated.html",
         groups,
+        page,
         feed_id=f"{feed.slug}:{feed.user_id}",
     )
 
@@ -136,9 +129,9 @@ def timeline_aggregated(request):
 @login_required
 def notifications(request):
     # Marked seen by this very read: Stream answers with the state before, so new ones still show.
-    response = read_notifications(request.user.pk, limit=PAGE_SIZE, mark_seen=True)
-    groups = enricher.enrich_aggregated_activities(response["results"])
-    return _page(request, "sample_app/notifications.html", groups)
+    page = _read(request, partial(read_notifications, request.user.pk, mark_seen=True))
+    groups = enricher.enrich_aggregated_activities(page.results)
+    return _page(request, "sample_app/notifications.html", groups, page)
 
 
 def profile(request, username):
@@ -148,11 +141,13 @@ def profile(request, username):
         and Follow.objects.filter(user=request.user, target=owner).exists()
     )
     feed = feed_manager.get_user_feed(owner.pk)
-    activities = enricher.enrich_activities(_read(request, feed))
+    page = _read(request, feed)
+    activities = enricher.enrich_activities(page.results)
     return _page(
         request,
         "sample_app/profile.html",
         activities,
+        page,
         owner=owner,
         is_following=is_following,
         followers=owner.followers.count(),
@@ -217,11 +212,3 @@ def delete_tweet(request, pk: int):
     tweet.delete()  # its likes and retweets go with it (cascade): each a remove event
     messages.success(request, "Tweet deleted: it disappears from every timeline once published.")
     return _back(request)
-
-
-@login_required
-def api_timeline(request):
-    """The timeline as JSON, enriched: what a front end or a mobile app would read."""
-    feed = feed_manager.get_news_feeds(request.user.pk)["timeline"]
-    activities = enricher.enrich_activities(feed.get(limit=PAGE_SIZE)["results"])
-    return JsonResponse({"results": serializer.serialize_many(activities)})
