@@ -20,6 +20,7 @@ urlpatterns = [
     path("tweet/<int:pk>/delete/", views.delete_tweet, name="delete_tweet"),
     path("api/timeline/", api.TimelineAPI.as_view(), name="api_timeline"),
     path("api/u/<str:username>/", api.ProfileFeedAPI.as_view(), name="api_profile"),
+    path("demo/stream/", views.demo_stream, name="demo_stream"),
     path("signup/", views.signup, name="signup"),
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),

@@ -1,23 +1,33 @@
 """Pages of Chirp; every feed shown is read from Stream (enriched), never from the Tweet table."""
 
+import logging
 from functools import partial
 
+import requests
 from django import forms
 from django.contrib import messages
+from django.contrib.admin.views.decorators import staff_member_required
 from django.contrib.auth import get_user_model, login
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import UserCreationForm
 from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
+from stream import exceptions as stream_exceptions
 
 from feed_outbox.enrich import Enrich
 from feed_outbox.feed_manager import feed_manager
+from feed_outbox.models import EventStatus, OutboxEvent
 from feed_outbox.notifications import read_notifications
 from feed_outbox.pagination import FeedPage, FeedPaginator
+from sample_app import stream_switch
 from sample_app.models import Follow, Like, Retweet, Tweet
 
+logger = logging.getLogger(__name__)
 PAGE_SIZE = 25
 enricher = Enrich()
 # The same paginator as the JSON API's (sample_app.api): ?before=<the last id shown>.
@@ -38,8 +48,18 @@ class TweetForm(forms.ModelForm):
 
 def _read(request, feed) -> FeedPage:
     """A page of ``feed``, older than ``?before=<id>``; a ``before`` that is no id reads the
-    first page (it is never sent to Stream)."""
-    return paginator.page_or_first(feed, request.GET.get("before"))
+    first page (it is never sent to Stream). While Stream is down the page says so: saving
+    still works (the outbox keeps every change until the relay can deliver it)."""
+    try:
+        return paginator.page_or_first(feed, request.GET.get("before"))
+    except (requests.RequestException, stream_exceptions.StreamApiException):
+        logger.warning("could not read a feed from Stream", exc_info=True)
+        messages.warning(
+            request,
+            "Stream cannot be read right now, so feeds are empty here. Whatever you post is "
+            "saved and waits in the outbox; the relay delivers it once Stream is back.",
+        )
+        return FeedPage(results=[], cursor=None, next_cursor=None)
 
 
 def _tweets_in(activities) -> list[Tweet]:
@@ -211,4 +231,32 @@ def delete_tweet(request, pk: int):
     tweet = get_object_or_404(Tweet, pk=pk, user=request.user)
     tweet.delete()  # its likes and retweets go with it (cascade): each a remove event
     messages.success(request, "Tweet deleted: it disappears from every timeline once published.")
+    return _back(request)
+
+
+# Not in the request's transaction: it waits for the launcher, and on SQLite a read
+# transaction that later writes fails at once ("database is locked") if the relay is writing.
+@transaction.non_atomic_requests
+@staff_member_required
+@require_POST
+def demo_stream(request):
+    """The demo's Stream switch (``make demo`` only): stop or start the Stream emulator."""
+    action = request.POST.get("action")
+    if stream_switch.control_dir() is None or action not in stream_switch.ACTIONS:
+        raise Http404("the Stream switch exists only under make demo")
+    if not stream_switch.ask(action):
+        messages.warning(request, f"The demo launcher did not {action} Stream in time.")
+    elif action == "stop":
+        messages.success(
+            request,
+            "Stream is stopped. Keep posting: the outbox status page shows the lag and the "
+            "pending events grow.",
+        )
+    else:
+        # What an operator does after an outage (the admin's "retry now" action): events
+        # waiting out their backoff are claimable at once, in their order.
+        now = timezone.now()
+        free = Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lte=now)
+        OutboxEvent.objects.filter(free, status=EventStatus.PENDING).update(available_at=None)
+        messages.success(request, "Stream is back: the relay delivers the backlog in order.")
     return _back(request)
