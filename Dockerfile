@@ -17,7 +17,7 @@ COPY feed_outbox ./feed_outbox
 COPY relay ./relay
 # The project itself; its dependencies are pinned by pyproject.toml's ranges.
 # hadolint ignore=DL3013
-RUN pip install ".[server]"
+RUN pip install ".[server,drf]"
 
 COPY sample_app ./sample_app
 COPY manage.py ./

@@ -158,6 +158,7 @@ class OutboxEventAdmin(admin.ModelAdmin):
             "opts": self.model._meta,
             "title": "Outbox status",
             "status": status,
+            "pending": status.total(EventStatus.PENDING),
             "kinds": kinds,
             "rows": rows,
             "chart": history_svg(history(hours=hours)),

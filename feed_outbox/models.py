@@ -60,6 +60,11 @@ class OutboxEvent(models.Model):
     lease_token = models.UUIDField(null=True, blank=True)
     delivered_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True, default="")
+    # W3C trace context of the span that wrote the event (the optional OpenTelemetry extra):
+    # the relay's Stream call becomes a span linked to it. Columns of their own, not payload
+    # keys, so the payload stays the activity and Debezium can carry them as message headers.
+    traceparent = models.CharField(max_length=255, null=True, blank=True, default=None)
+    tracestate = models.TextField(null=True, blank=True, default=None)
 
     class Meta:
         verbose_name = "outbox event"

@@ -19,6 +19,7 @@ from feed_outbox.causality import lock_plan
 from feed_outbox.exceptions import ActivityDataError
 from feed_outbox.models import EventKind, OutboxEvent
 from feed_outbox.payload import encoded_size, format_activity_time, json_safe
+from feed_outbox.tracing import current_trace_context
 
 logger = logging.getLogger("feed_outbox")
 
@@ -138,6 +139,10 @@ def enqueue(events: Iterable[OutboxEvent], using: str | None = None) -> list[Out
     events = list(events)
     if not events:
         return events
+    trace = current_trace_context()
+    if trace is not None:  # the request's span: the relay's Stream call links back to it
+        for event in events:
+            event.traceparent, event.tracestate = trace
     alias = using or router.db_for_write(OutboxEvent)
     pending = _buffers.get().get(alias)
     if pending is not None:

@@ -147,7 +147,8 @@ SET lease_owner = %(owner)s,
     attempts = t.attempts + 1
 FROM locked
 WHERE t.id = locked.id
-RETURNING t.id, t.kind, t.feed, t.ordering_key, t.payload, t.attempts, t.lease_expires_at
+RETURNING t.id, t.kind, t.feed, t.ordering_key, t.payload, t.attempts,
+          t.created_at, t.traceparent, t.tracestate, t.lease_expires_at
 """
 
 
@@ -229,10 +230,10 @@ def _analyze_if_slow(using: str, elapsed: float) -> bool:
 
 
 def _event(row: Sequence) -> Event:
-    id_, kind, feed, key, payload, attempts = row
+    id_, kind, feed, key, payload, attempts, created_at, traceparent, tracestate = row
     if isinstance(payload, (str, bytes)):  # Django's psycopg loader leaves jsonb as text
         payload = json.loads(payload)
-    return Event(id_, kind, feed, key, payload, attempts)
+    return Event(id_, kind, feed, key, payload, attempts, created_at, traceparent, tracestate)
 
 
 def claimable(using: str, now: datetime.datetime):

@@ -48,7 +48,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--metrics-port",
         type=int,
         default=None,
-        help="serve /healthz, /readyz and /metrics on this port (0 picks a free one)",
+        help="serve /healthz, /readyz and /metrics on this port (0 picks a free one); "
+        "with --workers the parent serves them for every worker",
     )
     parser.add_argument(
         "--lease-seconds",
@@ -101,7 +102,7 @@ def run(args: argparse.Namespace, argv: list[str] | None = None) -> int:
     if args.workers > 1 and not args.once:
         from relay.supervisor import run_workers
 
-        return run_workers(args.workers, argv or [], args.grace_period)
+        return run_workers(args.workers, argv or [], args.grace_period, args.metrics_port)
     from relay.runner import Relay
 
     relay = Relay(options_from(args))
@@ -170,7 +171,10 @@ def _serve(relay: Relay, once: bool = False) -> int:
 def configure_logging(verbosity: int = 1) -> None:
     """A plain format unless the project's LOGGING set one up; ``-v 2`` shows DEBUG lines."""
     level = logging.DEBUG if verbosity > 1 else logging.INFO
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    # The pid tells the lines of --workers apart.
+    logging.basicConfig(
+        level=level, format="%(asctime)s %(levelname)s %(name)s[%(process)d] %(message)s"
+    )
     relay_logger = logging.getLogger("relay")
     if verbosity > 1 or relay_logger.level == logging.NOTSET:
         relay_logger.setLevel(level)

@@ -16,6 +16,10 @@ class Event:
     ordering_key: str
     payload: dict[str, Any]
     attempts: int
+    # When it was written and the W3C trace context of its writer (relay.tracing links to it).
+    created_at: datetime.datetime | None = None
+    traceparent: str | None = None
+    tracestate: str | None = None
 
     @classmethod
     def from_row(cls, row: Any) -> Event:
@@ -27,6 +31,9 @@ class Event:
             ordering_key=row.ordering_key,
             payload=row.payload,
             attempts=row.attempts,
+            created_at=row.created_at,
+            traceparent=row.traceparent,
+            tracestate=row.tracestate,
         )
 
     @property

@@ -5,15 +5,24 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Protocol
 
-from relay.metrics import Metrics
+
+class Exposition(Protocol):
+    """``relay.metrics.Metrics`` in a relay, ``WorkersMetrics`` in the parent of --workers."""
+
+    def exposition(self, accept: str | None = None) -> tuple[bytes, str]: ...
 
 
 class HealthServer:
     """A stdlib HTTP server on a daemon thread; ``ready()`` returns (ready, reason)."""
 
     def __init__(
-        self, port: int, metrics: Metrics, ready: Callable[[], tuple[bool, str]], host: str = ""
+        self,
+        port: int,
+        metrics: Exposition,
+        ready: Callable[[], tuple[bool, str]],
+        host: str = "",
     ) -> None:
         handler = _handler(metrics, ready)
         self._server = ThreadingHTTPServer((host, port), handler)
@@ -32,7 +41,7 @@ class HealthServer:
         self._server.server_close()
 
 
-def _handler(metrics: Metrics, ready: Callable[[], tuple[bool, str]]):
+def _handler(metrics: Exposition, ready: Callable[[], tuple[bool, str]]):
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
             path = self.path.split("?", 1)[0].rstrip("/")
@@ -42,12 +51,13 @@ def _handler(metrics: Metrics, ready: Callable[[], tuple[bool, str]]):
                 ok, reason = ready()
                 self._answer(200 if ok else 503, (reason or "ready") + "\n")
             elif path == "/metrics":
-                self._answer(200, metrics.render(), "text/plain; version=0.0.4; charset=utf-8")
+                body, content_type = metrics.exposition(self.headers.get("Accept"))
+                self._answer(200, body, content_type)
             else:
                 self._answer(404, "not found\n")
 
-        def _answer(self, status: int, body: str, content_type: str = "text/plain") -> None:
-            data = body.encode()
+        def _answer(self, status: int, body: str | bytes, content_type: str = "text/plain") -> None:
+            data = body.encode() if isinstance(body, str) else body
             self.send_response(status)
             self.send_header("Content-Type", content_type)
             self.send_header("Content-Length", str(len(data)))

@@ -20,7 +20,8 @@ from relay.answers import keep_raw_answer
 from relay.metrics import Metrics
 from relay.pacing import RateLimited, RateLimitPacer
 from relay.publisher import Call, Outcome, call_stream, publish_call
-from relay.retry import LeaseExpiring
+from relay.retry import LeaseExpiring, classify
+from relay.tracing import stream_span
 
 logger = logging.getLogger("relay")
 
@@ -119,14 +120,21 @@ class StreamPool:
             started = time.monotonic()
             self._local.answer = None
             try:
-                call_stream(client, call, lambda bucket: self._pace(bucket, deadline))
+                with stream_span(call):
+                    call_stream(client, call, lambda bucket: self._pace(bucket, deadline))
             except stream_exceptions.StreamApiException as exc:
                 keep_raw_answer(exc, getattr(self._local, "answer", None))
                 if not isinstance(exc, stream_exceptions.RateLimitReached):
+                    self._metrics.stream_failure(call.endpoint, classify(exc).value)
                     raise
                 # The hook recorded the reset; wait for it and send again (not a failure).
                 self._metrics.rate_limited(self._local.bucket or call.rate_class)
                 continue
+            except LeaseExpiring:
+                raise  # nothing was sent
+            except Exception as exc:  # timeouts, refused connections: no answer to keep
+                self._metrics.stream_failure(call.endpoint, classify(exc).value)
+                raise
             finally:
                 self._local.bucket = None
                 seconds = time.monotonic() - started

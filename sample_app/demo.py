@@ -1,7 +1,8 @@
 """``python -m sample_app.demo``: migrate, seed, then run the emulator, the relay and the web app.
 
 Ctrl-C stops all three. Feeds persist in .demo/ (SQLite database and emulator data), or in
-DEMO_DATA_DIR; DEMO_WEB_PORT and DEMO_EMULATOR_PORT move the two ports.
+DEMO_DATA_DIR; DEMO_WEB_PORT and DEMO_EMULATOR_PORT move the two ports. Staff can stop and start
+the emulator from the web app (sample_app.stream_switch) to watch the outbox ride out an outage.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+
+from sample_app import stream_switch
 
 ROOT = Path(__file__).resolve().parent.parent
 WEB_PORT = int(os.environ.get("DEMO_WEB_PORT", "8000"))
@@ -59,6 +62,7 @@ def main() -> int:
     env.setdefault("STREAM_BASE_URL", f"http://localhost:{EMULATOR_PORT}")
     env.setdefault("DATABASE_URL", f"sqlite:///{DATA_DIR / 'db.sqlite3'}")
     env["PYTHONUNBUFFERED"] = "1"
+    env["DEMO_CONTROL_DIR"] = str(DATA_DIR)
     for port in (WEB_PORT, EMULATOR_PORT):
         if not _port_free(port):
             print(
@@ -81,36 +85,62 @@ def main() -> int:
         procs.append((name, proc))
         return proc
 
-    try:
-        emulator = start(
-            "emulator",
-            [
-                py,
-                "-m",
-                "feed_outbox.emulator",
-                "--port",
-                str(EMULATOR_PORT),
-                "--api-key",
-                env["STREAM_API_KEY"],
-                "--api-secret",
-                env["STREAM_API_SECRET"],
-                "--data",
-                str(DATA_DIR / "emulator.sqlite3"),
-            ],
-        )
+    emulator_args = [
+        py,
+        "-m",
+        "feed_outbox.emulator",
+        "--port",
+        str(EMULATOR_PORT),
+        "--api-key",
+        env["STREAM_API_KEY"],
+        "--api-secret",
+        env["STREAM_API_SECRET"],
+        "--data",
+        str(DATA_DIR / "emulator.sqlite3"),
+    ]
+
+    def start_emulator() -> subprocess.Popen:
+        emulator = start("emulator", emulator_args)
         _wait_for_port(EMULATOR_PORT, emulator, "the Stream emulator")
+        stream_switch.done(DATA_DIR, "start")
+        return emulator
+
+    def stop_emulator(emulator: subprocess.Popen) -> None:
+        procs.remove(("emulator", emulator))
+        emulator.send_signal(signal.SIGTERM)
+        try:
+            emulator.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            emulator.kill()
+        stream_switch.done(DATA_DIR, "stop")
+
+    (DATA_DIR / "stream.request").unlink(missing_ok=True)  # left by an earlier run
+    try:
+        emulator: subprocess.Popen | None = start_emulator()
         start("relay", [py, "-m", "relay", "--poll-interval", "0.5"])
         web = start("web", [*manage, "runserver", f"127.0.0.1:{WEB_PORT}", "--noreload"])
         _wait_for_port(WEB_PORT, web, "the web app")
         print(
             f"\n  feed-outbox demo is running: http://localhost:{WEB_PORT}/\n"
             "  log in as alice, bob, carol, dave, erin or frank (password: demo)\n"
+            "  staff account: staff (password: demo): the outbox status page and the Stream\n"
+            "    switch are in its navigation (stop Stream, keep posting, start it again)\n"
             f"  emulator inspection page: http://localhost:{EMULATOR_PORT}/_emulator/\n"
             "  Ctrl-C stops the web app, the relay and the emulator.\n",
             flush=True,
         )
         while all(p.poll() is None for _, p in procs):
-            time.sleep(0.5)
+            time.sleep(0.2)
+            action = stream_switch.take_request(DATA_DIR)
+            if action == "stop" and emulator is not None:
+                print("  Stream (the emulator) stopped from the web app", flush=True)
+                stop_emulator(emulator)
+                emulator = None
+            elif action == "start" and emulator is None:
+                print("  Stream (the emulator) started again from the web app", flush=True)
+                emulator = start_emulator()
+            elif action is not None:  # already in the state asked for
+                stream_switch.done(DATA_DIR, action)
         dead = [name for name, p in procs if p.poll() is not None]
         print(f"{', '.join(dead)} stopped unexpectedly; shutting down", file=sys.stderr)
         return 1

@@ -25,6 +25,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "feed_outbox",
     "relay",
+    "rest_framework",  # the JSON API (sample_app.api); the optional extra feed-outbox[drf]
     "sample_app",
 ]
 
@@ -53,6 +54,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "feed_outbox.context_processors.notifications",
                 "feed_outbox.context_processors.outbox_lag",
+                "sample_app.context_processors.demo_stream",
             ],
         },
     },
@@ -87,7 +89,9 @@ STREAM_NEWS_FEEDS = {"timeline": "timeline", "timeline_aggregated": "timeline_ag
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s[%(process)d] %(message)s"}
+    },
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "loggers": {
         "relay": {"handlers": ["console"], "level": "INFO", "propagate": False},

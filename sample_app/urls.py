@@ -4,7 +4,7 @@ from django.contrib.staticfiles.views import serve
 from django.urls import path, re_path
 from django.views.generic import RedirectView
 
-from sample_app import views
+from sample_app import api, views
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="timeline"), name="home"),
@@ -18,7 +18,9 @@ urlpatterns = [
     path("tweet/<int:pk>/unlike/", views.unlike, name="unlike"),
     path("tweet/<int:pk>/retweet/", views.retweet, name="retweet"),
     path("tweet/<int:pk>/delete/", views.delete_tweet, name="delete_tweet"),
-    path("api/timeline/", views.api_timeline, name="api_timeline"),
+    path("api/timeline/", api.TimelineAPI.as_view(), name="api_timeline"),
+    path("api/u/<str:username>/", api.ProfileFeedAPI.as_view(), name="api_profile"),
+    path("demo/stream/", views.demo_stream, name="demo_stream"),
     path("signup/", views.signup, name="signup"),
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),

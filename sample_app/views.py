@@ -1,30 +1,37 @@
 """Pages of Chirp; every feed shown is read from Stream (enriched), never from the Tweet table."""
 
-import re
+import logging
+from functools import partial
 
+import requests
 from django import forms
 from django.contrib import messages
+from django.contrib.admin.views.decorators import staff_member_required
 from django.contrib.auth import get_user_model, login
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import UserCreationForm
 from django.db import IntegrityError, transaction
-from django.http import JsonResponse
+from django.db.models import Q
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
+from stream import exceptions as stream_exceptions
 
 from feed_outbox.enrich import Enrich
 from feed_outbox.feed_manager import feed_manager
+from feed_outbox.models import EventStatus, OutboxEvent
 from feed_outbox.notifications import read_notifications
-from feed_outbox.serializers import ActivitySerializer
+from feed_outbox.pagination import FeedPage, FeedPaginator
+from sample_app import stream_switch
 from sample_app.models import Follow, Like, Retweet, Tweet
 
+logger = logging.getLogger(__name__)
 PAGE_SIZE = 25
-# Activity and group ids are UUIDs (group ids may carry a prefix): anything else is not sent on.
-FEED_ID = re.compile(r"[\w.-]{1,100}")
 enricher = Enrich()
-# The JSON API exposes a username and a tweet's text, nothing else of either model.
-serializer = ActivitySerializer({"auth.User": ["username"], "sample_app.Tweet": ["text"]})
+# The same paginator as the JSON API's (sample_app.api): ?before=<the last id shown>.
+paginator = FeedPaginator(PAGE_SIZE)
 
 
 class TweetForm(forms.ModelForm):
@@ -39,18 +46,20 @@ class TweetForm(forms.ModelForm):
         labels = {"text": "New tweet"}
 
 
-def _read(request, feed) -> list:
-    """A page of ``feed``, older than ``?before=<id>`` when given (Stream paginates by id)."""
-    params = {"limit": PAGE_SIZE}
-    before = request.GET.get("before", "")
-    if FEED_ID.fullmatch(before):
-        params["id_lt"] = before
-    return feed.get(**params)["results"]
-
-
-def _older(activities) -> str | None:
-    """The ``before`` of the next page, when this one is full."""
-    return activities[-1].get("id") if len(activities) == PAGE_SIZE else None
+def _read(request, feed) -> FeedPage:
+    """A page of ``feed``, older than ``?before=<id>``; a ``before`` that is no id reads the
+    first page (it is never sent to Stream). While Stream is down the page says so: saving
+    still works (the outbox keeps every change until the relay can deliver it)."""
+    try:
+        return paginator.page_or_first(feed, request.GET.get("before"))
+    except (requests.RequestException, stream_exceptions.StreamApiException):
+        logger.warning("could not read a feed from Stream", exc_info=True)
+        messages.warning(
+            request,
+            "Stream cannot be read right now, so feeds are empty here. Whatever you post is "
+            "saved and waits in the outbox; the relay delivers it once Stream is back.",
+        )
+        return FeedPage(results=[], cursor=None, next_cursor=None)
 
 
 def _tweets_in(activities) -> list[Tweet]:
@@ -61,7 +70,7 @@ def _tweets_in(activities) -> list[Tweet]:
     return [a["object"] for a in flat if isinstance(a.get("object"), Tweet)]
 
 
-def _page(request, template: str, activities, **context):
+def _page(request, template: str, activities, feed_page: FeedPage, **context):
     """Render a feed page; ``liked`` and ``retweeted`` say which buttons are already pressed."""
     ids = [t.pk for t in _tweets_in(activities)]
     liked = retweeted = set()
@@ -75,7 +84,7 @@ def _page(request, template: str, activities, **context):
             )
         )
     context.update(
-        activities=activities, liked=liked, retweeted=retweeted, older=_older(activities)
+        activities=activities, liked=liked, retweeted=retweeted, older=feed_page.next_cursor
     )
     return render(request, template, context)
 
@@ -109,12 +118,14 @@ def timeline(request):
         )
         return redirect("timeline")
     feed = feed_manager.get_news_feeds(request.user.pk)["timeline"]
-    activities = enricher.enrich_activities(_read(request, feed))
+    page = _read(request, feed)
+    activities = enricher.enrich_activities(page.results)
     User = get_user_model()
     return _page(
         request,
         "sample_app/timeline.html",
         activities,
+        page,
         form=form,
         feed_id=f"{feed.slug}:{feed.user_id}",
         people=User.objects.exclude(pk=request.user.pk).order_by("username")[:20],
@@ -124,11 +135,13 @@ def timeline(request):
 @login_required
 def timeline_aggregated(request):
     feed = feed_manager.get_news_feeds(request.user.pk)["timeline_aggregated"]
-    groups = enricher.enrich_aggregated_activities(_read(request, feed))
+    page = _read(request, feed)
+    groups = enricher.enrich_aggregated_activities(page.results)
     return _page(
         request,
         "sample_app/timeline_aggregated.html",
         groups,
+        page,
         feed_id=f"{feed.slug}:{feed.user_id}",
     )
 
@@ -136,9 +149,9 @@ def timeline_aggregated(request):
 @login_required
 def notifications(request):
     # Marked seen by this very read: Stream answers with the state before, so new ones still show.
-    response = read_notifications(request.user.pk, limit=PAGE_SIZE, mark_seen=True)
-    groups = enricher.enrich_aggregated_activities(response["results"])
-    return _page(request, "sample_app/notifications.html", groups)
+    page = _read(request, partial(read_notifications, request.user.pk, mark_seen=True))
+    groups = enricher.enrich_aggregated_activities(page.results)
+    return _page(request, "sample_app/notifications.html", groups, page)
 
 
 def profile(request, username):
@@ -148,11 +161,13 @@ def profile(request, username):
         and Follow.objects.filter(user=request.user, target=owner).exists()
     )
     feed = feed_manager.get_user_feed(owner.pk)
-    activities = enricher.enrich_activities(_read(request, feed))
+    page = _read(request, feed)
+    activities = enricher.enrich_activities(page.results)
     return _page(
         request,
         "sample_app/profile.html",
         activities,
+        page,
         owner=owner,
         is_following=is_following,
         followers=owner.followers.count(),
@@ -219,9 +234,29 @@ def delete_tweet(request, pk: int):
     return _back(request)
 
 
-@login_required
-def api_timeline(request):
-    """The timeline as JSON, enriched: what a front end or a mobile app would read."""
-    feed = feed_manager.get_news_feeds(request.user.pk)["timeline"]
-    activities = enricher.enrich_activities(feed.get(limit=PAGE_SIZE)["results"])
-    return JsonResponse({"results": serializer.serialize_many(activities)})
+# Not in the request's transaction: it waits for the launcher, and on SQLite a read
+# transaction that later writes fails at once ("database is locked") if the relay is writing.
+@transaction.non_atomic_requests
+@staff_member_required
+@require_POST
+def demo_stream(request):
+    """The demo's Stream switch (``make demo`` only): stop or start the Stream emulator."""
+    action = request.POST.get("action")
+    if stream_switch.control_dir() is None or action not in stream_switch.ACTIONS:
+        raise Http404("the Stream switch exists only under make demo")
+    if not stream_switch.ask(action):
+        messages.warning(request, f"The demo launcher did not {action} Stream in time.")
+    elif action == "stop":
+        messages.success(
+            request,
+            "Stream is stopped. Keep posting: the outbox status page shows the lag and the "
+            "pending events grow.",
+        )
+    else:
+        # What an operator does after an outage (the admin's "retry now" action): events
+        # waiting out their backoff are claimable at once, in their order.
+        now = timezone.now()
+        free = Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lte=now)
+        OutboxEvent.objects.filter(free, status=EventStatus.PENDING).update(available_at=None)
+        messages.success(request, "Stream is back: the relay delivers the backlog in order.")
+    return _back(request)

@@ -27,6 +27,8 @@ class RelayProcess:
             cwd=ROOT,
             stdout=self.log,
             stderr=subprocess.STDOUT,
+            # A group of its own: killing it also kills the children of --workers.
+            start_new_session=True,
         )
 
     def output(self) -> str:
@@ -60,8 +62,11 @@ class RelayProcess:
         return self.proc.wait(timeout=timeout)
 
     def kill(self) -> None:
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
         if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGKILL)
             self.proc.wait(timeout=10)
 
     def close(self) -> None:

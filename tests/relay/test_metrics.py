@@ -25,7 +25,7 @@ def test_metrics_render_counters_gauges_and_cumulative_histograms():
     assert "feed_outbox_relay_lag_seconds 2.5" in text
     name = "feed_outbox_relay_stream_request_seconds"
     assert f'{name}_bucket{{endpoint="add_activities",le="0.025"}} 1' in text
-    assert f'{name}_bucket{{endpoint="add_activities",le="5"}} 2' in text
+    assert f'{name}_bucket{{endpoint="add_activities",le="5.0"}} 2' in text
     assert f'{name}_bucket{{endpoint="add_activities",le="+Inf"}} 2' in text
     assert f'{name}_count{{endpoint="add_activities"}} 2' in text
     assert "# TYPE feed_outbox_relay_batch_size histogram" in text
@@ -58,3 +58,31 @@ def test_readyz_follows_the_relay_state_while_healthz_stays_up(server):
     assert get(srv.port, "/healthz") == (200, "ok\n")
     assert get(srv.port, "/metrics")[0] == 200
     assert get(srv.port, "/nope")[0] == 404
+
+
+def test_metrics_carry_the_default_process_collectors_and_the_standard_exposition(server):
+    srv, _state = server
+    status, text = get(srv.port, "/metrics")
+
+    assert status == 200
+    assert "process_cpu_seconds_total" in text  # prometheus-client's default collectors
+    assert "python_info" in text
+    assert "# TYPE feed_outbox_relay_events_total counter" in text
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{srv.port}/metrics",
+        headers={"Accept": "application/openmetrics-text; version=1.0.0"},
+    )
+    with urllib.request.urlopen(request, timeout=5) as answer:
+        assert answer.headers["Content-Type"].startswith("application/openmetrics-text")
+        assert answer.read().decode().endswith("# EOF\n")
+
+
+def test_failures_are_counted_by_class():
+    metrics = Metrics()
+    metrics.stream_failure("add_activities", "retryable")
+    metrics.stream_failure("add_activities", "retryable")
+    metrics.stream_failure("follow_many", "permanent")
+
+    name = "feed_outbox_relay_stream_failures_total"
+    assert metrics.counter(name, endpoint="add_activities", failure_class="retryable") == 2
+    assert metrics.counter(name, endpoint="follow_many", failure_class="permanent") == 1

@@ -242,3 +242,23 @@ def test_feed_pages_link_to_older_activities(as_user, outbox_drain):
     odd = c.get(reverse("profile", args=["prolific"]), {"before": "../x&limit=1000"})
     assert odd.status_code == 200
     assert odd.content.decode().count('data-verb="tweet"') == PAGE_SIZE
+
+
+def test_staff_see_the_outbox_status_link_and_the_stream_switch_only_under_the_demo(
+    client, tmp_path, monkeypatch
+):
+    staff = UserFactory(username="ops", is_staff=True, is_superuser=True)
+    client.force_login(staff)
+    page = client.get(reverse("profile", args=["ops"])).content.decode()
+    assert reverse("admin:feed_outbox_outboxevent_status") in page
+    assert "stream-state" not in page  # not under make demo: no switch
+    assert client.post(reverse("demo_stream"), {"action": "stop"}).status_code == 404
+
+    monkeypatch.setenv("DEMO_CONTROL_DIR", str(tmp_path))
+    (tmp_path / "stream.state").write_text("running")
+    assert 'id="stop-stream"' in client.get(reverse("profile", args=["ops"])).content.decode()
+
+    client.force_login(UserFactory(username="plain"))
+    page = client.get(reverse("profile", args=["plain"])).content.decode()
+    assert "nav-outbox-status" not in page and "stream-state" not in page
+    assert client.post(reverse("demo_stream"), {"action": "stop"}).status_code == 302  # to login

@@ -12,6 +12,8 @@ from sample_app.models import Follow, Like, Retweet, Tweet
 
 USERS = ["alice", "bob", "carol", "dave", "erin", "frank"]
 PASSWORD = "demo"
+# Sees the admin's outbox status page and the demo's Stream switch (README: the outage).
+STAFF = "staff"
 TWEETS = [
     "Shipping the outbox today.",
     "Rollbacks no longer leak into feeds!",
@@ -50,6 +52,7 @@ class Command(BaseCommand):
     @transaction.atomic
     def handle(self, *args, **options):
         User = get_user_model()
+        self._staff(User)  # also into a .demo/ seeded before the staff account existed
         if User.objects.filter(username=USERS[0]).exists():
             self.stdout.write("demo data already seeded")
             return
@@ -86,6 +89,14 @@ class Command(BaseCommand):
             f"seeded {len(users)} users ({', '.join(USERS)}; password '{PASSWORD}'), "
             f"{len(tweets)} tweets and {reactions} likes and retweets"
         )
+
+    def _staff(self, User) -> None:
+        if User.objects.filter(username=STAFF).exists():
+            return
+        staff = User(username=STAFF, is_staff=True, is_superuser=True)
+        staff.set_password(PASSWORD)
+        staff.save()
+        self.stdout.write(f"seeded the staff account {STAFF!r} (password {PASSWORD!r})")
 
     @staticmethod
     def _after(tweet, now, rng) -> datetime.datetime:
