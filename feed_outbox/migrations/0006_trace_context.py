@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('feed_outbox', '0004_causal_order_indexes'),
+        ('feed_outbox', '0005_follow_key_index'),
     ]
 
     operations = [
