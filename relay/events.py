@@ -16,6 +16,7 @@ class Event:
     ordering_key: str
     payload: dict[str, Any]
     attempts: int
+    api: str = "v2"  # the Stream API this row is delivered to
 
     @classmethod
     def from_row(cls, row: Any) -> Event:
@@ -27,6 +28,7 @@ class Event:
             ordering_key=row.ordering_key,
             payload=row.payload,
             attempts=row.attempts,
+            api=getattr(row, "api", "v2"),
         )
 
     @property
