@@ -43,6 +43,11 @@ DEFAULTS: dict[str, Any] = {
     # Which Stream API(s) the outbox delivers to: "v2" (stream-python), "v3" (getstream) or
     # "v2+v3" (both, each with its own delivery state: Stream's migration path).
     "FEED_OUTBOX_STREAM_API": "v2",
+    # Feeds v3 credentials and address; unset: the STREAM_API_KEY / _SECRET / STREAM_BASE_URL
+    # values (Stream's migration keeps one app: v2 and v3 share its key).
+    "STREAM_V3_API_KEY": None,
+    "STREAM_V3_API_SECRET": None,
+    "STREAM_V3_BASE_URL": None,
     # Which API feed_manager reads from (None: v3 when only v3 is written, else v2).
     "FEED_OUTBOX_READ_API": None,
 }

@@ -30,11 +30,15 @@ def _child_argv(argv: list[str]) -> list[str]:
     return out
 
 
-def run_workers(workers: int, argv: list[str], grace_period: float) -> int:
-    """Start ``workers`` children (``python -m relay`` with the same options); exit when all do."""
+def run_workers(
+    workers: int, argv: list[str], grace_period: float, apis: tuple[str, ...] = ()
+) -> int:
+    """Start ``workers`` children (``python -m relay`` with the same options), ``workers``
+    per API of ``apis`` when given (``--api`` each); exit when all do."""
     command = [sys.executable, "-m", "relay", *_child_argv(argv)]
-    children = [subprocess.Popen(command) for _ in range(workers)]
-    logger.info("started %d relay processes: %s", workers, [c.pid for c in children])
+    commands = [[*command, "--api", api] for api in apis] if apis else [command]
+    children = [subprocess.Popen(c) for c in commands for _ in range(workers)]
+    logger.info("started %d relay processes: %s", len(children), [c.pid for c in children])
     stopping = False
 
     def forward(signum, frame):

@@ -94,8 +94,12 @@ def get_or_create_feed(call: V3Call) -> dict:
         "feed": render.feed(store, stored),
         "activities": [],
         "aggregated_activities": [],
-        "followers": [],
-        "following": [],
+        "followers": [
+            render.follow(store, f) for (_s, t), f in store.follows.items() if t == stored.fid
+        ][:100],
+        "following": [
+            render.follow(store, f) for (s, _t), f in store.follows.items() if s == stored.fid
+        ][:100],
         "members": [],
         "pinned_activities": [],
     }
