@@ -55,13 +55,14 @@ def add_activity(call: V3Call) -> dict:
 
 def upsert_activities(call: V3Call) -> dict:
     requests = _list(call, "activities")
-    if not all(isinstance(r, dict) and r.get("id") for r in requests):
-        raise input_error("activities", "every activity of a batch upsert needs an id")
+    if not all(isinstance(r, dict) for r in requests):
+        raise input_error("activities", "must be a list of activities")
     # Validate the whole batch before applying any of it: one bad activity fails the request.
     for request in requests:
         for fid in request.get("feeds") or []:
             call.store.feed(fid)
-    stored = [call.store.upsert(r) for r in requests]
+    # Without an id an upsert creates a new activity (the SDK's own feed tests do this).
+    stored = [call.store.upsert(r, generate_id=True) for r in requests]
     return {"activities": [render.activity(call.store, a) for a in stored]}
 
 
@@ -306,7 +307,8 @@ class V3Service:
 
     @staticmethod
     def handles(path: str) -> bool:
-        return path.startswith("/api/v2/")
+        # Only the v3 products' paths: any other /api/v2/... stays v2's (a 404 in v2's shape).
+        return path.startswith(("/api/v2/feeds/", "/api/v2/users"))
 
     def prepare(self, request: Request) -> tuple[V3Route, V3Call]:
         from urllib.parse import unquote
