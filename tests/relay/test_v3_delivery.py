@@ -124,3 +124,20 @@ def test_a_v3_poison_event_is_dead_lettered_and_blocks_only_its_key(stream_emula
     assert statuses[after.id] == statuses[fine.id] == EventStatus.DELIVERED
     poison.refresh_from_db()
     assert "HTTP 404" in poison.last_error and "feed group 'nosuchgroup'" in poison.last_error
+
+
+def test_backfill_api_v3_fills_a_new_v3_app_from_the_database_and_skips_what_it_has(
+    outbox_drain,
+):
+    from django.core.management import call_command
+
+    user = UserFactory()
+    tweets = TweetFactory.create_batch(3, user=user)  # written for v2 only (the default)
+    call_command("outbox_backfill", "sample_app.Tweet", "--api", "v3", verbosity=0)
+    call_command("outbox_backfill", "sample_app.Tweet", "--api", "v3", verbosity=0)
+    assert OutboxEvent.objects.filter(api="v3").count() == 3
+    with override_settings(FEED_OUTBOX_STREAM_API="v2+v3"):
+        outbox_drain()
+    assert sorted(foreign_ids(f"user:{user.pk}")) == sorted(
+        f"sample_app.Tweet:{t.pk}" for t in tweets
+    )
