@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from dataclasses import dataclass
 from typing import Any
 
@@ -85,11 +86,10 @@ class Answer:
 
 def _v3_answer(exc: BaseException) -> Answer | None:
     """A getstream StreamApiException: the SDK keeps status, code, message and the body."""
-    try:
-        from getstream.exceptions import StreamApiException
-    except ImportError:  # the v3 extra is not installed: no v3 answers exist
-        return None
-    if not isinstance(exc, StreamApiException):
+    # Looked up, not imported: without the SDK loaded no exception can be one of its own (and
+    # a v2 relay must not pay its import on a failure).
+    module = sys.modules.get("getstream.exceptions")
+    if module is None or not isinstance(exc, module.StreamApiException):
         return None
     raw = exc.raw_response_body or ""
     code = exc.code if exc.api_error is not None or _json_object(raw) else None

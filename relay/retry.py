@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import enum
 import random
+import sys
 from typing import Any
 
 import requests
@@ -95,12 +96,14 @@ def _classify_v3_answer(answer: Answer) -> Failure:
 
 
 def _v3_transport(exc: BaseException) -> Any:
-    """The getstream StreamTransportException ``exc`` is (None when it is something else)."""
-    try:
-        from getstream.exceptions import StreamTransportException
-    except ImportError:
+    """The getstream StreamTransportException ``exc`` is (None when it is something else).
+
+    Looked up, never imported: a v2 relay must not pay the SDK's import (seconds on a busy
+    host) on its first failure, while a late write may be landing."""
+    module = sys.modules.get("getstream.exceptions")
+    if module is None:
         return None
-    return exc if isinstance(exc, StreamTransportException) else None
+    return exc if isinstance(exc, module.StreamTransportException) else None
 
 
 def may_mean_configuration(exc: BaseException) -> bool:
