@@ -53,8 +53,11 @@ def backfill(
     dry_run: bool = False,
     after_pk: Any = None,
     on_chunk: Callable[[BackfillReport], None] | None = None,
+    api: str | None = None,
 ) -> BackfillReport:
-    """Queue an add for each published row of ``model`` (from ``since``, after ``after_pk``)."""
+    """Queue an add for each published row of ``model`` (from ``since``, after ``after_pk``);
+    with ``api``, for that Stream API only (a key already in its rows is skipped), which is
+    how a new v3 app is filled from the database while v2 keeps running."""
     alias = using or router.db_for_write(model)
     rows = rows_to_backfill(model, alias, since)
     report = BackfillReport(dry_run=dry_run, last_pk=after_pk)
@@ -67,9 +70,9 @@ def backfill(
             if not chunk:
                 return report
             # The outbox row goes where the write side puts it: the instance's database.
-            events = _add_events(chunk, alias, report)
+            events = _add_events(chunk, alias, report, api)
             if not dry_run:
-                enqueue(events, alias)
+                enqueue(events, alias, apis=(api,) if api else None)
         report.scanned += len(chunk)
         report.queued += len(events)
         report.last_pk = chunk[-1].pk
@@ -77,13 +80,14 @@ def backfill(
             on_chunk(report)
 
 
-def _add_events(chunk: list, alias: str, report: BackfillReport) -> list[OutboxEvent]:
+def _add_events(
+    chunk: list, alias: str, report: BackfillReport, api: str | None = None
+) -> list[OutboxEvent]:
     keys = {instance.activity_foreign_id: instance for instance in chunk}
-    known = set(
-        OutboxEvent.objects.using(alias)
-        .filter(ordering_key__in=list(keys))
-        .values_list("ordering_key", flat=True)
-    )
+    rows = OutboxEvent.objects.using(alias).filter(ordering_key__in=list(keys))
+    if api is not None:
+        rows = rows.filter(api=api)
+    known = set(rows.values_list("ordering_key", flat=True))
     events = []
     for key, instance in keys.items():
         if key in known:

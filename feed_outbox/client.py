@@ -1,4 +1,5 @@
-"""The stream-python client, built lazily from settings (never at import)."""
+"""The Stream clients, built lazily from settings (never at import): stream-python for Feeds
+v2, and the getstream SDK for Feeds v3 (``build_v3_client``, an optional dependency)."""
 
 from __future__ import annotations
 
@@ -43,6 +44,58 @@ def build_client(**overrides: Any) -> stream.client.StreamClient:
         "Stream credentials are not set: define STREAM_API_KEY and STREAM_API_SECRET "
         "in your settings (or the STREAM_URL environment variable)"
     )
+
+
+def _v3_settings() -> tuple:
+    return (
+        conf.get("STREAM_V3_API_KEY") or conf.get("STREAM_API_KEY"),
+        conf.get("STREAM_V3_API_SECRET") or conf.get("STREAM_API_SECRET"),
+        float(conf.get("STREAM_TIMEOUT")),
+        conf.get("STREAM_V3_BASE_URL") or conf.get("STREAM_BASE_URL"),
+    )
+
+
+def build_v3_client(**overrides: Any) -> Any:
+    """A new getstream ``Stream`` client (its own httpx pool) for Feeds v3, from settings.
+
+    ``base_url`` points it at the emulator (``http://localhost:PORT``: the v3 routes share the
+    emulator's port); unset, the SDK's default host is Stream's.
+    """
+    try:
+        from getstream import Stream
+    except ImportError:
+        raise ImproperlyConfigured(
+            "Feeds v3 needs the getstream SDK: pip install 'django-feed-outbox[v3]'"
+        ) from None
+    key, secret, timeout, base_url = _v3_settings()
+    key = overrides.get("api_key", key)
+    secret = overrides.get("api_secret", secret)
+    timeout = overrides.get("timeout", timeout)
+    base_url = overrides.get("base_url", base_url)
+    if not (key and secret):
+        raise ImproperlyConfigured(
+            "Stream v3 credentials are not set: define STREAM_API_KEY and STREAM_API_SECRET "
+            "(or STREAM_V3_API_KEY and STREAM_V3_API_SECRET) in your settings"
+        )
+    kwargs: dict[str, Any] = {"api_key": key, "api_secret": secret, "timeout": timeout}
+    if base_url:
+        kwargs["base_url"] = base_url.rstrip("/")
+    return Stream(**kwargs)
+
+
+_v3_clients: dict[tuple, Any] = {}
+
+
+def get_v3_client() -> Any:
+    """The shared v3 client for the current settings (readers: feed_manager, reconcile)."""
+    key = _v3_settings()
+    client = _v3_clients.get(key)
+    if client is None:
+        with _lock:
+            client = _v3_clients.get(key)
+            if client is None:
+                client = _v3_clients[key] = build_v3_client()
+    return client
 
 
 def get_client() -> stream.client.StreamClient:

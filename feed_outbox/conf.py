@@ -40,6 +40,16 @@ DEFAULTS: dict[str, Any] = {
     "FEED_OUTBOX_LANDING_SECONDS": None,
     "FEED_OUTBOX_RETENTION": 7 * 24 * 3600,
     "FEED_OUTBOX_ENRICH_MODELS": (),
+    # Which Stream API(s) the outbox delivers to: "v2" (stream-python), "v3" (getstream) or
+    # "v2+v3" (both, each with its own delivery state: Stream's migration path).
+    "FEED_OUTBOX_STREAM_API": "v2",
+    # Feeds v3 credentials and address; unset: the STREAM_API_KEY / _SECRET / STREAM_BASE_URL
+    # values (Stream's migration keeps one app: v2 and v3 share its key).
+    "STREAM_V3_API_KEY": None,
+    "STREAM_V3_API_SECRET": None,
+    "STREAM_V3_BASE_URL": None,
+    # Which API feed_manager reads from (None: v3 when only v3 is written, else v2).
+    "FEED_OUTBOX_READ_API": None,
 }
 
 
@@ -77,6 +87,28 @@ def landing_seconds() -> float:
     timeout = float(get("STREAM_TIMEOUT"))
     configured = get("FEED_OUTBOX_LANDING_SECONDS")
     return max(timeout, 2 * timeout if configured is None else float(configured))
+
+
+STREAM_API_CHOICES = {"v2": ("v2",), "v3": ("v3",), "v2+v3": ("v2", "v3")}
+
+
+def stream_apis() -> tuple[str, ...]:
+    """The APIs every outbox event is written for, from FEED_OUTBOX_STREAM_API."""
+    value = get("FEED_OUTBOX_STREAM_API")
+    try:
+        return STREAM_API_CHOICES[value]
+    except (KeyError, TypeError):
+        raise ValueError(
+            f"FEED_OUTBOX_STREAM_API is {value!r}; use one of {', '.join(STREAM_API_CHOICES)}"
+        ) from None
+
+
+def read_api() -> str:
+    """The API feed_manager reads: FEED_OUTBOX_READ_API, else v3 only when v2 is not written."""
+    value = get("FEED_OUTBOX_READ_API")
+    if value in ("v2", "v3"):
+        return value
+    return "v3" if stream_apis() == ("v3",) else "v2"
 
 
 def stream_secrets() -> list[str]:

@@ -53,7 +53,15 @@ class FeedManager:
 
     # Reads: stream-python Feed objects from the client of the current settings.
     def get_feed(self, feed: str, user_id: Any) -> Any:
-        """The ``feed`` group's feed of ``user_id`` (``.get(limit=…, id_lt=…)`` reads it)."""
+        """The ``feed`` group's feed of ``user_id`` (``.get(limit=…, id_lt=…)`` reads it).
+
+        On v3 reads (FEED_OUTBOX_READ_API) a feed_outbox.v3_reads.V3Feed: the same reads,
+        v2-shaped, through the getstream SDK."""
+        if conf.read_api() == "v3":
+            from feed_outbox.client import get_v3_client
+            from feed_outbox.v3_reads import V3Feed
+
+            return V3Feed(get_v3_client(), feed, user_id)
         return stream_client.feed(feed, user_id)
 
     def get_user_feed(self, user_id: Any, feed_type: str | None = None) -> Any:

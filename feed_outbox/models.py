@@ -21,6 +21,13 @@ class EventKind(models.TextChoices):
     UNFOLLOW = "unfollow", "unfollow feed"
 
 
+class StreamApi(models.TextChoices):
+    """Which Stream API an outbox row is delivered to (FEED_OUTBOX_STREAM_API)."""
+
+    V2 = "v2", "Feeds v2 (stream-python)"
+    V3 = "v3", "Feeds v3 (getstream)"
+
+
 class EventStatus(models.TextChoices):
     PENDING = "pending", "pending"
     DELIVERED = "delivered", "delivered"
@@ -45,6 +52,10 @@ class OutboxEvent(models.Model):
     aggregate_type = models.CharField(max_length=255, blank=True, default="")
     # Everything the relay sends, with the activity ``time`` frozen at write time.
     payload = models.JSONField()
+    # The API this row is delivered to. With FEED_OUTBOX_STREAM_API = "v2+v3" the write side
+    # writes one row per API, so each API has its own delivery state and order (an outage of
+    # one never holds the other); rows written before the column existed are v2's.
+    api = models.CharField(max_length=8, choices=StreamApi.choices, default=StreamApi.V2)
     status = models.CharField(
         max_length=16, choices=EventStatus.choices, default=EventStatus.PENDING
     )

@@ -131,10 +131,16 @@ def follow_event(source: str, target: str, kind: EventKind, **options: Any) -> O
     )
 
 
-def enqueue(events: Iterable[OutboxEvent], using: str | None = None) -> list[OutboxEvent]:
-    """Write events in one INSERT on ``using`` (default: the outbox's write database).
+def enqueue(
+    events: Iterable[OutboxEvent],
+    using: str | None = None,
+    apis: tuple[str, ...] | None = None,
+) -> list[OutboxEvent]:
+    """Write events in one INSERT on ``using`` (default: the outbox's write database), one row
+    per Stream API of ``apis`` (default: FEED_OUTBOX_STREAM_API).
 
-    Inside ``batch(using)`` the events are kept and written together when the block ends.
+    Inside ``batch(using)`` the events are kept and written together when the block ends
+    (unless ``apis`` is given: the migration commands' rows for one API are written at once).
     """
     events = list(events)
     if not events:
@@ -145,10 +151,31 @@ def enqueue(events: Iterable[OutboxEvent], using: str | None = None) -> list[Out
             event.traceparent, event.tracestate = trace
     alias = using or router.db_for_write(OutboxEvent)
     pending = _buffers.get().get(alias)
-    if pending is not None:
+    if pending is not None and apis is None:
         pending.extend(events)
         return events
-    return _write(events, alias)
+    return _write(events, alias, apis)
+
+
+def for_apis(events: list[OutboxEvent], apis: tuple[str, ...]) -> list[OutboxEvent]:
+    """``events`` once per API: the given rows for the first, copies for the others.
+
+    All of one API's rows come before the next API's: within an API they stay in the
+    caller's order, which is the order the claim applies one key's events in.
+    """
+    if apis == ("v2",) and all(event.api == "v2" for event in events):
+        return events  # the default: today's rows, untouched
+    rows: list[OutboxEvent] = []
+    for index, api in enumerate(apis):
+        for event in events:
+            if index:
+                event = new_event(
+                    event.kind, event.feed, event.ordering_key, event.aggregate_type,
+                    event.payload,
+                )
+            event.api = api
+            rows.append(event)
+    return rows
 
 
 @contextlib.contextmanager
@@ -200,8 +227,11 @@ def _field_defaults() -> tuple[tuple[str, bool, Any], ...]:
     return tuple(plan)
 
 
-def _write(events: list[OutboxEvent], alias: str) -> list[OutboxEvent]:
-    """One INSERT of ``events`` on ``alias``; they come back saved, with their ids.
+def _write(
+    events: list[OutboxEvent], alias: str, apis: tuple[str, ...] | None = None
+) -> list[OutboxEvent]:
+    """One INSERT of ``events`` (one row per API of ``apis``, default FEED_OUTBOX_STREAM_API)
+    on ``alias``; the given events come back saved, with their ids (their first API's rows).
 
     On PostgreSQL this skips the ORM's compiler (the SQL is built once per row count) and
     prepares only the values that need it: most of the Python cost of an outbox row. The same
@@ -210,10 +240,13 @@ def _write(events: list[OutboxEvent], alias: str) -> list[OutboxEvent]:
     """
     if not events:
         return events
+    given = events
+    events = for_apis(events, apis or conf.stream_apis())
     connection = connections[alias]
     if connection.vendor != "postgresql":
         # SQLite writes one transaction at a time: ids are in commit order already.
-        return OutboxEvent.objects.using(alias).bulk_create(events)
+        OutboxEvent.objects.using(alias).bulk_create(events)
+        return given
     plan = _insert_plan()
     rows = []
     with connection.cursor() as cursor:
@@ -235,7 +268,7 @@ def _write(events: list[OutboxEvent], alias: str) -> list[OutboxEvent]:
         event.pk = pk
         event._state.adding = False
         event._state.db = alias
-    return events
+    return given
 
 
 #: First key of feed-outbox's two-key advisory locks (the second is hashtext(feed)), so they

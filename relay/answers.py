@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,10 +34,14 @@ class Answer:
     exception: str
     detail: str
     raw: str = ""
+    api: str = "v2"  # whose codes these are: v2's and v3's differ (relay.retry)
 
     @classmethod
     def of(cls, exc: BaseException) -> Answer | None:
-        """The answer behind a stream-python exception (None for anything else)."""
+        """The answer behind a stream-python or getstream exception (None for anything else)."""
+        v3 = _v3_answer(exc)
+        if v3 is not None:
+            return v3
         if not isinstance(exc, stream_exceptions.StreamApiException):
             return None
         status, raw = getattr(exc, RAW_ATTRIBUTE, None) or (None, "")
@@ -59,16 +64,43 @@ class Answer:
     @property
     def json(self) -> bool:
         """False when the body was not Stream's JSON (a proxy's page, a wrong base URL)."""
+        if self.api == "v3":
+            return bool(_json_object(self.raw))
         return bool(_json_object(self.raw)) or self.detail != f"GetStreamAPI{self.status}"
 
     def names_a_bad_token(self) -> bool:
+        if self.api == "v3":
+            return False  # v3 answers token problems with 401 and their own codes
         return names_a_bad_token(self.code, self.detail)
 
     def unknown_feed_groups(self) -> set[str]:
         """The groups a FeedConfigException says are not configured (its detail quotes them)."""
-        if self.code != FEED_CONFIG:
+        if self.api == "v3":
+            # v3: 404/16 "feed group 'name' does not exist"
+            if self.code != 16 or "feed group" not in self.detail:
+                return set()
+        elif self.code != FEED_CONFIG:
             return set()
         return set(_QUOTED.findall(self.detail))
+
+
+def _v3_answer(exc: BaseException) -> Answer | None:
+    """A getstream StreamApiException: the SDK keeps status, code, message and the body."""
+    # Looked up, not imported: without the SDK loaded no exception can be one of its own (and
+    # a v2 relay must not pay its import on a failure).
+    module = sys.modules.get("getstream.exceptions")
+    if module is None or not isinstance(exc, module.StreamApiException):
+        return None
+    raw = exc.raw_response_body or ""
+    code = exc.code if exc.api_error is not None or _json_object(raw) else None
+    return Answer(
+        int(exc.status_code or 0),
+        code,
+        type(exc).__name__,
+        exc.message or "",
+        raw[:RAW_LIMIT],
+        api="v3",
+    )
 
 
 def _json_object(raw: str) -> dict[str, Any]:

@@ -60,21 +60,24 @@ TABLE = OutboxEvent._meta.db_table
 # The clock is the database's (statement_timestamp(), which Django's Now() also reads), so
 # relays on hosts with skewed clocks agree on leases and backoffs.
 CLAIMABLE = """
-    e.status = 'pending'
+    e.status = 'pending' AND e.api = %(api)s
     AND (e.available_at IS NULL OR e.available_at <= statement_timestamp())
     AND (e.lease_expires_at IS NULL OR e.lease_expires_at <= statement_timestamp())
     AND NOT EXISTS (
         SELECT 1 FROM {table} o
         WHERE o.ordering_key = e.ordering_key AND o.id < e.id AND o.status = 'pending'
+          AND o.api = e.api
     )
     AND (e.kind NOT IN ('add', 'update', 'remove') OR NOT EXISTS (
         SELECT 1 FROM {table} o
-        WHERE o.status = 'pending' AND o.kind IN ('follow', 'unfollow') AND o.id < e.id
+        WHERE o.status = 'pending' AND o.api = e.api AND o.kind IN ('follow', 'unfollow')
+          AND o.id < e.id
           AND (o.payload ->> 'target') = e.feed
     ))
     AND (NOT e.payload ? 'to' OR e.kind NOT IN ('add', 'update') OR NOT EXISTS (
         SELECT 1 FROM {table} o
-        WHERE o.status = 'pending' AND o.kind IN ('follow', 'unfollow') AND o.id < e.id
+        WHERE o.status = 'pending' AND o.api = e.api AND o.kind IN ('follow', 'unfollow')
+          AND o.id < e.id
           AND (o.payload ->> 'target') IN (
               SELECT jsonb_array_elements_text(e.payload -> 'to')
           )
@@ -82,12 +85,13 @@ CLAIMABLE = """
     AND (e.kind NOT IN ('follow', 'unfollow') OR (
         NOT EXISTS (
             SELECT 1 FROM {table} o
-            WHERE o.status = 'pending' AND o.feed = (e.payload ->> 'target') AND o.id < e.id
+            WHERE o.status = 'pending' AND o.api = e.api AND o.feed = (e.payload ->> 'target')
+              AND o.id < e.id
               AND o.kind IN ('add', 'update', 'remove')
         )
         AND NOT EXISTS (
             SELECT 1 FROM {table} o
-            WHERE o.status = 'pending' AND o.payload ? 'to'
+            WHERE o.status = 'pending' AND o.api = e.api AND o.payload ? 'to'
               AND (o.payload -> 'to') ? (e.payload ->> 'target') AND o.id < e.id
               AND o.kind IN ('add', 'update')
         )
@@ -99,6 +103,7 @@ BLOCKED_BY_DEAD = """
     AND NOT EXISTS (
         SELECT 1 FROM {table} o
         WHERE o.ordering_key = e.ordering_key AND o.id < e.id AND o.status = 'dead'
+          AND o.api = e.api
     )
 """
 
@@ -147,7 +152,7 @@ SET lease_owner = %(owner)s,
     attempts = t.attempts + 1
 FROM locked
 WHERE t.id = locked.id
-RETURNING t.id, t.kind, t.feed, t.ordering_key, t.payload, t.attempts,
+RETURNING t.id, t.kind, t.feed, t.ordering_key, t.payload, t.attempts, t.api,
           t.created_at, t.traceparent, t.tracestate, t.lease_expires_at
 """
 
@@ -175,7 +180,11 @@ def blocking_statuses() -> list[str]:
 
 
 def claim_params(
-    owner: str, limit: int, lease_seconds: float, now: datetime.datetime | None = None
+    owner: str,
+    limit: int,
+    lease_seconds: float,
+    now: datetime.datetime | None = None,
+    api: str = "v2",
 ) -> dict:
     """Parameters of the claim statement. ``now`` and ``expires`` serve the portable claim
     only: on PostgreSQL the statement reads the database's clock."""
@@ -188,12 +197,15 @@ def claim_params(
         "token": uuid.uuid4(),
         "lease_seconds": float(lease_seconds),
         "expires": now + datetime.timedelta(seconds=lease_seconds),
+        "api": api,
     }
 
 
-def claim_batch(owner: str, limit: int, lease_seconds: float, using: str = "default") -> Lease:
-    """Lease up to ``limit`` claimable events to ``owner``, at most one per ordering key."""
-    params = claim_params(owner, limit, lease_seconds)
+def claim_batch(
+    owner: str, limit: int, lease_seconds: float, using: str = "default", api: str = "v2"
+) -> Lease:
+    """Lease up to ``limit`` claimable events of ``api`` to ``owner``, at most one per key."""
+    params = claim_params(owner, limit, lease_seconds, api=api)
     connection = connections[using]
     expires = params["expires"]
     if connection.vendor == "postgresql":
@@ -230,15 +242,17 @@ def _analyze_if_slow(using: str, elapsed: float) -> bool:
 
 
 def _event(row: Sequence) -> Event:
-    id_, kind, feed, key, payload, attempts, created_at, traceparent, tracestate = row
+    id_, kind, feed, key, payload, attempts, api, created_at, traceparent, tracestate = row
     if isinstance(payload, (str, bytes)):  # Django's psycopg loader leaves jsonb as text
         payload = json.loads(payload)
-    return Event(id_, kind, feed, key, payload, attempts, created_at, traceparent, tracestate)
+    return Event(
+        id_, kind, feed, key, payload, attempts, api, created_at, traceparent, tracestate
+    )
 
 
-def claimable(using: str, now: datetime.datetime):
+def claimable(using: str, now: datetime.datetime, api: str = "v2"):
     """The CLAIMABLE predicate as a queryset (SQLite, admin and tests)."""
-    rows = OutboxEvent.objects.using(using)
+    rows = OutboxEvent.objects.using(using).filter(api=api)
     older_of_key = rows.filter(
         ordering_key=OuterRef("ordering_key"), id__lt=OuterRef("id"), status__in=blocking_statuses()
     )
@@ -257,7 +271,7 @@ def _claim_portable(params: dict, using: str) -> tuple[Event, ...]:
     # is small), with the same function the writers' locks are planned with.
     with transaction.atomic(using=using):
         rows: list[OutboxEvent] = []
-        for row in claimable(using, params["now"]).iterator(chunk_size=params["limit"] * 4):
+        for row in claimable(using, params["now"], params["api"]).iterator(chunk_size=params["limit"] * 4):
             rows.append(row)
             if len(rows) >= params["limit"] * 4:
                 break
@@ -265,7 +279,7 @@ def _claim_portable(params: dict, using: str) -> tuple[Event, ...]:
             return ()
         older = (
             OutboxEvent.objects.using(using)
-            .filter(status=EventStatus.PENDING, id__lt=rows[-1].id)
+            .filter(status=EventStatus.PENDING, api=params["api"], id__lt=rows[-1].id)
             .only("id", "kind", "feed", "payload")
         )
         blocked = blocked_across_keys(rows, older)
@@ -365,10 +379,10 @@ def pending_stats(using: str = "default") -> PendingStats:
 
 
 def explain_claim(
-    limit: int = 100, using: str = "default", analyze: bool = True
+    limit: int = 100, using: str = "default", analyze: bool = True, api: str = "v2"
 ) -> tuple[str, float]:
     """EXPLAIN the claim statement (rolled back); returns the plan and its top-level cost."""
-    params = claim_params("explain", limit, 30.0)
+    params = claim_params("explain", limit, 30.0, api=api)
     options = "ANALYZE, BUFFERS" if analyze else "COSTS"
     with transaction.atomic(using=using), connections[using].cursor() as cursor:
         cursor.execute(f"EXPLAIN ({options}) {claim_sql()}", params)

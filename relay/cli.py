@@ -79,6 +79,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "(default FEED_OUTBOX_LANDING_SECONDS, else 2 x STREAM_TIMEOUT)",
     )
     parser.add_argument("--database", default="default", help="database alias of the outbox")
+    parser.add_argument(
+        "--api",
+        choices=("v2", "v3"),
+        default=None,
+        help="deliver only this Stream API's rows (default: every API of "
+        "FEED_OUTBOX_STREAM_API, each by relays of its own)",
+    )
 
 
 def options_from(args: argparse.Namespace) -> RelayOptions:
@@ -95,10 +102,25 @@ def options_from(args: argparse.Namespace) -> RelayOptions:
         retry_backoff=args.retry_backoff,
         landing_seconds=args.landing_seconds,
         using=args.database,
+        api=getattr(args, "api", None),
     )
 
 
 def run(args: argparse.Namespace, argv: list[str] | None = None) -> int:
+    from feed_outbox import conf
+
+    apis = (args.api,) if args.api else conf.stream_apis()
+    if len(apis) > 1:
+        # v2+v3: each API gets relays of its own, so an outage, a pause or a rate limit of one
+        # never holds the other's events (their rows, leases and order are separate too).
+        if args.once:
+            codes = [run(argparse.Namespace(**{**vars(args), "api": api}), argv) for api in apis]
+            return max(codes)
+        from relay.supervisor import run_workers
+
+        return run_workers(
+            args.workers, argv or [], args.grace_period, args.metrics_port, apis=apis
+        )
     if args.workers > 1 and not args.once:
         from relay.supervisor import run_workers
 

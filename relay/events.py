@@ -16,6 +16,7 @@ class Event:
     ordering_key: str
     payload: dict[str, Any]
     attempts: int
+    api: str = "v2"  # the Stream API this row is delivered to
     # When it was written and the W3C trace context of its writer (relay.tracing links to it).
     created_at: datetime.datetime | None = None
     traceparent: str | None = None
@@ -31,6 +32,7 @@ class Event:
             ordering_key=row.ordering_key,
             payload=row.payload,
             attempts=row.attempts,
+            api=getattr(row, "api", "v2"),
             created_at=row.created_at,
             traceparent=row.traceparent,
             tracestate=row.tracestate,

@@ -1,25 +1,22 @@
 """Threads that make the Stream requests: each with its own client (and HTTP session), paced.
 
-Only Stream calls run here; every database operation stays on the relay's main thread.
+Only Stream calls run here; every database operation stays on the relay's main thread. What
+a request is and how its answers read is the delivery's (relay.delivery): v2 or v3.
 """
 
 from __future__ import annotations
 
 import logging
-import os
 import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
-import requests
-from stream import exceptions as stream_exceptions
-
-from relay.answers import keep_raw_answer
+from relay.delivery import Delivery, delivery_for
 from relay.metrics import Metrics
 from relay.pacing import RateLimited, RateLimitPacer
-from relay.publisher import Call, Outcome, call_stream, publish_call
+from relay.publisher import Call, Outcome, publish_call
 from relay.retry import LeaseExpiring, classify
 from relay.tracing import stream_span
 
@@ -35,8 +32,9 @@ class StreamPool:
         in_flight_seconds: float,
         lease_seconds: float,
         on_done: Callable[[], None] | None = None,
+        delivery: Delivery | None = None,
     ) -> None:
-        self._client_factory = client_factory
+        self._delivery = delivery or delivery_for("v2", client_factory)
         self._local = threading.local()
         self._metrics = metrics
         # Time a request needs before its lease ends: as long as it may stay in flight at
@@ -89,14 +87,11 @@ class StreamPool:
         state = self._local
         if getattr(state, "client", None) is None:
             state.bucket = None
-            state.client = self._client_factory()
-            session = getattr(state.client, "session", None)
-            if session is not None:
-                _resolve_environment_once(state.client, session)
-                session.hooks["response"].append(self._observe)
+            state.client = self._delivery.build_client()
+            self._delivery.observe_responses(state.client, self._observe)
         return state.client
 
-    def _observe(self, response: Any, *args: Any, **kwargs: Any) -> None:
+    def _observe(self, response: Any) -> None:
         # The client keeps only the status and detail of an error answer: keep the body.
         self._local.answer = response if response.status_code >= 400 else None
         bucket = getattr(self._local, "bucket", None)
@@ -119,22 +114,20 @@ class StreamPool:
         while True:
             started = time.monotonic()
             self._local.answer = None
+            delivery = self._delivery
             try:
                 with stream_span(call):
-                    call_stream(client, call, lambda bucket: self._pace(bucket, deadline))
-            except stream_exceptions.StreamApiException as exc:
-                keep_raw_answer(exc, getattr(self._local, "answer", None))
-                if not isinstance(exc, stream_exceptions.RateLimitReached):
+                    delivery.send(client, call, lambda bucket: self._pace(bucket, deadline))
+            except LeaseExpiring:
+                raise  # nothing was sent
+            except Exception as exc:
+                delivery.keep_raw_answer(exc, getattr(self._local, "answer", None))
+                if not delivery.rate_limited(exc):
                     self._metrics.stream_failure(call.endpoint, classify(exc).value)
                     raise
                 # The hook recorded the reset; wait for it and send again (not a failure).
                 self._metrics.rate_limited(self._local.bucket or call.rate_class)
                 continue
-            except LeaseExpiring:
-                raise  # nothing was sent
-            except Exception as exc:  # timeouts, refused connections: no answer to keep
-                self._metrics.stream_failure(call.endpoint, classify(exc).value)
-                raise
             finally:
                 self._local.bucket = None
                 seconds = time.monotonic() - started
@@ -160,19 +153,3 @@ class StreamPool:
         if not lease_holds():
             raise LeaseExpiring("the lease ends before a request could finish")
         self._local.bucket = bucket
-
-
-def _resolve_environment_once(client: Any, session: Any) -> None:
-    """Read proxy and CA-bundle variables once instead of on every request.
-
-    requests looks them up per request when ``trust_env`` is on: a fifth of a request's CPU
-    time here, and every request of a relay goes to the same host.
-    """
-    if not session.trust_env:
-        return
-    url = client.get_full_url("api", "")
-    session.proxies.update(requests.utils.get_environ_proxies(url))
-    bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
-    if bundle and session.verify is True:
-        session.verify = bundle
-    session.trust_env = False

@@ -27,10 +27,14 @@ class Call:
 
     endpoint: str
     events: tuple[Event, ...]
+    # The rate-limit bucket where the delivery names it (v3: Stream's operation id).
+    bucket: str | None = None
 
     @property
     def rate_class(self) -> str:
         """Stream's rate-limit bucket of this call's (first) request."""
+        if self.bucket is not None:
+            return self.bucket
         if self.endpoint == "add_activities":
             return BUCKETS["add"]
         if self.endpoint == "reconcile_update":
@@ -40,7 +44,7 @@ class Call:
         return BUCKETS["follows"]
 
     def split(self) -> list[Call]:
-        return [Call(self.endpoint, (event,)) for event in self.events]
+        return [Call(self.endpoint, (event,), self.bucket) for event in self.events]
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import enum
 import random
+import sys
+from typing import Any
 
 import requests
 import urllib3
@@ -32,6 +34,11 @@ class Failure(enum.Enum):
 
 # What each documented code means for an event; docs/stream-errors.md has the sources.
 PERMANENT_CODES = frozenset({4, 5, 6, 8, 10, 11, 12, 13, 14, 15, 16, 17, 18, 22})
+# Feeds v3 shares Stream's platform error codes (its "API error codes" page): 2 API key, 5
+# authentication, 40-43 the token (expired, not valid yet, issued in the future, bad
+# signature), all 401; 4 input, 16 does not exist, 17 not allowed, 18/22 too large or many.
+V3_CREDENTIAL_CODES = frozenset({2, 5, 40, 41, 42, 43, 99})
+V3_PERMANENT_CODES = frozenset({4, 6, 16, 17, 18, 20, 22})
 BOUNDED = frozenset({Failure.PERMANENT, Failure.UNRECOGNISED})  # dead-lettered after N tries
 
 
@@ -46,6 +53,8 @@ def classify(exc: BaseException) -> Failure:
         return Failure.CONFIGURATION
     if isinstance(exc, (requests.Timeout, requests.ConnectionError, LeaseExpiring)):
         return Failure.RETRYABLE
+    if _v3_transport(exc) is not None:  # no answer at all: the network, a timeout
+        return Failure.RETRYABLE
     answer = Answer.of(exc)
     if answer is not None:
         return _classify_answer(answer)
@@ -56,6 +65,8 @@ def classify(exc: BaseException) -> Failure:
 
 
 def _classify_answer(answer: Answer) -> Failure:
+    if answer.api == "v3":
+        return _classify_v3_answer(answer)
     code, status = answer.code, answer.status
     if code in CREDENTIAL_CODES:
         return Failure.CONFIGURATION
@@ -69,6 +80,30 @@ def _classify_answer(answer: Answer) -> Failure:
     if code in PERMANENT_CODES and status < 500:
         return Failure.PERMANENT
     return Failure.UNRECOGNISED
+
+
+def _classify_v3_answer(answer: Answer) -> Failure:
+    code, status = answer.code, answer.status
+    if status == 401 or code in V3_CREDENTIAL_CODES:
+        return Failure.CONFIGURATION
+    if answer.unknown_feed_groups() & conf.configured_feed_slugs():
+        return Failure.CONFIGURATION
+    if code == RATE_LIMITED or status == 429 or status >= 500:
+        return Failure.RETRYABLE
+    if code in V3_PERMANENT_CODES and status < 500:
+        return Failure.PERMANENT
+    return Failure.UNRECOGNISED
+
+
+def _v3_transport(exc: BaseException) -> Any:
+    """The getstream StreamTransportException ``exc`` is (None when it is something else).
+
+    Looked up, never imported: a v2 relay must not pay the SDK's import (seconds on a busy
+    host) on its first failure, while a late write may be landing."""
+    module = sys.modules.get("getstream.exceptions")
+    if module is None:
+        return None
+    return exc if isinstance(exc, module.StreamTransportException) else None
 
 
 def may_mean_configuration(exc: BaseException) -> bool:
@@ -105,6 +140,12 @@ def may_still_land(exc: BaseException) -> bool:
     """
     if isinstance(exc, requests.ConnectTimeout):
         return False
+    if _v3_transport(exc) is not None:
+        # httpx's ConnectError / ConnectTimeout: the request never left; anything else (a
+        # read timeout, a reset after sending) may have reached Stream.
+        import httpx
+
+        return not isinstance(exc.__cause__, (httpx.ConnectError, httpx.ConnectTimeout))
     if isinstance(exc, requests.ConnectionError):
         reason = exc.args[0] if exc.args else None
         reason = getattr(reason, "reason", reason)  # urllib3's MaxRetryError wraps the cause

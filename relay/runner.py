@@ -21,13 +21,13 @@ from typing import Any
 from django.db import connections
 
 from feed_outbox import conf
-from feed_outbox.client import build_client
 from relay import claim
+from relay.delivery import Delivery, delivery_for
 from relay.events import Event, Lease
 from relay.loop import SidecarLoop
 from relay.metrics import Metrics
 from relay.pool import StreamPool
-from relay.publisher import Call, Outcome, plan_calls
+from relay.publisher import Call, Outcome
 from relay.retry import (
     BOUNDED,
     Failure,
@@ -62,8 +62,19 @@ class RelayOptions:
     landing_seconds: float | None = None
     using: str = "default"
     owner: str = field(default_factory=default_owner)
+    # The Stream API whose rows this relay claims (None: the only one FEED_OUTBOX_STREAM_API
+    # names; with "v2+v3" each API has relays of its own, so one's outage never holds the other).
+    api: str | None = None
 
     def __post_init__(self) -> None:
+        if self.api is None:
+            apis = conf.stream_apis()
+            if len(apis) > 1:
+                raise ValueError(
+                    f"FEED_OUTBOX_STREAM_API names {' and '.join(apis)}: a relay delivers to one "
+                    "API, give RelayOptions(api=...) (python -m relay starts one per API)"
+                )
+            self.api = apis[0]
         if self.lease_seconds is None:
             self.lease_seconds = float(conf.get("FEED_OUTBOX_LEASE_SECONDS"))
         if self.max_attempts is None:
@@ -117,12 +128,13 @@ class Relay:
     def __init__(
         self,
         options: RelayOptions | None = None,
-        client_factory: Callable[[], Any] = build_client,
+        client_factory: Callable[[], Any] | None = None,
         metrics: Metrics | None = None,
+        delivery: Delivery | None = None,
     ) -> None:
         self.options = options or RelayOptions()
         self.metrics = metrics or Metrics()
-        self._client_factory = client_factory
+        self.delivery = delivery or delivery_for(self.options.api, client_factory)
         self._pool: StreamPool | None = None
         self._inflight: list[_InFlight] = []
         self._wakeup: PollWakeup | None = None
@@ -153,12 +165,13 @@ class Relay:
             poke = self._wakeup.poke if self._wakeup is not None else None
             opts = self.options
             self._pool = StreamPool(
-                self._client_factory,
+                self.delivery.build_client,
                 opts.concurrency,
                 self.metrics,
                 max(timeout, opts.landing_seconds),
                 opts.lease_seconds,
                 poke,
+                delivery=self.delivery,
             )
         return self._pool
 
@@ -168,13 +181,13 @@ class Relay:
         limit = 1 if self.paused_reason else opts.batch_size
         # The local deadline starts before the statement: never after the database's expiry.
         started = time.monotonic()
-        lease = claim.claim_batch(opts.owner, limit, opts.lease_seconds, opts.using)
+        lease = claim.claim_batch(opts.owner, limit, opts.lease_seconds, opts.using, opts.api)
         if not lease.events:
             return None
         self.metrics.batch(len(lease))
         batch = _InFlight(lease, started + opts.lease_seconds, {})
         pool = self._pool_()
-        for call in plan_calls(lease.events):
+        for call in self.delivery.plan_calls(lease.events):
             batch.futures[pool.submit(call, lambda b=batch: b.deadline)] = call
         return batch
 

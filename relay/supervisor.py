@@ -39,18 +39,24 @@ def _child_argv(argv: list[str]) -> list[str]:
 
 
 def run_workers(
-    workers: int, argv: list[str], grace_period: float, metrics_port: int | None = None
+    workers: int,
+    argv: list[str],
+    grace_period: float,
+    metrics_port: int | None = None,
+    apis: tuple[str, ...] = (),
 ) -> int:
-    """Start ``workers`` children (``python -m relay`` with the same options); exit when all do."""
+    """Start ``workers`` children (``python -m relay`` with the same options), ``workers``
+    per API of ``apis`` when given (``--api`` each); exit when all do."""
     command = [sys.executable, "-m", "relay", *_child_argv(argv)]
+    commands = [[*command, "--api", api] for api in apis] if apis else [command]
     env = dict(os.environ)
     metrics_dir = None
     if metrics_port is not None:
         # A fresh directory per run: files left by an earlier run would be summed in.
         metrics_dir = tempfile.mkdtemp(prefix="feed-outbox-relay-metrics-")
         env["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
-    children = [subprocess.Popen(command, env=env) for _ in range(workers)]
-    logger.info("started %d relay processes: %s", workers, [c.pid for c in children])
+    children = [subprocess.Popen(c, env=env) for c in commands for _ in range(workers)]
+    logger.info("started %d relay processes: %s", len(children), [c.pid for c in children])
     server = None
     if metrics_dir is not None:
         server = _serve_metrics(metrics_port, metrics_dir, children)

@@ -84,6 +84,8 @@ LOGOUT_REDIRECT_URL = "login"
 STREAM_API_KEY = env("STREAM_API_KEY", default="demo-key")
 STREAM_API_SECRET = env("STREAM_API_SECRET", default="demo-secret-for-the-local-emulator-only")
 STREAM_BASE_URL = env("STREAM_BASE_URL", default="http://localhost:8700") or None
+# "v2", "v3" or "v2+v3" (README, "Feeds v3"); the emulator serves both APIs on one port.
+FEED_OUTBOX_STREAM_API = env("FEED_OUTBOX_STREAM_API", default="v2")
 STREAM_NEWS_FEEDS = {"timeline": "timeline", "timeline_aggregated": "timeline_aggregated"}
 
 LOGGING = {

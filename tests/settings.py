@@ -58,4 +58,6 @@ USING_POSTGRES = POSTGRES_PROBLEM is None
 STREAM_API_KEY = os.environ.get("FEED_OUTBOX_TEST_STREAM_API_KEY", "feed-outbox-test-key")
 STREAM_API_SECRET = os.environ.get("FEED_OUTBOX_TEST_STREAM_API_SECRET", "feed-outbox-test-secret")
 STREAM_BASE_URL = os.environ.get("FEED_OUTBOX_TEST_STREAM_BASE_URL") or None
+# Which Stream API(s) a test's subprocesses deliver to (the v3 and v2+v3 tests set it).
+FEED_OUTBOX_STREAM_API = os.environ.get("FEED_OUTBOX_TEST_STREAM_API", "v2")
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

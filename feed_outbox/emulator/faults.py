@@ -12,6 +12,16 @@ RATE_LIMITS: dict[str, tuple[int, int, int]] = {
     "add_activity": (1000, 12000, 48000),
     "remove_activity": (300, 3600, 14400),
     "update_activities": (250, 3000, 12000),
+    # Feeds v3: per endpoint, one-minute windows only (emulator/v3/service.py has the sources).
+    "v3:AddActivity": (1000,),
+    "v3:UpsertActivities": (300,),
+    "v3:DeleteActivities": (300,),
+    "v3:DeleteActivity": (1000,),
+    "v3:CreateFeedsBatch": (300,),
+    "v3:GetOrCreateFeed": (1000,),
+    "v3:Follow": (1000,),
+    "v3:FollowBatch": (300,),
+    "v3:UnfollowBatch": (300,),
 }
 _WINDOWS = (60.0, 900.0, 3600.0)
 

@@ -23,6 +23,8 @@ from .persistence import Persistence
 from .protocol import HttpProtocol, Response
 from .routing import Request, prepare
 from .store import Changes, Store
+from .v3 import V3Service
+from .v3.errors import V3Error
 
 T = TypeVar("T")
 
@@ -67,6 +69,8 @@ class Emulator:
         self.port = port
         self.auth = Authenticator(api_key, api_secret)
         self.store = Store(build_feed_groups(feed_groups), log_limit=log_limit)
+        # Feeds v3 (`/api/v2/...`, the getstream SDK) on the same port, with its own store.
+        self.v3 = V3Service(api_key, api_secret, build_feed_groups(feed_groups))
         self.faults = FaultInjector(seed=seed)
         self._initial_faults = dict(faults or {})
         self.faults.config.update(**self._initial_faults)
@@ -205,8 +209,13 @@ class Emulator:
         """Forget all feeds, activities, follows, counters and faults."""
         self._on_loop(self._reset)
 
+    def v3_state(self, read: Callable[[Any], T]) -> T:
+        """``read(store)`` on the emulator's loop: the Feeds v3 store (emulator/v3/store.py)."""
+        return self._on_loop(lambda: read(self.v3.store))
+
     def _reset(self) -> None:
         self.store.reset()
+        self.v3.store.reset()
         self.faults.reset()
         self.faults.config.update(**self._initial_faults)
         self.stats_counter.reset()
@@ -259,6 +268,8 @@ class Emulator:
         return self._serve(request)
 
     def _serve(self, request: Request) -> Response:
+        if self.v3.handles(request.path):
+            return self._serve_v3(request)
         started = time.perf_counter()
         name, headers = "unknown", None
         counters = self.stats_counter
@@ -298,6 +309,46 @@ class Emulator:
             traceback.print_exc(file=sys.stderr)
             body = ApiError(1, f"internal emulator error: {exc!r}").body()
             response = Response(500, {**body, "duration": _duration(started)})
+        counters.requests[name] += 1
+        counters.responses[str(response.status)] += 1
+        return response
+
+    def _serve_v3(self, request: Request) -> Response:
+        """One Feeds v3 request, with the same faults as v2's (in v3's error shape)."""
+        started = time.perf_counter()
+        name, headers = "v3:unknown", None
+        counters = self.stats_counter
+        try:
+            route, call = self.v3.prepare(request)
+            name = f"v3:{route.name}"
+            if self.faults.config.suspended:
+                raise V3Error(99, "app suspended", status=401)
+            if route.limited:
+                allowed, headers = self.faults.rate_limit(name, time.time())
+                if not allowed:
+                    counters.faults["rate_limited"] += 1
+                    reset = int(headers["X-Ratelimit-Reset"])
+                    headers["Retry-After"] = str(max(1, reset - int(time.time())))
+                    raise V3Error(9, RATE_LIMITED)
+            if self.faults.error():
+                counters.faults["error"] += 1
+                raise V3Error(
+                    -1, "injected server error (emulator fault injection); nothing was applied"
+                )
+            result = route.handler(call)
+            if route.writes and self.faults.lost_response():
+                counters.faults["lost_response"] += 1
+                counters.requests[name] += 1
+                counters.responses["dropped"] += 1
+                return Response(0, b"", drop=True)
+            result["duration"] = _duration(started)
+            response = Response(200, result, headers or None)
+        except V3Error as exc:
+            response = Response(exc.status, exc.body(_duration(started)), headers or None)
+        except Exception as exc:  # a bug must still answer in v3's error shape
+            traceback.print_exc(file=sys.stderr)
+            body = V3Error(-1, f"internal emulator error: {exc!r}").body(_duration(started))
+            response = Response(500, body)
         counters.requests[name] += 1
         counters.responses[str(response.status)] += 1
         return response

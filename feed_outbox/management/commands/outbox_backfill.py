@@ -28,6 +28,12 @@ class Command(OperationsCommand):
         parser.add_argument(
             "--dry-run", action="store_true", help="count what would be queued, queue nothing"
         )
+        parser.add_argument(
+            "--api",
+            choices=("v2", "v3"),
+            help="queue the events for this Stream API only (fill a new v3 app: --api v3); "
+            "default: every API of FEED_OUTBOX_STREAM_API",
+        )
         self.add_database_argument(parser)
 
     def handle(self, *args, **options):
@@ -52,6 +58,7 @@ class Command(OperationsCommand):
             dry_run=options["dry_run"],
             after_pk=after_pk,
             on_chunk=on_chunk,
+            api=options.get("api"),
         )
         bar.finish()
         verb = "would queue" if options["dry_run"] else "queued"

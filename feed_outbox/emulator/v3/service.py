@@ -1,0 +1,353 @@
+"""Routes and handlers of the emulated Feeds v3 API, and the service the server dispatches to."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from ..feed_groups import AGGREGATED, NOTIFICATION, FeedGroup
+from ..routing import Request, parse_query
+from . import render
+from .auth import V3Auth
+from .errors import INPUT, V3Error, input_error, not_found
+from .store import MAX_BATCH, V3Store, stamp
+
+PREFIX = ("api", "v2")
+# Rate limits are per endpoint (Stream's operation id, ``V3Route.name``) and minute:
+# emulator/faults.py holds them with the v2 classes ("v3:<name>").
+
+
+@dataclass
+class V3Call:
+    params: dict[str, str]
+    body: dict[str, Any]
+    args: tuple[str, ...]
+    store: V3Store
+
+
+@dataclass(frozen=True)
+class V3Route:
+    method: str
+    pattern: tuple[str, ...]
+    name: str  # Stream's operation id: the rate-limit bucket
+    handler: Callable[[V3Call], dict[str, Any]]
+    limited: bool = True
+
+    @property
+    def writes(self) -> bool:
+        return self.method != "GET"
+
+
+def _list(call: V3Call, name: str) -> list:
+    value = call.body.get(name)
+    if not isinstance(value, list):
+        raise input_error(name, "must be a list")
+    if len(value) > MAX_BATCH:
+        raise input_error(name, f"at most {MAX_BATCH} items per request")
+    return value
+
+
+def add_activity(call: V3Call) -> dict:
+    stored = call.store.upsert(call.body, generate_id=True)
+    return {"activity": render.activity(call.store, stored)}
+
+
+def upsert_activities(call: V3Call) -> dict:
+    requests = _list(call, "activities")
+    if not all(isinstance(r, dict) for r in requests):
+        raise input_error("activities", "must be a list of activities")
+    # Validate the whole batch before applying any of it: one bad activity fails the request.
+    for request in requests:
+        for fid in request.get("feeds") or []:
+            call.store.feed(fid)
+    # Without an id an upsert creates a new activity (the SDK's own feed tests do this).
+    stored = [call.store.upsert(r, generate_id=True) for r in requests]
+    return {"activities": [render.activity(call.store, a) for a in stored]}
+
+
+def delete_activities(call: V3Call) -> dict:
+    return {"deleted_ids": call.store.delete(_list(call, "ids"))}
+
+
+def get_activity(call: V3Call) -> dict:
+    return {"activity": render.activity(call.store, call.store.activity(call.args[0]))}
+
+
+def delete_activity(call: V3Call) -> dict:
+    call.store.delete([call.args[0]])
+    return {}
+
+
+def get_or_create_feed(call: V3Call) -> dict:
+    group, feed_id = call.args
+    data = call.body.get("data") or {}
+    owner = call.body.get("user_id") or data.get("created_by_id") or feed_id
+    store = call.store
+    stored = store.get_or_create_feed(group, feed_id, owner)
+    limit = call.body.get("limit", 25)
+    if not isinstance(limit, int) or not 0 <= limit <= 100:
+        raise input_error("limit", "must be between 0 and 100")
+    offset = _offset(call.body.get("next"))
+    kind = store.group(group).kind
+    body: dict[str, Any] = {
+        "created": False,
+        "feed": render.feed(store, stored),
+        "activities": [],
+        "aggregated_activities": [],
+        "followers": [
+            render.follow(store, f) for (_s, t), f in store.follows.items() if t == stored.fid
+        ][:100],
+        "following": [
+            render.follow(store, f) for (s, _t), f in store.follows.items() if s == stored.fid
+        ][:100],
+        "members": [],
+        "pinned_activities": [],
+    }
+    if kind in (AGGREGATED, NOTIFICATION):
+        groups = store.aggregated(stored.fid)
+        page = groups[offset : offset + limit]
+        body["aggregated_activities"] = [_group(store, stored.fid, k, a) for k, a in page]
+        total = len(groups)
+        if kind == NOTIFICATION:
+            body["notification_status"] = {"unread": total, "unseen": total}
+    else:
+        activities = store.feed_activities(stored.fid)
+        page = activities[offset : offset + limit]
+        body["activities"] = [render.activity(store, a, stored.fid) for a in page]
+        total = len(activities)
+    if offset + limit < total:
+        body["next"] = str(offset + limit)
+    return body
+
+
+def _offset(cursor: Any) -> int:
+    if cursor in (None, ""):
+        return 0
+    try:
+        return max(0, int(cursor))
+    except (TypeError, ValueError):
+        raise input_error("next", "is not a cursor this feed returned") from None
+
+
+def _group(store: V3Store, fid: str, key: str, activities: list) -> dict:
+    return {
+        "group": key,
+        "activity_count": len(activities),
+        "user_count": len({a.user_id for a in activities}),
+        "user_count_truncated": False,
+        "score": 0.0,
+        "created_at": stamp(min(a.created_at for a in activities)),
+        "updated_at": stamp(max(a.updated_at for a in activities)),
+        "activities": [render.activity(store, a, fid) for a in activities],
+        "is_read": False,
+        "is_seen": False,
+    }
+
+
+def create_feeds_batch(call: V3Call) -> dict:
+    requests = _list(call, "feeds")
+    for request in requests:  # every group must exist before any feed is created
+        call.store.group(str(request.get("feed_group_id") or ""))
+    feeds = [
+        call.store.get_or_create_feed(
+            str(r.get("feed_group_id") or ""), str(r.get("feed_id") or ""), r.get("created_by_id")
+        )
+        for r in requests
+    ]
+    return {"feeds": [render.feed(call.store, f) for f in feeds]}
+
+
+def _follows(call: V3Call, upsert: bool) -> dict:
+    requests = _list(call, "follows")
+    for request in requests:
+        call.store.feed(str(request.get("source")))
+        call.store.feed(str(request.get("target")))
+    created, follows = [], []
+    for request in requests:
+        follow, new = call.store.follow(request, upsert=upsert)
+        follows.append(render.follow(call.store, follow))
+        if new:
+            created.append(follows[-1])
+    return {"follows": follows, "created": created}
+
+
+def follow_batch(call: V3Call) -> dict:
+    return _follows(call, upsert=False)
+
+
+def get_or_create_follows(call: V3Call) -> dict:
+    return _follows(call, upsert=True)
+
+
+def follow_one(call: V3Call) -> dict:
+    follow, _new = call.store.follow(call.body, upsert=False)
+    return {"follow": render.follow(call.store, follow)}
+
+
+def get_or_create_follow(call: V3Call) -> dict:
+    follow, new = call.store.follow(call.body, upsert=True)
+    return {"follow": render.follow(call.store, follow), "created": new}
+
+
+def _unfollows(call: V3Call, upsert: bool) -> dict:
+    requests = _list(call, "follows")
+    if not upsert:
+        for request in requests:
+            if (request.get("source"), request.get("target")) not in call.store.follows:
+                raise not_found(f"follow {request.get('source')} -> {request.get('target')}")
+    gone = []
+    for request in requests:
+        follow = call.store.unfollow(
+            {**request, "keep_history": request.get("keep_history")}, upsert=True
+        )
+        if follow is not None:
+            gone.append({"source": follow.source, "target": follow.target})
+    return {"follows": [_plain_follow(call.store, f) for f in gone]}
+
+
+def _plain_follow(store: V3Store, pair: dict) -> dict:
+    source, target = store.feeds[pair["source"]], store.feeds[pair["target"]]
+    return {
+        "source_feed": render.feed(store, source),
+        "target_feed": render.feed(store, target),
+        "created_at": stamp(source.created_at),
+        "updated_at": stamp(source.created_at),
+        "status": "accepted",
+        "follower_role": "feed_follower",
+        "push_preference": "none",
+    }
+
+
+def unfollow_batch(call: V3Call) -> dict:
+    return _unfollows(call, upsert=False)
+
+
+def get_or_create_unfollows(call: V3Call) -> dict:
+    return _unfollows(call, upsert=True)
+
+
+def unfollow_one(call: V3Call) -> dict:
+    source, target = call.args
+    keep = call.params.get("keep_history", "").lower() in ("true", "1")
+    call.store.unfollow({"source": source, "target": target, "keep_history": keep}, upsert=False)
+    return {"follow": {}}
+
+
+def update_users(call: V3Call) -> dict:
+    users = call.body.get("users")
+    if not isinstance(users, dict):
+        raise input_error("users", "must be an object of users by id")
+    stored = {uid: call.store.upsert_user({**u, "id": uid}) for uid, u in users.items()}
+    return {
+        "users": {uid: render.user(call.store, uid) for uid in stored},
+        "membership_deletion_task_id": "",
+    }
+
+
+def list_feed_groups(call: V3Call) -> dict:
+    return {"groups": {name: _feed_group(g) for name, g in call.store.groups.items()}}
+
+
+def get_feed_group(call: V3Call) -> dict:
+    return {"feed_group": _feed_group(call.store.group(call.args[0]))}
+
+
+def get_or_create_feed_group(call: V3Call) -> dict:
+    name = call.args[0]
+    created = name not in call.store.groups
+    if created:
+        kind = "notification" if call.body.get("notification") else (
+            "aggregated" if call.body.get("aggregation") else "flat"
+        )
+        call.store.groups[name] = FeedGroup(name, kind)
+    return {"feed_group": _feed_group(call.store.groups[name]), "was_created": created}
+
+
+def _feed_group(group: FeedGroup) -> dict:
+    body: dict[str, Any] = {"id": group.name, "default_visibility": "public", "custom": {}}
+    if group.kind in (AGGREGATED, NOTIFICATION):
+        body["aggregation"] = {"format": group.aggregation_format}
+    if group.kind == NOTIFICATION:
+        body["notification"] = {"track_seen": True, "track_read": True}
+    return body
+
+
+F = ("feeds",)
+ROUTES = [
+    V3Route("POST", (*F, "activities"), "AddActivity", add_activity),
+    V3Route("POST", (*F, "activities", "batch"), "UpsertActivities", upsert_activities),
+    V3Route("POST", (*F, "activities", "delete"), "DeleteActivities", delete_activities),
+    V3Route("GET", (*F, "activities", "*"), "GetActivity", get_activity, False),
+    V3Route("DELETE", (*F, "activities", "*"), "DeleteActivity", delete_activity),
+    V3Route("GET", (*F, "feed_groups"), "ListFeedGroups", list_feed_groups, False),
+    V3Route("GET", (*F, "feed_groups", "*"), "GetFeedGroup", get_feed_group, False),
+    V3Route("POST", (*F, "feed_groups", "*"), "GetOrCreateFeedGroup", get_or_create_feed_group,
+            False),
+    V3Route("POST", (*F, "feed_groups", "*", "feeds", "*"), "GetOrCreateFeed", get_or_create_feed),
+    V3Route("POST", (*F, "feeds", "batch"), "CreateFeedsBatch", create_feeds_batch),
+    V3Route("POST", (*F, "follows"), "Follow", follow_one),
+    V3Route("POST", (*F, "follows", "upsert"), "Follow", get_or_create_follow),
+    V3Route("POST", (*F, "follows", "batch"), "FollowBatch", follow_batch),
+    V3Route("POST", (*F, "follows", "batch", "upsert"), "FollowBatch", get_or_create_follows),
+    V3Route("DELETE", (*F, "follows", "*", "*"), "Unfollow", unfollow_one, False),
+    V3Route("POST", (*F, "unfollow", "batch"), "UnfollowBatch", unfollow_batch),
+    V3Route("POST", (*F, "unfollow", "batch", "upsert"), "UnfollowBatch",
+            get_or_create_unfollows),
+    V3Route("POST", ("users",), "UpdateUsers", update_users, False),
+]
+
+
+class V3Service:
+    """Authenticates, routes and applies one v3 request; the server adds faults and timing."""
+
+    def __init__(self, api_key: str, api_secret: str, groups: dict[str, FeedGroup]) -> None:
+        self.auth = V3Auth(api_key, api_secret)
+        self.store = V3Store(dict(groups))
+
+    @staticmethod
+    def handles(path: str) -> bool:
+        # Only the v3 products' paths: any other /api/v2/... stays v2's (a 404 in v2's shape).
+        return path.startswith(("/api/v2/feeds/", "/api/v2/users"))
+
+    def prepare(self, request: Request) -> tuple[V3Route, V3Call]:
+        from urllib.parse import unquote
+
+        segments = [unquote(p) for p in request.path.split("/") if p][len(PREFIX) :]
+        params = parse_query(request.query)
+        headers = request.headers
+        payload = self.auth.check(
+            params.get("api_key"), headers.get("authorization"), headers.get("stream-auth-type")
+        )
+        route, args = self._match(request.method, segments)
+        self.auth.require_server(payload)
+        body: Any = {}
+        if request.body:
+            import json
+
+            try:
+                body = json.loads(request.body)
+            except ValueError:
+                raise V3Error(INPUT, "the request body is not valid JSON") from None
+            if not isinstance(body, dict):
+                raise V3Error(INPUT, "the request body must be a JSON object")
+        return route, V3Call(params, body, args, self.store)
+
+    def _match(self, method: str, segments: list[str]) -> tuple[V3Route, tuple[str, ...]]:
+        known = False
+        for route in ROUTES:
+            if len(route.pattern) != len(segments):
+                continue
+            args = []
+            for want, got in zip(route.pattern, segments, strict=True):
+                if want == "*":
+                    args.append(got)
+                elif want != got:
+                    break
+            else:
+                known = True
+                if route.method == method:
+                    return route, tuple(args)
+        if known:
+            raise V3Error(INPUT, f"method {method} is not allowed here", status=405)
+        raise V3Error(16, "no such endpoint: /api/v2/" + "/".join(segments), status=404)

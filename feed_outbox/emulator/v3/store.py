@@ -1,0 +1,261 @@
+"""State of the emulated Feeds v3 app: users, feeds (with owners), activities by id, follows.
+
+Semantics, from the getstream SDK's request models and Stream's v3 docs (sources in
+docs/stream-v3.md): an activity has an explicit id and a list of ``feeds``; an upsert by id
+replaces its fields and its feeds (created_at kept); feeds must exist before an activity is
+added to them; an activity added to a feed is copied into the feeds that follow it, one level;
+a follow copies the target's existing activities (``activity_copy_limit``: unset = all, 0 =
+none) the first time it is made; an unfollow removes those copies unless ``keep_history``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..aggregation import group_key
+from ..feed_groups import AGGREGATED, NOTIFICATION, FeedGroup
+from .errors import INPUT, V3Error, input_error, not_found
+
+MAX_BATCH = 100
+
+
+def now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def stamp(moment: dt.datetime) -> int:
+    """A timestamp as v3 answers it: nanoseconds since the epoch (the SDK's models decode
+    every datetime with getstream.utils.datetime_from_unix_ns)."""
+    return int(moment.timestamp()) * 1_000_000_000 + moment.microsecond * 1000
+
+
+@dataclass
+class Feed:
+    group: str
+    id: str
+    created_by: str
+    created_at: dt.datetime
+    name: str = ""
+    description: str = ""
+    custom: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def fid(self) -> str:
+        return f"{self.group}:{self.id}"
+
+
+@dataclass
+class Activity:
+    id: str
+    type: str
+    user_id: str
+    feeds: list[str]
+    fields: dict[str, Any]  # text, custom, attachments… as the request gave them
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    seq: int  # creation order: chronological feeds are newest first
+
+
+@dataclass
+class Follow:
+    source: str
+    target: str
+    created_at: dt.datetime
+    copy_limit: int | None
+    custom: dict[str, Any] = field(default_factory=dict)
+
+
+class V3Store:
+    def __init__(self, groups: dict[str, FeedGroup]) -> None:
+        self.groups = groups
+        self.reset()
+
+    def reset(self) -> None:
+        self.users: dict[str, dict[str, Any]] = {}
+        self.feeds: dict[str, Feed] = {}
+        self.activities: dict[str, Activity] = {}
+        self.follows: dict[tuple[str, str], Follow] = {}
+        # feed id -> {activity id: origin feed (None: added to this feed itself)}
+        self.entries: dict[str, dict[str, str | None]] = {}
+        self.log: list[dict[str, Any]] = []
+        self._seq = itertools.count(1)
+
+    # -- users and feeds -----------------------------------------------------------------
+
+    def upsert_user(self, user: dict[str, Any]) -> dict[str, Any]:
+        user_id = user.get("id")
+        if not isinstance(user_id, str) or not user_id:
+            raise input_error("users.id", "is required")
+        stored = self.users.get(user_id) or {"id": user_id, "created_at": now(), "custom": {}}
+        stored.update({k: v for k, v in user.items() if k != "created_at"})
+        stored["updated_at"] = now()
+        self.users[user_id] = stored
+        return stored
+
+    def group(self, slug: str) -> FeedGroup:
+        group = self.groups.get(slug)
+        if group is None:
+            raise not_found(f"feed group '{slug}'")
+        return group
+
+    def get_or_create_feed(self, group: str, feed_id: str, created_by: str | None) -> Feed:
+        self.group(group)
+        fid = f"{group}:{feed_id}"
+        feed = self.feeds.get(fid)
+        if feed is None:
+            if not feed_id:
+                raise input_error("feed_id", "is required")
+            feed = self.feeds[fid] = Feed(group, feed_id, created_by or "", now())
+            self.entries.setdefault(fid, {})
+            self.log.append({"op": "create_feed", "feed": fid, "owner": created_by})
+        return feed
+
+    def feed(self, fid: str) -> Feed:
+        feed = self.feeds.get(fid)
+        if feed is None:
+            group, _, _ = fid.partition(":")
+            self.group(group)
+            raise not_found(f"feed {fid}")
+        return feed
+
+    # -- activities ----------------------------------------------------------------------
+
+    def upsert(self, request: dict[str, Any], *, generate_id: bool = False) -> Activity:
+        """Create or replace the activity ``request["id"]`` with the request's fields."""
+        kind = request.get("type")
+        feeds = request.get("feeds")
+        if not isinstance(kind, str) or not kind:
+            raise input_error("type", "is a required field")
+        if not isinstance(feeds, list) or not feeds or not all(isinstance(f, str) for f in feeds):
+            raise input_error("feeds", "must list at least one feed")
+        feeds = list(dict.fromkeys(feeds))
+        for fid in feeds:
+            self.feed(fid)
+        activity_id = request.get("id") or (str(uuid.uuid4()) if generate_id else None)
+        if not isinstance(activity_id, str) or not activity_id:
+            raise input_error("id", "is required to upsert an activity")
+        user_id = request.get("user_id") or ""
+        extra = {k: v for k, v in request.items() if k not in ("id", "type", "feeds", "user_id")}
+        stored = self.activities.get(activity_id)
+        moment = now()
+        if stored is None:
+            stored = Activity(
+                activity_id, kind, user_id, [], extra, moment, moment, next(self._seq)
+            )
+            self.activities[activity_id] = stored
+        else:
+            stored.type, stored.user_id, stored.fields = kind, user_id, extra
+            stored.updated_at = moment
+        old = set(stored.feeds)
+        for fid in [f for f in stored.feeds if f not in feeds]:
+            self._leave(activity_id, fid)
+        stored.feeds = feeds
+        for fid in feeds:
+            if fid not in old:
+                self._enter(activity_id, fid)
+        self.log.append({"op": "upsert", "id": activity_id, "feeds": feeds})
+        return stored
+
+    def _enter(self, activity_id: str, fid: str) -> None:
+        self.entries.setdefault(fid, {})[activity_id] = None
+        for (source, target) in self.follows:
+            if target == fid:
+                self.entries.setdefault(source, {}).setdefault(activity_id, fid)
+
+    def _leave(self, activity_id: str, fid: str) -> None:
+        self.entries.get(fid, {}).pop(activity_id, None)
+        for (source, target) in self.follows:
+            if target == fid and self.entries.get(source, {}).get(activity_id) == fid:
+                del self.entries[source][activity_id]
+
+    def delete(self, ids: list[str]) -> list[str]:
+        """Delete activities everywhere; an unknown id fails the request, nothing deleted."""
+        if not isinstance(ids, list) or not ids:
+            raise input_error("ids", "must list at least one activity id")
+        if len(ids) > MAX_BATCH:
+            raise input_error("ids", f"at most {MAX_BATCH} activities per request")
+        missing = [i for i in ids if i not in self.activities]
+        if missing:
+            raise not_found(f"activity {missing[0]}")
+        for activity_id in ids:
+            self.activities.pop(activity_id)
+            for content in self.entries.values():
+                content.pop(activity_id, None)
+            self.log.append({"op": "delete", "id": activity_id})
+        return list(ids)
+
+    def activity(self, activity_id: str) -> Activity:
+        stored = self.activities.get(activity_id)
+        if stored is None:
+            raise not_found(f"activity {activity_id}")
+        return stored
+
+    # -- follows -------------------------------------------------------------------------
+
+    def follow(self, request: dict[str, Any], *, upsert: bool) -> tuple[Follow, bool]:
+        source, target = request.get("source"), request.get("target")
+        if not isinstance(source, str) or not isinstance(target, str):
+            raise input_error("source", "source and target feeds are required")
+        self.feed(source)
+        self.feed(target)
+        if source == target:
+            raise V3Error(INPUT, "a feed cannot follow itself")
+        limit = request.get("activity_copy_limit")
+        if limit is not None and (not isinstance(limit, int) or not 0 <= limit <= 1000):
+            raise input_error("activity_copy_limit", "must be between 0 and 1000")
+        existing = self.follows.get((source, target))
+        if existing is not None:
+            if not upsert:
+                raise V3Error(INPUT, f"{source} already follows {target}")
+            return existing, False
+        follow = Follow(source, target, now(), limit, dict(request.get("custom") or {}))
+        self.follows[(source, target)] = follow
+        direct = [a for a, origin in self.entries.get(target, {}).items() if origin is None]
+        direct.sort(key=lambda a: self.activities[a].seq, reverse=True)
+        copied = direct if limit is None else direct[:limit]
+        content = self.entries.setdefault(source, {})
+        for activity_id in copied:
+            content.setdefault(activity_id, target)
+        self.log.append({"op": "follow", "source": source, "target": target, "copied": len(copied)})
+        return follow, True
+
+    def unfollow(self, request: dict[str, Any], *, upsert: bool) -> Follow | None:
+        source, target = request.get("source"), request.get("target")
+        follow = self.follows.pop((source, target), None)
+        if follow is None:
+            if not upsert:
+                raise not_found(f"follow {source} -> {target}")
+            return None
+        if not request.get("keep_history"):
+            content = self.entries.get(source, {})
+            for activity_id in [a for a, origin in content.items() if origin == target]:
+                del content[activity_id]
+        self.log.append({"op": "unfollow", "source": source, "target": target})
+        return follow
+
+    # -- reads ---------------------------------------------------------------------------
+
+    def feed_activities(self, fid: str) -> list[Activity]:
+        """The feed's activities, newest first."""
+        content = self.entries.get(fid, {})
+        found = [self.activities[a] for a in content if a in self.activities]
+        return sorted(found, key=lambda a: a.seq, reverse=True)
+
+    def origin(self, fid: str, activity_id: str) -> str | None:
+        return self.entries.get(fid, {}).get(activity_id)
+
+    def aggregated(self, fid: str) -> list[tuple[str, list[Activity]]]:
+        """Groups of an aggregated or notification feed, most recently updated first."""
+        group = self.group(fid.partition(":")[0])
+        if group.kind not in (AGGREGATED, NOTIFICATION):
+            return []
+        groups: dict[str, list[Activity]] = {}
+        for activity in self.feed_activities(fid):
+            data = {**(activity.fields.get("custom") or {}), "verb": activity.type,
+                    "type": activity.type, "time": activity.created_at.replace(tzinfo=None).isoformat()}
+            groups.setdefault(group_key(group.aggregation_format, data), []).append(activity)
+        return list(groups.items())

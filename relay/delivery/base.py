@@ -1,0 +1,44 @@
+"""The delivery interface: what the relay needs from a Stream API to deliver claimed events.
+
+Everything else — claiming, leases, order, retries, dead letters, configuration pauses,
+rate-limit pacing — is the relay's and the same for every API. A delivery only says how
+events become requests, how one request is made, and how its answers read.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol
+
+from relay.events import Event
+from relay.publisher import Call
+
+#: Observes every HTTP response of a client: ``(status, headers)``-bearing response objects.
+ResponseObserver = Callable[[Any], None]
+
+
+class Delivery(Protocol):
+    """One Stream API as the relay sees it (v2: relay.delivery.v2, v3: relay.delivery.v3)."""
+
+    #: "v2" or "v3": the value of OutboxEvent.api this delivery claims.
+    api: str
+
+    def build_client(self) -> Any:
+        """A new client with its own HTTP connection pool (one per pool thread)."""
+
+    def observe_responses(self, client: Any, observe: ResponseObserver) -> None:
+        """Call ``observe(response)`` after every HTTP response of ``client`` (rate-limit
+        headers, the raw body of an error answer)."""
+
+    def plan_calls(self, events: Sequence[Event]) -> list[Call]:
+        """Group a claimed batch into requests, in the order of each group's oldest event."""
+
+    def send(self, client: Any, call: Call, pace: Callable[[str], None]) -> None:
+        """Make the request(s) of ``call``, calling ``pace(bucket)`` before each; raises what
+        the client raises (relay.retry classifies it)."""
+
+    def rate_limited(self, exc: BaseException) -> bool:
+        """Whether ``exc`` is a 429: the pool waits for the window and sends again."""
+
+    def keep_raw_answer(self, exc: BaseException, response: Any) -> None:
+        """Attach the last error response to ``exc`` where the client dropped its body."""

@@ -1,0 +1,183 @@
+"""Feeds v3 through the getstream SDK: batch upsert by id, batch delete, get-or-create follows.
+
+The mapping of an outbox payload to a v3 activity is feed_outbox.feeds_v3. What this adds:
+v3 feeds must exist before activities are added to them, so every feed a call writes to (and
+both feeds of a follow) is created first with its owner (CreateFeedsBatch, get-or-create),
+once per process; the other calls are idempotent by construction (upsert by a deterministic
+id, get-or-create follow/unfollow, a delete whose 404 means "already gone").
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from feed_outbox import feeds_v3
+from feed_outbox.client import build_v3_client
+from relay.delivery.base import ResponseObserver
+from relay.events import Event
+from relay.publisher import MAX_BATCH, Call
+
+# v3 follows copy every existing activity when activity_copy_limit is unset (the SDK's
+# FollowRequest docs: "Not set = unlimited"); v2 copies 100. The outbox's truth is v2's, and
+# v2+v3 must end with equal feeds, so an unset limit is sent as v2's default.
+V2_COPY_LIMIT = 100
+
+UPSERT, DELETE, FOLLOW, UNFOLLOW = (
+    "upsert_activities",
+    "delete_activities",
+    "get_or_create_follows",
+    "get_or_create_unfollows",
+)
+# Stream's operation ids: v3 rate limits are per endpoint and minute.
+BUCKETS = {
+    UPSERT: "v3:UpsertActivities",
+    DELETE: "v3:DeleteActivities",
+    FOLLOW: "v3:FollowBatch",
+    UNFOLLOW: "v3:UnfollowBatch",
+}
+CREATE_FEEDS = "v3:CreateFeedsBatch"
+_ENDPOINT = {"add": UPSERT, "update": UPSERT, "remove": DELETE, "follow": FOLLOW,
+             "unfollow": UNFOLLOW}
+
+
+class V3Delivery:
+    api = "v3"
+
+    def __init__(self, client_factory: Callable[[], Any] | None = None) -> None:
+        self._client_factory = client_factory or build_v3_client
+        self._created: set[str] = set()  # feeds known to exist (this process made sure)
+        self._lock = threading.Lock()
+
+    def build_client(self) -> Any:
+        return self._client_factory()
+
+    def observe_responses(self, client: Any, observe: ResponseObserver) -> None:
+        http = getattr(client.feeds, "client", None)  # the SDK's httpx.Client
+        if http is not None:
+            http.event_hooks["response"].append(observe)
+
+    def plan_calls(self, events: Sequence[Event]) -> list[Call]:
+        # One v3 batch spans feeds (each activity lists its own), so events group by kind
+        # only. A claimed batch holds one event per ordering key: grouping cannot reorder one.
+        groups: dict[str, list[Event]] = {}
+        planned: list[tuple[str, list[Event]]] = []
+        for event in events:
+            endpoint = _ENDPOINT.get(event.kind)
+            if endpoint is None:
+                planned.append((f"unknown:{event.kind}", [event]))
+                continue
+            group = groups.get(endpoint)
+            if group is None or len(group) >= MAX_BATCH:
+                group = groups[endpoint] = []
+                planned.append((endpoint, group))
+            group.append(event)
+        return [Call(name, tuple(group), BUCKETS.get(name)) for name, group in planned]
+
+    def send(self, client: Any, call: Call, pace: Callable[[str], None]) -> None:
+        from getstream.models import ActivityRequest, FollowRequest, UnfollowPair
+
+        feeds = client.feeds
+        events = call.events
+        if call.endpoint == UPSERT:
+            requests = [feeds_v3.activity_request(e.feed, _activity(e)) for e in events]
+            self._ensure_feeds(feeds, [f for r in requests for f in r["feeds"]], pace)
+            pace(BUCKETS[UPSERT])
+            feeds.upsert_activities(activities=[ActivityRequest(**r) for r in requests])
+        elif call.endpoint == DELETE:
+            self._delete(feeds, events, pace)
+        elif call.endpoint == FOLLOW:
+            self._ensure_feeds(feeds, [f for e in events for f in (e.feed, _target(e))], pace)
+            pace(BUCKETS[FOLLOW])
+            feeds.get_or_create_follows(
+                follows=[
+                    FollowRequest(
+                        source=e.feed,
+                        target=_target(e),
+                        activity_copy_limit=_copy_limit(e),
+                    )
+                    for e in events
+                ]
+            )
+        elif call.endpoint == UNFOLLOW:
+            self._ensure_feeds(feeds, [f for e in events for f in (e.feed, _target(e))], pace)
+            pace(BUCKETS[UNFOLLOW])
+            feeds.get_or_create_unfollows(
+                follows=[
+                    UnfollowPair(
+                        source=e.feed,
+                        target=_target(e),
+                        keep_history=bool(e.payload.get("keep_history")),
+                    )
+                    for e in events
+                ]
+            )
+        else:
+            first = events[0]
+            raise ValueError(f"unknown outbox event kind {first.kind!r} (event {first.id})")
+
+    def _ensure_feeds(self, feeds: Any, wanted: list[str], pace: Callable[[str], None]) -> None:
+        from getstream.models import FeedRequest
+
+        missing = [f for f in dict.fromkeys(wanted) if f not in self._created]
+        for start in range(0, len(missing), MAX_BATCH):
+            chunk = missing[start : start + MAX_BATCH]
+            pace(CREATE_FEEDS)
+            feeds.create_feeds_batch(
+                feeds=[
+                    FeedRequest(
+                        feed_group_id=fid.split(":", 1)[0],
+                        feed_id=fid.split(":", 1)[1],
+                        created_by_id=feeds_v3.feed_owner(fid),
+                    )
+                    for fid in chunk
+                ]
+            )
+            with self._lock:
+                self._created.update(chunk)
+
+    def _delete(self, feeds: Any, events: Sequence[Event], pace: Callable[[str], None]) -> None:
+        from getstream.exceptions import StreamApiException
+
+        ids = [feeds_v3.activity_id(e.feed, e.payload["foreign_id"]) for e in events]
+        try:
+            pace(BUCKETS[DELETE])
+            feeds.delete_activities(ids=ids, hard_delete=True)
+            return
+        except StreamApiException as exc:
+            if exc.status_code != 404:
+                raise
+        # One id of the batch is not there (Stream never got its add, or a retried delete
+        # already removed it): delete one by one, and a 404 alone means "already gone".
+        for activity_id in ids:
+            try:
+                pace(BUCKETS[DELETE])
+                feeds.delete_activities(ids=[activity_id], hard_delete=True)
+            except StreamApiException as exc:
+                if exc.status_code != 404:
+                    raise
+
+    def rate_limited(self, exc: BaseException) -> bool:
+        from getstream.exceptions import StreamRateLimitException
+
+        return isinstance(exc, StreamRateLimitException)
+
+    def keep_raw_answer(self, exc: BaseException, response: Any) -> None:
+        return None  # the SDK's exception keeps the whole answer (raw_response_body)
+
+
+def _activity(event: Event) -> dict[str, Any]:
+    from feed_outbox.outbox import RECONCILE_KEY
+
+    # An update whose `to` changed needs nothing more on v3: the upsert replaces `feeds`.
+    return {k: v for k, v in event.payload.items() if k != RECONCILE_KEY}
+
+
+def _target(event: Event) -> str:
+    return str(event.payload["target"])
+
+
+def _copy_limit(event: Event) -> int:
+    limit = event.payload.get("activity_copy_limit")
+    return V2_COPY_LIMIT if limit is None else int(limit)

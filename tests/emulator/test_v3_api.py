@@ -1,0 +1,125 @@
+"""The emulator's Feeds v3 API, driven by the real getstream SDK, against the documented
+behaviour (docs/stream-v3.md has the source of each)."""
+
+from __future__ import annotations
+
+import jwt
+import pytest
+from getstream import Stream
+from getstream.exceptions import StreamApiException, StreamRateLimitException
+from getstream.models import ActivityRequest, FeedRequest, FollowRequest, UnfollowPair
+
+
+@pytest.fixture
+def v3(stream_emulator):
+    client = Stream(api_key="feed-outbox-test-key", api_secret="feed-outbox-test-secret",
+                    base_url=stream_emulator.url)
+    feeds = client.feeds
+    feeds.create_feeds_batch(
+        feeds=[FeedRequest(feed_group_id=g, feed_id=i, created_by_id=i)
+               for g, i in [("user", "1"), ("user", "2"), ("timeline", "9"),
+                            ("notification", "5"), ("aggregated", "6")]]
+    )
+    return feeds
+
+
+def post(feeds, id_, feed="user:1", **custom):
+    return feeds.upsert_activities(
+        activities=[ActivityRequest(id=id_, type="tweet", feeds=[feed], user_id="1", custom=custom)]
+    )
+
+
+def ids(feeds, group, feed_id):
+    return [a.id for a in feeds.get_or_create_feed(group, feed_id, limit=100).data.activities]
+
+
+def test_an_upsert_by_id_overwrites_never_duplicates(v3):
+    post(v3, "a", n=1)
+    post(v3, "a", n=2)
+    [activity] = v3.get_or_create_feed("user", "1", limit=10).data.activities
+    assert activity.id == "a" and activity.custom == {"n": 2}
+
+
+def test_feeds_must_exist_before_an_activity_is_added(v3):
+    with pytest.raises(StreamApiException) as raised:
+        post(v3, "b", feed="user:404")
+    assert raised.value.status_code == 404 and raised.value.code == 16
+
+
+def test_a_batch_with_one_missing_feed_applies_nothing(v3):
+    with pytest.raises(StreamApiException):
+        v3.upsert_activities(activities=[
+            ActivityRequest(id="ok", type="t", feeds=["user:1"]),
+            ActivityRequest(id="bad", type="t", feeds=["user:nope"]),
+        ])
+    assert ids(v3, "user", "1") == []
+
+
+def test_an_upsert_replaces_the_feeds_an_activity_is_in(v3):
+    v3.upsert_activities(activities=[ActivityRequest(id="m", type="t", feeds=["user:1", "user:2"])])
+    v3.upsert_activities(activities=[ActivityRequest(id="m", type="t", feeds=["user:1"])])
+    assert ids(v3, "user", "1") == ["m"] and ids(v3, "user", "2") == []
+
+
+def test_delete_of_an_unknown_id_is_404_and_deletes_nothing(v3):
+    post(v3, "x")
+    with pytest.raises(StreamApiException) as raised:
+        v3.delete_activities(ids=["x", "unknown"], hard_delete=True)
+    assert raised.value.status_code == 404
+    assert ids(v3, "user", "1") == ["x"]
+
+
+def test_follow_copies_all_unless_limited_and_unfollow_keeps_history_on_request(v3):
+    for n in range(3):
+        post(v3, f"p{n}")
+    v3.get_or_create_follows(follows=[FollowRequest(source="timeline:9", target="user:1",
+                                                    activity_copy_limit=2)])
+    assert ids(v3, "timeline", "9") == ["p2", "p1"]
+    again = v3.get_or_create_follows(follows=[FollowRequest(source="timeline:9", target="user:1")])
+    assert again.data.created == []  # get-or-create: the follow exists, nothing copied again
+    post(v3, "p3")  # one level of fan-out to followers
+    assert ids(v3, "timeline", "9")[0] == "p3"
+    v3.get_or_create_unfollows(follows=[UnfollowPair(source="timeline:9", target="user:1",
+                                                     keep_history=True)])
+    assert len(ids(v3, "timeline", "9")) == 3
+    v3.get_or_create_follows(follows=[FollowRequest(source="timeline:9", target="user:2")])
+    v3.get_or_create_unfollows(follows=[UnfollowPair(source="timeline:9", target="user:1")])
+    v3.get_or_create_unfollows(follows=[UnfollowPair(source="timeline:9", target="user:1")])
+
+
+def test_notification_feeds_answer_groups_and_counts(v3):
+    v3.upsert_activities(activities=[
+        ActivityRequest(id=f"n{i}", type="like", feeds=["notification:5"]) for i in range(3)
+    ])
+    data = v3.get_or_create_feed("notification", "5", limit=10).data
+    [group] = data.aggregated_activities
+    assert group.activity_count == 3 and group.group.startswith("like_")
+    assert data.notification_status.unseen == 1
+
+
+def test_wrong_key_wrong_secret_and_user_tokens_are_refused_as_v3_does(stream_emulator):
+    url = stream_emulator.url
+    cases = [
+        (Stream(api_key="nope", api_secret="feed-outbox-test-secret", base_url=url), 401, 2),
+        (Stream(api_key="feed-outbox-test-key", api_secret="wrong", base_url=url), 401, 43),
+        (Stream(api_key="feed-outbox-test-key", base_url=url,
+                token=jwt.encode({"user_id": "1"}, "feed-outbox-test-secret")), 403, 17),
+    ]
+    for client, status, code in cases:
+        with pytest.raises(StreamApiException) as raised:
+            client.feeds.create_feeds_batch(feeds=[FeedRequest(feed_group_id="user", feed_id="3")])
+        assert (raised.value.status_code, raised.value.code) == (status, code)
+        assert raised.value.api_error is not None  # the SDK parsed v3's error envelope
+
+
+def test_rate_limits_are_per_endpoint_per_minute_with_headers(v3, stream_emulator):
+    stream_emulator.set_faults(rate_limits="stream")
+    answer = post(v3, "r")
+    assert answer.headers()["x-ratelimit-limit"] == "300"
+    for n in range(299):
+        post(v3, f"r{n}")
+    with pytest.raises(StreamRateLimitException) as raised:
+        post(v3, "over")
+    assert raised.value.status_code == 429 and raised.value.code == 9
+    assert raised.value.retry_after is not None and raised.value.rate_limit_info.remaining == 0
+    assert ids(v3, "user", "1")  # another endpoint's budget is untouched
