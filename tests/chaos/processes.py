@@ -25,8 +25,11 @@ class EmulatorProcess:
 
     The log is polled incrementally and kept per incarnation: a SIGKILL loses at most the
     entries since the last poll, and a missing entry can hide an order violation but never
-    invent one (a subsequence of an ordered sequence is ordered).
+    invent one (a subsequence of an ordered sequence is ordered). Feeds v2 and v3 have a log
+    each (``/_emulator/log?api=v3``), in the same shape.
     """
+
+    APIS = ("v2", "v3")
 
     def __init__(self, workdir: Path, seed: int, data: bool = False, **faults: Any) -> None:
         self.workdir = workdir
@@ -35,7 +38,7 @@ class EmulatorProcess:
         self.faults = faults
         self.port = 0
         self.proc: subprocess.Popen | None = None
-        self.logs: list[list[dict]] = []
+        self.logs: dict[str, list[list[dict]]] = {api: [] for api in self.APIS}
         self.restarts = 0
         # fault counters of earlier incarnations (a restart resets the emulator's own)
         self.earlier_faults: Counter[str] = Counter()
@@ -74,7 +77,8 @@ class EmulatorProcess:
             raise RuntimeError(f"emulator did not start: {line!r}")
         self.port = int(line.rsplit(":", 1)[1].strip().strip("/"))
         with self._lock:
-            self.logs.append([])
+            for logs in self.logs.values():
+                logs.append([])
         if self._poller is None:
             self._poller = threading.Thread(target=self._poll_log, daemon=True)
             self._poller.start()
@@ -96,22 +100,24 @@ class EmulatorProcess:
 
     def fetch_log(self) -> None:
         with self._lock:
-            current = self.logs[-1]
-            since = current[-1]["seq"] if current else 0
-            try:
-                rows = self._get(f"/_emulator/log?since={since}")["log"]
-            except OSError:
-                return
-            current.extend(rows)
+            for api, logs in self.logs.items():
+                current = logs[-1]
+                since = current[-1]["seq"] if current else 0
+                try:
+                    rows = self._get(f"/_emulator/log?since={since}&api={api}")["log"]
+                except OSError:
+                    return
+                current.extend(rows)
 
     def _poll_log(self) -> None:
         while not self._stop.wait(0.25):
             self.fetch_log()
 
-    def request_log(self) -> list[dict]:
+    def request_log(self, api: str = "v2") -> list[dict]:
         self.fetch_log()
         with self._lock:
-            return [dict(row, incarnation=i) for i, rows in enumerate(self.logs) for row in rows]
+            logs = self.logs[api]
+            return [dict(row, incarnation=i) for i, rows in enumerate(logs) for row in rows]
 
     def set_faults(self, **changes: Any) -> dict:
         return self._post("/_emulator/control", changes)["faults"]
