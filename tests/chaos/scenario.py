@@ -18,7 +18,6 @@ from typing import Any
 
 from tests.chaos import checker
 from tests.chaos.faults import Nemesis
-from tests.chaos.reads import V3Reader
 from tests.chaos.processes import (
     EMULATOR_KEY,
     EMULATOR_SECRET,
@@ -27,6 +26,7 @@ from tests.chaos.processes import (
     run_writers,
     wait_for,
 )
+from tests.chaos.reads import V3Reader
 
 SCALE = float(os.environ.get("CHAOS_SCALE", "1"))
 CLEAR_FAULTS = {
