@@ -163,7 +163,12 @@ class EmulatorProcess:
 
 
 class RelayPool:
-    """N ``python -m relay`` processes, restarted when they die (as an orchestrator would)."""
+    """N ``python -m relay`` processes, restarted when they die (as an orchestrator would).
+
+    Each runs in a process group of its own and is signalled as a group: with two APIs
+    ``python -m relay`` supervises one child relay per API, and a SIGKILL of the supervisor
+    alone would leave its children running (as a container's kill does not).
+    """
 
     def __init__(self, env: dict[str, str], workdir: Path, size: int, rng: random.Random) -> None:
         self.env = dict(env)
@@ -182,7 +187,7 @@ class RelayPool:
         cmd = [sys.executable, "-m", "relay", "--poll-interval", "0.2", "--batch-size", "25"]
         with open(self.workdir / f"relay-{slot}.log", "ab") as log:
             self.procs[slot] = subprocess.Popen(
-                cmd, stdout=log, stderr=subprocess.STDOUT, env=self.env
+                cmd, stdout=log, stderr=subprocess.STDOUT, env=self.env, start_new_session=True
             )
         self.starts += 1
 
@@ -207,14 +212,14 @@ class RelayPool:
         with self._lock:
             proc = self.rng.choice(self.procs)
             if proc is not None and proc.poll() is None:
-                proc.send_signal(signal.SIGKILL)
+                _signal_group(proc, signal.SIGKILL)
                 self.killed += 1
 
     def kill_all(self) -> None:
         with self._lock:
             for proc in self.procs:
                 if proc is not None and proc.poll() is None:
-                    proc.send_signal(signal.SIGKILL)
+                    _signal_group(proc, signal.SIGKILL)
                     self.killed += 1
 
     def stop(self) -> None:
@@ -224,7 +229,7 @@ class RelayPool:
             self._supervisor.join()
         for proc in self.procs:
             if proc is not None and proc.poll() is None:
-                proc.terminate()
+                proc.terminate()  # the supervisor stops its children gracefully
         for proc in self.procs:
             if proc is None:
                 continue
@@ -233,6 +238,7 @@ class RelayPool:
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
+            _signal_group(proc, signal.SIGKILL)  # nothing of a stopped relay outlives it
 
     def restart_with(self, **env: str) -> None:
         """Stop every relay, change its environment, start them all again."""
@@ -244,6 +250,13 @@ class RelayPool:
         return "".join(
             p.read_text(errors="replace") for p in sorted(self.workdir.glob("relay-*.log"))
         )
+
+
+def _signal_group(proc: subprocess.Popen, signum: int) -> None:
+    try:
+        os.killpg(proc.pid, signum)
+    except ProcessLookupError:
+        pass
 
 
 def run_writers(
