@@ -30,6 +30,17 @@ no evidence for the real service):
   forgets the feed.
 * stale → the activity's upsert (one activity is shared by every feed it is in); with another
   ``time`` or duplicates, a remove from that feed first.
+
+On Feeds v3 (``api="v3"``, rows for v3 only) a feed holds no copy of its own to remove: every
+copy is the one activity of its home feed (``feeds_v3.activity_id(home, foreign_id)``), listed
+in its ``feeds`` or materialised in followers. So each fix rewrites that home: stale data or
+time → its upsert (same id, so every copy changes; reactions kept); anything a copy lacks or
+holds wrongly → a hard delete of the home's activity, then its add again if the database
+publishes it there, which lists the row's ``to`` targets as ``feeds`` and reaches the home's
+current followers only. That an upsert of an existing id does not reach followers lacking it,
+and that a re-add does, is the emulator's behaviour (**unverified** for the service); a re-add
+loses the activity's reactions and moves it to the top of v3's ``created_at`` order
+(``custom.time`` is kept).
 """
 
 from __future__ import annotations
@@ -40,7 +51,6 @@ from feed_outbox.activity import feed_id
 from feed_outbox.current_state import (
     activity_feed_ids,
     activity_models,
-    keys_with_pending,
     label_of,
     lock_instances,
     remove_event,
@@ -62,16 +72,24 @@ from feed_outbox.reconcile import (
     PHANTOM,
     STALE,
     Drift,
+    pending_keys,
 )
 
 # Removes from a wrong feed go before adds to the right one (same key: FIFO order).
 _ORDER = {PHANTOM: 0, STALE: 1, MISSING: 2}
 
 
-def repair(drift: list[Drift], using: str | None = None, dry_run: bool = False) -> int:
+def repair(
+    drift: list[Drift], using: str | None = None, dry_run: bool = False, api: str | None = None
+) -> int:
     """Queue the events that bring each drifted activity and follow relation to the
-    database's state; returns how many. Follow fixes are written first (lower ids)."""
+    database's state; returns how many. Follow fixes are written first (lower ids).
+
+    ``api`` ("v2", "v3") writes the rows for that Stream API only (the drift was read there);
+    None writes them for every API of FEED_OUTBOX_STREAM_API.
+    """
     alias = using or router.db_for_write(OutboxEvent)
+    apis = (api,) if api else None
     follows = [d for d in drift if d.subject == FOLLOW_RELATION]
     activities = sorted(
         (d for d in drift if d.subject != FOLLOW_RELATION),
@@ -79,13 +97,13 @@ def repair(drift: list[Drift], using: str | None = None, dry_run: bool = False) 
     )
     # Two transactions: each takes its locks in the order writers do (no lock-order deadlock).
     with transaction.atomic(using=alias):
-        events = _follow_fixes(follows, alias)
+        events = _follow_fixes(follows, alias, api)
         if not dry_run:
-            enqueue(events, alias)
+            enqueue(events, alias, apis=apis)
     with transaction.atomic(using=alias):
-        more = _activity_fixes(activities, alias)
+        more = _activity_fixes(activities, alias, api)
         if not dry_run:
-            enqueue(more, alias)
+            enqueue(more, alias, apis=apis)
     return len(events) + len(more)
 
 
@@ -104,12 +122,12 @@ def _lock_followed_feeds(targets: list[str], alias: str) -> None:
         )
 
 
-def _follow_fixes(drift: list[Drift], alias: str) -> list[OutboxEvent]:
+def _follow_fixes(drift: list[Drift], alias: str, api: str | None) -> list[OutboxEvent]:
     keys = sorted({d.foreign_id for d in drift})
     if not keys:
         return []
     _lock_followed_feeds([d.target for d in drift], alias)
-    pending = keys_with_pending(keys, alias)
+    pending = pending_keys(set(keys), alias, api)
     states = newest_states(keys, alias)
     events = []
     for item in drift:
@@ -127,7 +145,7 @@ def _follow_fixes(drift: list[Drift], alias: str) -> list[OutboxEvent]:
     return events
 
 
-def _activity_fixes(drift: list[Drift], alias: str) -> list[OutboxEvent]:
+def _activity_fixes(drift: list[Drift], alias: str, api: str | None) -> list[OutboxEvent]:
     by_label: dict[str, set[str]] = {}
     for item in drift:
         label, pk = split_foreign_id(item.foreign_id) or ("", "")
@@ -139,7 +157,9 @@ def _activity_fixes(drift: list[Drift], alias: str) -> list[OutboxEvent]:
             for pk, instance in lock_instances(model, by_label[label], alias).items():
                 instances[f"{label}:{pk}"] = instance
     # Locks first, then pending: a writer holding the row lock has inserted its event.
-    pending = keys_with_pending({d.foreign_id for d in drift}, alias)
+    pending = pending_keys({d.foreign_id for d in drift}, alias, api)
+    if api == "v3":
+        return _v3_fixes([d for d in drift if d.foreign_id not in pending], instances)
     events: list[OutboxEvent] = []
     seen: set[tuple] = set()
     for item in drift:
@@ -186,3 +206,53 @@ def _fix(item: Drift, instance: models.Model | None) -> list[OutboxEvent]:
 def _to_update(instance: models.Model) -> list[OutboxEvent]:
     """An update that makes Stream's ``to`` targets exactly the row's (previous ones unknown)."""
     return activity_events(instance, EventKind.UPDATE, previous_to=None)[:1]
+
+
+# What a v3 fix does to an activity's home feed, weakest first: the strongest asked wins.
+_UPSERT, _DELETE, _REWRITE = 1, 2, 3
+
+
+def _v3_fixes(drift: list[Drift], instances: dict[str, models.Model]) -> list[OutboxEvent]:
+    """One action per (foreign id, home): mixing an upsert with a delete + re-add of the same
+    activity in one run must not end with the delete."""
+    actions: dict[tuple[str, str], int] = {}
+    for item in drift:
+        found = _v3_action(item, instances.get(item.foreign_id))
+        if found is not None:
+            key = (item.foreign_id, found[0])
+            actions[key] = max(actions.get(key, 0), found[1])
+    events: list[OutboxEvent] = []
+    for (foreign_id, home), action in actions.items():
+        label = (split_foreign_id(foreign_id) or ("", ""))[0]
+        if action in (_DELETE, _REWRITE):
+            events.append(remove_event(home, foreign_id, label))
+        if action in (_UPSERT, _REWRITE):
+            instance = instances[foreign_id]
+            events += [e for e in activity_events(instance, EventKind.ADD) if e.feed == home]
+    return events
+
+
+def _v3_action(item: Drift, instance: models.Model | None) -> tuple[str, int] | None:
+    published = instance is not None and instance.activity_should_publish()
+    own = activity_feed_ids(instance) if published else []
+    notified = [feed_id(f) for f in instance.activity_notify or ()] if published else []
+    here = (item.route == OWN and item.feed in own) or (item.route == TO and item.feed in notified)
+    if item.kind == PHANTOM:
+        if here:
+            return None  # published here since the read
+        home = item.home or item.feed
+        return (home, _REWRITE if home in own else _DELETE)
+    if not published or (item.route in (OWN, TO) and not here):
+        if item.kind == MISSING:
+            return None
+        home = item.home or item.feed
+        return (home, _REWRITE if home in own else _DELETE)
+    if item.route == OWN:
+        home = item.feed
+    elif item.route == TO:
+        home = own[0]  # the add that lists the `to` targets as feeds
+    else:
+        home = item.origin if item.origin in own else own[0]
+    if item.kind == STALE:
+        return (home, _UPSERT)  # one activity in every feed: its upsert corrects each copy
+    return (home, _REWRITE)

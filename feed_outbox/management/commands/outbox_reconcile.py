@@ -1,10 +1,15 @@
-"""outbox_reconcile: compare the database with what Stream's feeds hold; --fix queues repairs."""
+"""outbox_reconcile: compare the database with what Stream's feeds hold; --fix queues repairs.
+
+``--api v3`` reads Feeds v3 instead of v2; ``--compare v2 v3`` is the migration's shadow read
+(feed_outbox.shadow_read): one API against the other, the database naming the feeds only.
+"""
 
 from __future__ import annotations
 
 from django.core.management.base import CommandError
 from stream.exceptions import StreamApiException
 
+from feed_outbox import conf
 from feed_outbox.management.operations import (
     PROBLEMS,
     USAGE,
@@ -13,6 +18,8 @@ from feed_outbox.management.operations import (
 )
 from feed_outbox.reconcile import FOLLOW_RELATION, reconcile
 from feed_outbox.repair import repair
+from feed_outbox.shadow_read import FOLLOW_RELATION as SHADOW_FOLLOW
+from feed_outbox.shadow_read import compare_apis
 from feed_outbox.stream_errors import refuses_credentials
 
 
@@ -31,7 +38,10 @@ class Command(OperationsCommand):
         "and follow relations missing or phantom on Stream. Keys and follow pairs with a\n"
         "pending outbox event are skipped: the relay is still on them. With --fix, queue the\n"
         "events that repair the drift; run again once the relay has drained to confirm 0.\n"
-        "Scope with --feed timeline:42 or --model (which leaves follow relations alone)."
+        "Scope with --feed timeline:42 or --model (which leaves follow relations alone).\n"
+        "--api v2|v3 picks the Stream API read and repaired (default: v3 when\n"
+        "FEED_OUTBOX_STREAM_API is v3 alone, else v2); --compare v2 v3 compares the two APIs\n"
+        "feed by feed (activities by foreign_id + time, follow relations) instead."
     )
     problems = "drift found (with --fix: and repairs queued)"
 
@@ -42,6 +52,16 @@ class Command(OperationsCommand):
         parser.add_argument("--fix", action="store_true", help="queue the repairing events")
         parser.add_argument(
             "--dry-run", action="store_true", help="with --fix: count the repairs, queue nothing"
+        )
+        parser.add_argument(
+            "--api", choices=("v2", "v3"), help="the Stream API to read and repair"
+        )
+        parser.add_argument(
+            "--compare",
+            nargs=2,
+            metavar=("API", "API"),
+            choices=("v2", "v3"),
+            help="shadow read: compare two Stream APIs' feeds, like --compare v2 v3",
         )
         parser.add_argument("--page-size", type=int, default=100, help="activities per read")
         parser.add_argument(
@@ -55,6 +75,10 @@ class Command(OperationsCommand):
         if feed is not None and feed.count(":") != 1:
             raise CommandError(f"--feed {feed!r} is not a feed id like user:42", returncode=USAGE)
         page_size = min(max(1, options["page_size"]), 100)
+        if options["compare"]:
+            self._check_compare(options)
+            return self._compare(options, page_size)
+        api = options["api"] or ("v3" if conf.stream_apis() == ("v3",) else "v2")
         bar = None
 
         def on_feed(done: int, total: int) -> None:
@@ -64,7 +88,7 @@ class Command(OperationsCommand):
             bar.advance(done - bar.done)
 
         try:
-            report = reconcile(feed, model, options["database"], page_size, on_feed)
+            report = reconcile(feed, model, options["database"], page_size, on_feed, api)
         except StreamApiException as exc:
             if not refuses_credentials(exc):
                 raise
@@ -74,7 +98,7 @@ class Command(OperationsCommand):
         counts = report.counts()
         follows = report.counts(FOLLOW_RELATION)
         self.stdout.write(
-            f"{report.feeds:,} feeds read, {report.expected:,} activities expected, "
+            f"{report.feeds:,} {api} feeds read, {report.expected:,} activities expected, "
             f"{report.found:,} found, {report.pending:,} skipped (pending), "
             f"{report.allowed:,} allowed but not required"
         )
@@ -101,9 +125,9 @@ class Command(OperationsCommand):
         for problem in report.invalid:
             self.stderr.write(f"cannot build activity: {problem}")
         if options["fix"] and report.drift:
-            queued = repair(report.drift, options["database"], dry_run=options["dry_run"])
+            queued = repair(report.drift, options["database"], options["dry_run"], api)
             verb = "would queue" if options["dry_run"] else "queued"
-            self.stdout.write(f"{verb} {queued:,} repairing events")
+            self.stdout.write(f"{verb} {queued:,} repairing events for {api}")
         if not report.consistent:
             raise CommandError(
                 f"{len(report.drift):,} drifted activities or follows, "
@@ -111,3 +135,57 @@ class Command(OperationsCommand):
                 returncode=PROBLEMS,
             )
         self.stdout.write("feeds are consistent with the database")
+
+    def _check_compare(self, options) -> None:
+        first, second = options["compare"]
+        if first == second:
+            raise CommandError("--compare needs two different APIs", returncode=USAGE)
+        clashing = [f"--{n}" for n in ("api", "model", "fix") if options[n]]
+        if clashing:
+            raise CommandError(
+                f"--compare reads Stream only: {', '.join(clashing)} do not apply",
+                returncode=USAGE,
+            )
+
+    def _compare(self, options, page_size: int) -> None:
+        first, second = options["compare"]
+        bar = self.progress(None, "feeds") if options["feed"] is None else None
+
+        def on_feed(done: int) -> None:
+            if bar is not None:
+                bar.advance(done - bar.done)
+
+        report = compare_apis(
+            first, second, options["feed"], options["database"], page_size, on_feed
+        )
+        if bar is not None:
+            bar.finish()
+        activities, follows = report.counts(), report.counts(SHADOW_FOLLOW)
+        self.stdout.write(
+            f"{report.feeds:,} feeds compared, {report.activities:,} activities read, "
+            f"{report.follows_checked:,} follow sources, {report.pending:,} skipped (pending)"
+        )
+        self.stdout.write(
+            f"activities only in {first}: {activities[first]:,}, "
+            f"only in {second}: {activities[second]:,}"
+        )
+        self.stdout.write(
+            f"follows only in {first}: {follows[first]:,}, only in {second}: {follows[second]:,}"
+        )
+        if report.truncated_groups or report.incomplete:
+            self.stdout.write(
+                f"not verifiable: {report.truncated_groups:,} groups returned in part, "
+                f"{report.incomplete:,} sources following more than an API lists"
+            )
+        for item in report.differences[: max(0, options["show"])]:
+            what = f"follow {item.what}" if item.subject == SHADOW_FOLLOW else item.what
+            times = f" (x{item.count})" if item.count > 1 else ""
+            self.stdout.write(f"  only in {item.only_in}  {item.feed:<24} {what}{times}")
+        if len(report.differences) > options["show"]:
+            self.stdout.write(f"  ... and {len(report.differences) - options['show']:,} more")
+        if not report.identical:
+            raise CommandError(
+                f"{len(report.differences):,} differences between {first} and {second}",
+                returncode=PROBLEMS,
+            )
+        self.stdout.write(f"{first} and {second} hold the same feeds")
