@@ -21,6 +21,7 @@ from feed_outbox.stream_errors import (
     RATE_LIMITED,
 )
 from relay.answers import Answer
+from relay.exceptions import LeaseExpiring
 
 
 class Failure(enum.Enum):
@@ -40,10 +41,6 @@ PERMANENT_CODES = frozenset({4, 5, 6, 8, 10, 11, 12, 13, 14, 15, 16, 17, 18, 22}
 V3_CREDENTIAL_CODES = frozenset({2, 5, 40, 41, 42, 43, 99})
 V3_PERMANENT_CODES = frozenset({4, 6, 16, 17, 18, 20, 22})
 BOUNDED = frozenset({Failure.PERMANENT, Failure.UNRECOGNISED})  # dead-lettered after N tries
-
-
-class LeaseExpiring(Exception):
-    """The lease would end before a request could finish: sending could reorder a key."""
 
 
 def classify(exc: BaseException) -> Failure:

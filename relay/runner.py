@@ -24,6 +24,7 @@ from feed_outbox import conf
 from relay import claim
 from relay.delivery import Delivery, delivery_for
 from relay.events import Event, Lease
+from relay.exceptions import ConfigurationError, LeaseExpiring
 from relay.loop import SidecarLoop
 from relay.metrics import Metrics
 from relay.pool import StreamPool
@@ -31,7 +32,6 @@ from relay.publisher import Call, Outcome
 from relay.retry import (
     BOUNDED,
     Failure,
-    LeaseExpiring,
     answer_key,
     backoff_seconds,
     classify,
@@ -105,10 +105,6 @@ class DrainStats:
         self.delivered += batch.delivered
         self.retried += batch.retried
         self.dead += batch.dead
-
-
-class ConfigurationError(RuntimeError):
-    """Stream rejects the credentials or the app: no event can be delivered until fixed."""
 
 
 @dataclass
