@@ -340,12 +340,9 @@ def mark_dead(lease: Lease, event_id: int, error: str, using: str = "default") -
     )
 
 
-def release(lease: Lease, ids: Iterable[int], using: str = "default", refund: bool = True) -> int:
+def release(lease: Lease, ids: Iterable[int], using: str = "default") -> int:
     """Give events back untouched (shutdown, configuration error); the attempt is refunded."""
-    update = _unleased()
-    if refund:
-        update["attempts"] = F("attempts") - 1
-    return _held(lease, ids, using).update(**update)
+    return _held(lease, ids, using).update(attempts=F("attempts") - 1, **_unleased())
 
 
 def renew(lease: Lease, lease_seconds: float, using: str = "default") -> int:

@@ -142,10 +142,6 @@ class Relay:
 
     # -- state seen by /readyz ----------------------------------------------------------
 
-    @property
-    def healthy(self) -> bool:
-        return self.paused_reason is None
-
     def ready(self) -> tuple[bool, str]:
         if self.database_error:
             return False, f"database unreachable: {self.database_error}"
