@@ -1,7 +1,9 @@
 """Replay: re-publish the latest state of every key touched by a selection of past events.
 
 Never the old events themselves: an add whose remove came later must replay as the remove.
-Idempotent because an add carries the activity's frozen foreign_id + time (Stream overwrites).
+Idempotent because an add carries the activity's frozen foreign_id + time (Stream overwrites;
+on Feeds v3 the id derived from feed + foreign_id). ``api`` replays to one Stream API only:
+its rows are selected, its pending rows skip a key, and the new rows are written for it alone.
 """
 
 from __future__ import annotations
@@ -38,10 +40,15 @@ class ReplaySelection:
     ordering_key: str | None = None
     model: str | None = None  # "app_label.Model", matched against aggregate_type
     dead: bool = False  # dead letters instead of delivered events
+    api: str | None = None  # one Stream API ("v2", "v3"); None: every configured one
+
+    def rows(self, using: str):
+        rows = OutboxEvent.objects.using(using)
+        return rows.filter(api=self.api) if self.api else rows
 
     def queryset(self, using: str):
         status = EventStatus.DEAD if self.dead else EventStatus.DELIVERED
-        rows = OutboxEvent.objects.using(using).filter(status=status)
+        rows = self.rows(using).filter(status=status)
         if self.since:
             rows = rows.filter(created_at__gte=self.since)
         if self.until:
@@ -82,7 +89,7 @@ def replay(
     alias = using or router.db_for_write(OutboxEvent)
     selected = selection.queryset(alias).values("ordering_key")
     latest = list(
-        OutboxEvent.objects.using(alias)
+        selection.rows(alias)
         .filter(ordering_key__in=selected)
         .values("ordering_key")
         .annotate(latest=Max("id"))
@@ -94,9 +101,9 @@ def replay(
     for start in range(0, len(latest), chunk_size):
         chunk = latest[start : start + chunk_size]
         with transaction.atomic(using=alias):
-            events = _current_events(chunk, alias, report)
+            events = _current_events(chunk, alias, report, selection.api)
             if not dry_run:
-                enqueue(events, alias)
+                enqueue(events, alias, apis=(selection.api,) if selection.api else None)
         for event in events:
             report.queued[event.kind] += 1
             planned.append((event.kind, event.feed))
@@ -107,7 +114,7 @@ def replay(
 
 
 def _current_events(
-    chunk: list[tuple[str, int]], alias: str, report: ReplayReport
+    chunk: list[tuple[str, int]], alias: str, report: ReplayReport, api: str | None = None
 ) -> list[OutboxEvent]:
     rows = OutboxEvent.objects.using(alias).in_bulk([latest for _key, latest in chunk])
     by_label: dict[str, list[str]] = {}
@@ -123,7 +130,14 @@ def _current_events(
         for pk, instance in lock_instances(model, pks, alias).items():
             instances[f"{label}:{pk}"] = instance
     keys = [key for key, _latest in chunk]
-    pending = keys_with_pending(keys, alias)
+    if api is None:
+        pending = keys_with_pending(keys, alias)
+    else:  # another API's pending rows do not hold this one's replay
+        pending = set(
+            OutboxEvent.objects.using(alias)
+            .filter(api=api, status=EventStatus.PENDING, ordering_key__in=keys)
+            .values_list("ordering_key", flat=True)
+        )
     gone_from = feeds_of_keys([k for k in keys if k not in instances], alias)
     events = []
     for key, latest_id in chunk:

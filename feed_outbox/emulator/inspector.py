@@ -62,9 +62,12 @@ class Inspector:
         if path == "/_emulator/stats" and method == "GET":
             return Response(200, self.emulator.stats_on_loop())
         if path == "/_emulator/log" and method == "GET":
-            since = parse_query(request.query).get("since", "0")
+            query = parse_query(request.query)
+            since = query.get("since", "0")
             after = int(since) if since.isdigit() else 0
-            rows = [r for r in self.emulator.store.request_log() if r["seq"] > after]
+            # ?api=v3: the Feeds v3 store's log, in the same shape (emulator/v3/store.py)
+            store = self.emulator.v3.store if query.get("api") == "v3" else self.emulator.store
+            rows = [r for r in store.request_log() if r["seq"] > after]
             return Response(200, {"log": rows})
         if path == "/_emulator/reset" and method == "POST":
             self.emulator.reset_on_loop()

@@ -24,6 +24,8 @@ from tests.benchmarks import _report
 HERE = Path(__file__).resolve().parent
 # The issue's order (save path, relay, backlog, latency, scale, enrichment), then the rest.
 ORDER = ("bench_save_path", "bench_save", "bench_relay", "bench_backlog", "bench_latency")
+# Feeds v3 next to v2's relay and latency figures (the same backlog and save, through both APIs).
+ORDER += ("bench_v3",)
 ORDER += ("bench_claim", "bench_scale", "bench_enrich", "bench_emulator")
 # Scripts that only print: the arguments of their quick run (their output is kept verbatim).
 PRINT_ONLY_QUICK_ARGS = {"bench_emulator": ["--clients", "4", "--seconds", "2"]}

@@ -2,7 +2,8 @@
 
 Expected content comes from ``truth.py``: the committed outbox replayed in commit order
 through a model of Stream (``stream_model.py``), cross-checked against the sample app's rows.
-What Stream holds is read through stream-python (``reads.py``), page by page: author feeds
+What Stream holds is read through stream-python (``reads.py``; on Feeds v3 through the
+getstream SDK and the v3 read adapter, against the v3 model ``stream_model_v3.py``), page by page: author feeds
 (``user``) and timelines (``timeline``) as flat feeds, grouped timelines
 (``timeline_aggregated``) and ``notification`` feeds as groups (group key -> foreign ids and
 activity_count), and follow relations through ``following()``. Five counts per feed type
@@ -50,6 +51,7 @@ from typing import Any
 
 from tests.chaos import diagnosis
 from tests.chaos.reads import read_flat, read_following, read_groups
+from tests.chaos.stream_model_v3 import creations_from_log
 from tests.chaos.truth import Expected, expected
 
 PUT, DEL = "PUT", "DEL"
@@ -84,6 +86,7 @@ class Report:
     details: list[str] = field(default_factory=list)
     feeds_checked: int = 0
     activities_expected: int = 0
+    writes_logged: int = 0  # applied writes of the workload the order check matched
     diagnosis: str = ""  # for a failed check: what the differences look like
 
     @property
@@ -115,6 +118,24 @@ class Report:
             f"{kind}={'/'.join(str(v) for v in self.type_counts(kind).values())}"
             for kind in self.by_type
         )
+
+
+def combined(reports: dict[str, Report]) -> Report:
+    """One report of several APIs' (a v2+v3 run): counts summed, details tagged with the API."""
+    if len(reports) == 1:
+        return next(iter(reports.values()))
+    total = Report()
+    for api, report in reports.items():
+        for kind, counter in report.by_type.items():
+            total.by_type.setdefault(kind, Counter()).update(counter)
+        total.details += [f"{api} {d}" for d in report.details]
+        total.feeds_checked += report.feeds_checked
+        total.activities_expected += report.activities_expected
+        total.writes_logged += report.writes_logged
+        total.diagnosis = "; ".join(
+            d for d in (total.diagnosis, report.diagnosis and f"{api}: {report.diagnosis}") if d
+        )
+    return total
 
 
 def _time_str(value: Any) -> str:
@@ -230,6 +251,7 @@ def check_order(report: Report, events: list[tuple], log: list[dict]) -> None:
         if key is None:
             continue
         op = LOG_CLASS[row["op"]]
+        report.writes_logged += 1
         kind = "follows" if key.startswith("follow:") else feed_type(row["feed"])
         sequence = sequences.get(key)
         if sequence is None:
@@ -259,12 +281,14 @@ def feeds_to_read(user_ids: list[int], expected: Expected) -> set[str]:
     return feeds - {NOISE_FEED}
 
 
-def check(user_ids: list[int], client: Any, log: list[dict]) -> Report:
-    """Compare what should be with what stream-python reads after the relays drained."""
+def check(user_ids: list[int], client: Any, log: list[dict], api: str = "v2") -> Report:
+    """Compare what should be on ``api`` with what a reader reads after the relays drained:
+    ``client`` is stream-python's for v2, a ``reads.V3Reader`` for v3; ``log`` that API's."""
     from feed_outbox.models import OutboxEvent
 
     report = Report()
-    want, _model = expected(report, user_ids, FLAT, GROUPED)
+    creations = creations_from_log(log) if api == "v3" else None
+    want, _model = expected(report, user_ids, FLAT, GROUPED, api, creations)
     flat: dict[str, list[dict]] = {}
     grouped: dict[str, list[dict]] = {}
     following: dict[str, list[str]] = {}
@@ -277,7 +301,8 @@ def check(user_ids: list[int], client: Any, log: list[dict]) -> Report:
     compare_feeds(report, want.flat, flat)
     compare_groups(report, want.grouped, grouped)
     compare_follows(report, want.follows, {f: t for f, t in following.items() if t})
-    events = list(OutboxEvent.objects.values_list("id", "kind", "feed", "ordering_key"))
+    events = OutboxEvent.objects.filter(api=api).values_list("id", "kind", "feed", "ordering_key")
+    events = list(events)
     check_order(report, events, log)
     if not report.ok:
         report.diagnosis = diagnosis.explained(log, *_news_ids(want, flat, grouped))

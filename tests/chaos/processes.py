@@ -25,8 +25,11 @@ class EmulatorProcess:
 
     The log is polled incrementally and kept per incarnation: a SIGKILL loses at most the
     entries since the last poll, and a missing entry can hide an order violation but never
-    invent one (a subsequence of an ordered sequence is ordered).
+    invent one (a subsequence of an ordered sequence is ordered). Feeds v2 and v3 have a log
+    each (``/_emulator/log?api=v3``), in the same shape.
     """
+
+    APIS = ("v2", "v3")
 
     def __init__(self, workdir: Path, seed: int, data: bool = False, **faults: Any) -> None:
         self.workdir = workdir
@@ -35,7 +38,7 @@ class EmulatorProcess:
         self.faults = faults
         self.port = 0
         self.proc: subprocess.Popen | None = None
-        self.logs: list[list[dict]] = []
+        self.logs: dict[str, list[list[dict]]] = {api: [] for api in self.APIS}
         self.restarts = 0
         # fault counters of earlier incarnations (a restart resets the emulator's own)
         self.earlier_faults: Counter[str] = Counter()
@@ -74,7 +77,8 @@ class EmulatorProcess:
             raise RuntimeError(f"emulator did not start: {line!r}")
         self.port = int(line.rsplit(":", 1)[1].strip().strip("/"))
         with self._lock:
-            self.logs.append([])
+            for logs in self.logs.values():
+                logs.append([])
         if self._poller is None:
             self._poller = threading.Thread(target=self._poll_log, daemon=True)
             self._poller.start()
@@ -96,22 +100,24 @@ class EmulatorProcess:
 
     def fetch_log(self) -> None:
         with self._lock:
-            current = self.logs[-1]
-            since = current[-1]["seq"] if current else 0
-            try:
-                rows = self._get(f"/_emulator/log?since={since}")["log"]
-            except OSError:
-                return
-            current.extend(rows)
+            for api, logs in self.logs.items():
+                current = logs[-1]
+                since = current[-1]["seq"] if current else 0
+                try:
+                    rows = self._get(f"/_emulator/log?since={since}&api={api}")["log"]
+                except OSError:
+                    return
+                current.extend(rows)
 
     def _poll_log(self) -> None:
         while not self._stop.wait(0.25):
             self.fetch_log()
 
-    def request_log(self) -> list[dict]:
+    def request_log(self, api: str = "v2") -> list[dict]:
         self.fetch_log()
         with self._lock:
-            return [dict(row, incarnation=i) for i, rows in enumerate(self.logs) for row in rows]
+            logs = self.logs[api]
+            return [dict(row, incarnation=i) for i, rows in enumerate(logs) for row in rows]
 
     def set_faults(self, **changes: Any) -> dict:
         return self._post("/_emulator/control", changes)["faults"]
@@ -157,7 +163,12 @@ class EmulatorProcess:
 
 
 class RelayPool:
-    """N ``python -m relay`` processes, restarted when they die (as an orchestrator would)."""
+    """N ``python -m relay`` processes, restarted when they die (as an orchestrator would).
+
+    Each runs in a process group of its own and is signalled as a group: with two APIs
+    ``python -m relay`` supervises one child relay per API, and a SIGKILL of the supervisor
+    alone would leave its children running (as a container's kill does not).
+    """
 
     def __init__(self, env: dict[str, str], workdir: Path, size: int, rng: random.Random) -> None:
         self.env = dict(env)
@@ -176,7 +187,7 @@ class RelayPool:
         cmd = [sys.executable, "-m", "relay", "--poll-interval", "0.2", "--batch-size", "25"]
         with open(self.workdir / f"relay-{slot}.log", "ab") as log:
             self.procs[slot] = subprocess.Popen(
-                cmd, stdout=log, stderr=subprocess.STDOUT, env=self.env
+                cmd, stdout=log, stderr=subprocess.STDOUT, env=self.env, start_new_session=True
             )
         self.starts += 1
 
@@ -201,14 +212,14 @@ class RelayPool:
         with self._lock:
             proc = self.rng.choice(self.procs)
             if proc is not None and proc.poll() is None:
-                proc.send_signal(signal.SIGKILL)
+                _signal_group(proc, signal.SIGKILL)
                 self.killed += 1
 
     def kill_all(self) -> None:
         with self._lock:
             for proc in self.procs:
                 if proc is not None and proc.poll() is None:
-                    proc.send_signal(signal.SIGKILL)
+                    _signal_group(proc, signal.SIGKILL)
                     self.killed += 1
 
     def stop(self) -> None:
@@ -218,7 +229,7 @@ class RelayPool:
             self._supervisor.join()
         for proc in self.procs:
             if proc is not None and proc.poll() is None:
-                proc.terminate()
+                proc.terminate()  # the supervisor stops its children gracefully
         for proc in self.procs:
             if proc is None:
                 continue
@@ -227,6 +238,7 @@ class RelayPool:
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
+            _signal_group(proc, signal.SIGKILL)  # nothing of a stopped relay outlives it
 
     def restart_with(self, **env: str) -> None:
         """Stop every relay, change its environment, start them all again."""
@@ -238,6 +250,13 @@ class RelayPool:
         return "".join(
             p.read_text(errors="replace") for p in sorted(self.workdir.glob("relay-*.log"))
         )
+
+
+def _signal_group(proc: subprocess.Popen, signum: int) -> None:
+    try:
+        os.killpg(proc.pid, signum)
+    except ProcessLookupError:
+        pass
 
 
 def run_writers(

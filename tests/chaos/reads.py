@@ -1,4 +1,5 @@
-"""Reading what Stream holds the way a reader does: through stream-python, page by page.
+"""Reading what Stream holds the way a reader does: through stream-python, page by page, or on
+Feeds v3 through the getstream SDK and feed-outbox's v3 read adapter (``V3Reader``).
 
 Nothing here looks at the emulator's internals (``feeds.json``): if the client cannot see an
 activity, a follow relation or a group, neither can a user of the app.
@@ -10,6 +11,19 @@ from typing import Any
 
 PAGE = 100  # Stream's page size cap for feed reads
 FOLLOW_PAGE = 100
+
+
+class V3Reader:
+    """A getstream client whose ``feed(slug, id)`` reads like stream-python's: the ``V3Feed``
+    feed_manager returns when reads are on v3 (feed_outbox/v3_reads.py)."""
+
+    def __init__(self, sdk: Any) -> None:
+        self.sdk = sdk
+
+    def feed(self, slug: str, user_id: str) -> Any:
+        from feed_outbox.v3_reads import V3Feed
+
+        return V3Feed(self.sdk, slug, user_id)
 
 
 def _handle(client: Any, feed: str) -> Any:

@@ -26,6 +26,7 @@ from tests.chaos.processes import (
     run_writers,
     wait_for,
 )
+from tests.chaos.reads import V3Reader
 
 SCALE = float(os.environ.get("CHAOS_SCALE", "1"))
 CLEAR_FAULTS = {
@@ -60,13 +61,20 @@ class Scenario:
     fault_seconds: float = 8.0
     outage: bool = False  # no relay runs while the writers do: the whole run is one backlog
     prolific: bool = True  # the first user posts past the copy limit (writer 0 posts as them)
+    # FEED_OUTBOX_STREAM_API of the writers and relays: "v2", "v3" or "v2+v3"; every API
+    # written is checked against the database on its own.
+    api: str = "v2"
+
+    @property
+    def apis(self) -> tuple[str, ...]:
+        return tuple(self.api.split("+"))
 
 
 @dataclass
 class Result:
     scenario: str
     seed: int
-    report: checker.Report
+    reports: dict[str, checker.Report]  # per API written
     events: int
     statuses: dict[str, int]
     faults: dict[str, int]
@@ -78,15 +86,24 @@ class Result:
     drain_seconds: float | None = None  # outage scenarios: time to drain the backlog
     probe: dict[str, int] = field(default_factory=dict)  # what a scenario's own probe read
 
+    @property
+    def report(self) -> checker.Report:
+        """Every API's counts together (a v2+v3 run is consistent if both are)."""
+        return checker.combined(self.reports)
+
     def summary(self) -> str:
         counts = " ".join(f"{k}={v}" for k, v in self.report.counts.items())
         faults = ",".join(f"{k}:{v}" for k, v in self.faults.items()) or "none"
+        per_api = " ".join(
+            f"{api}:[{report.per_type()}]" for api, report in self.reports.items()
+        )
         return (
             f"chaos scenario={self.scenario} seed={self.seed} events={self.events} "
             f"statuses={self.statuses} faults={faults} {counts} "
-            f"per_type(lost/phantom/duplicated/stale/order)=[{self.report.per_type()}] "
+            f"per_type(lost/phantom/duplicated/stale/order)={per_api} "
             f"feeds={self.report.feeds_checked} expected_activities="
-            f"{self.report.activities_expected} drained={self.drained} "
+            f"{self.report.activities_expected} writes_logged={self.report.writes_logged} "
+            f"drained={self.drained} "
             f"elapsed={self.elapsed:.1f}s"
             + (f" backlog_drain={self.drain_seconds:.1f}s" if self.drain_seconds else "")
             + "".join(f" {k}={v}" for k, v in self.probe.items())
@@ -154,7 +171,7 @@ def run(
     probe: Callable[[Any], dict[str, int]] | None = None,
 ) -> Result:
     """Run ``scenario`` against the test database at ``database_url``; never raises on counts."""
-    from feed_outbox.client import build_client
+    from feed_outbox.client import build_client, build_v3_client
     from feed_outbox.models import OutboxEvent
 
     started = time.monotonic()
@@ -165,6 +182,7 @@ def run(
     emulator.start()
     env = {**base_env, "DJANGO_SETTINGS_MODULE": "tests.chaos.settings"}
     env["FEED_OUTBOX_TEST_STREAM_BASE_URL"] = emulator.url
+    env["FEED_OUTBOX_TEST_STREAM_API"] = scenario.api
     relay_env = {**env, **scenario.relay_env}
     relay_env["DATABASE_URL"] = _with_app_name(database_url, "chaos-relay")
     if scenario.wrong_secret:
@@ -227,12 +245,21 @@ def run(
             diagnosis = pending_diagnosis()
         relays.stop()
         emulator.set_faults(**CLEAR_FAULTS)  # the checker's reads are not under test
-        log = emulator.request_log()
-        client = build_client(
-            api_key=EMULATOR_KEY, api_secret=EMULATOR_SECRET, base_url=emulator.url, timeout=30
-        )
-        report = checker.check(users, client, log)
-        probed = probe(client) if probe is not None else {}
+        credentials = {
+            "api_key": EMULATOR_KEY,
+            "api_secret": EMULATOR_SECRET,
+            "base_url": emulator.url,
+            "timeout": 30,
+        }
+        client = build_client(**credentials)
+        readers = {"v2": client}
+        if "v3" in scenario.apis:
+            readers["v3"] = V3Reader(build_v3_client(**credentials))
+        reports = {
+            api: checker.check(users, readers[api], emulator.request_log(api), api)
+            for api in scenario.apis
+        }
+        probed = probe(readers[scenario.apis[0]]) if probe is not None else {}
         faults = emulator.fault_totals()
     finally:
         relays.stop()
@@ -247,7 +274,7 @@ def run(
     return Result(
         scenario=scenario.name,
         seed=seed,
-        report=report,
+        reports=reports,
         events=sum(statuses.values()),
         statuses=dict(statuses),
         faults=checker.fault_counts(faults, harness),

@@ -221,14 +221,20 @@ class StreamModel:
         return set(self.feeds) | set(self.following) | set(self.followers)
 
 
-def replay_committed() -> StreamModel:
-    """The model after every outbox event Stream was to apply, in id order (= commit order for
-    events that interact: see checker.py). Dead letters are left out: Stream rejected them."""
+def replay_committed(api: str = "v2", creations: dict[str, list[int]] | None = None) -> Any:
+    """The model after every outbox event ``api``'s Stream was to apply, in id order (= commit
+    order for events that interact: see checker.py). Dead letters are left out: Stream rejected
+    them. v3 replays through ``stream_model_v3`` (``creations``: from the v3 request log)."""
     from feed_outbox.models import OutboxEvent
 
     rows = (
-        OutboxEvent.objects.exclude(status="dead")
+        OutboxEvent.objects.filter(api=api)
+        .exclude(status="dead")
         .order_by("id")
         .values_list("kind", "feed", "payload")
     )
+    if api == "v3":
+        from tests.chaos.stream_model_v3 import StreamModelV3
+
+        return StreamModelV3(creations).replay(rows.iterator(chunk_size=2000))
     return StreamModel().replay(rows.iterator(chunk_size=2000))

@@ -95,11 +95,17 @@ def _cross_check(report: Any, what: str, rows: dict[str, Flat], replay: dict[str
 
 
 def expected(
-    report: Any, user_ids: list[int], flat_slugs: set[str], grouped_slugs: set[str]
+    report: Any,
+    user_ids: list[int],
+    flat_slugs: set[str],
+    grouped_slugs: set[str],
+    api: str = "v2",
+    creations: dict[str, list[int]] | None = None,
 ) -> tuple[Expected, StreamModel]:
-    """Every feed's expected content; differences between replay and rows go to ``report``."""
+    """Every feed's expected content on ``api``; differences between replay and rows go to
+    ``report``."""
     rows = from_rows(user_ids)
-    model = replay_committed()
+    model = replay_committed(api, creations)
     feeds = model.feed_ids() | set(rows.authors) | set(rows.notifications)
     replayed_authors = {f: model.flat(f) for f in feeds if f.startswith("user:")}
     _cross_check(report, "a committed row", rows.authors, replayed_authors)

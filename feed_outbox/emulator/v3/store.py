@@ -6,13 +6,19 @@ replaces its fields and its feeds (created_at kept); feeds must exist before an 
 added to them; an activity added to a feed is copied into the feeds that follow it, one level;
 a follow copies the target's existing activities (``activity_copy_limit``: unset = all, 0 =
 none) the first time it is made; an unfollow removes those copies unless ``keep_history``.
+
+Every applied write is logged in the v2 store's ``request_log()`` shape (``add_activity``,
+``remove_activity``, ``follow``, ``unfollow`` on the activity's own feed, with its
+foreign_id), so the chaos checker's order check reads both APIs' logs alike.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import itertools
+import time
 import uuid
+from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,6 +27,8 @@ from ..feed_groups import AGGREGATED, NOTIFICATION, FeedGroup
 from .errors import INPUT, V3Error, input_error, not_found
 
 MAX_BATCH = 100
+# Bounded like the v2 store's log: a long-running emulator must not grow without limit.
+LOG_LIMIT = 200_000
 
 
 def now() -> dt.datetime:
@@ -81,8 +89,29 @@ class V3Store:
         self.follows: dict[tuple[str, str], Follow] = {}
         # feed id -> {activity id: origin feed (None: added to this feed itself)}
         self.entries: dict[str, dict[str, str | None]] = {}
-        self.log: list[dict[str, Any]] = []
+        self.log: deque[dict[str, Any]] = deque(maxlen=LOG_LIMIT)
+        self._log_seq = itertools.count(1)
         self._seq = itertools.count(1)
+
+    # -- write log -----------------------------------------------------------------------
+
+    def record(self, op: str, feed: str | None, **fields: Any) -> None:
+        row = {"seq": next(self._log_seq), "op": op, "feed": feed, "foreign_id": None, "id": None}
+        row.update({"time": None, "target": None, "matched": None, **fields, "at": time.time()})
+        self.log.append(row)
+
+    def _record_activity(self, op: str, activity: Activity, **fields: Any) -> None:
+        # The activity's own feed is the first of its feeds (feed_outbox.feeds_v3's mapping);
+        # ``created`` says an upsert made a new activity: v3 orders feeds by creation.
+        custom = activity.fields.get("custom") or {}
+        feed = activity.feeds[0] if activity.feeds else None
+        self.record(
+            op, feed, foreign_id=custom.get("foreign_id"), id=activity.id,
+            time=custom.get("time"), **fields,
+        )
+
+    def request_log(self) -> list[dict[str, Any]]:
+        return list(self.log)
 
     # -- users and feeds -----------------------------------------------------------------
 
@@ -111,7 +140,7 @@ class V3Store:
                 raise input_error("feed_id", "is required")
             feed = self.feeds[fid] = Feed(group, feed_id, created_by or "", now())
             self.entries.setdefault(fid, {})
-            self.log.append({"op": "create_feed", "feed": fid, "owner": created_by})
+            self.record("create_feed", fid, owner=created_by)
         return feed
 
     def feed(self, fid: str) -> Feed:
@@ -141,6 +170,7 @@ class V3Store:
         user_id = request.get("user_id") or ""
         extra = {k: v for k, v in request.items() if k not in ("id", "type", "feeds", "user_id")}
         stored = self.activities.get(activity_id)
+        created_before = stored is not None
         moment = now()
         if stored is None:
             stored = Activity(
@@ -157,7 +187,7 @@ class V3Store:
         for fid in feeds:
             if fid not in old:
                 self._enter(activity_id, fid)
-        self.log.append({"op": "upsert", "id": activity_id, "feeds": feeds})
+        self._record_activity("add_activity", stored, created=not created_before)
         return stored
 
     def _enter(self, activity_id: str, fid: str) -> None:
@@ -182,10 +212,9 @@ class V3Store:
         if missing:
             raise not_found(f"activity {missing[0]}")
         for activity_id in ids:
-            self.activities.pop(activity_id)
+            self._record_activity("remove_activity", self.activities.pop(activity_id))
             for content in self.entries.values():
                 content.pop(activity_id, None)
-            self.log.append({"op": "delete", "id": activity_id})
         return list(ids)
 
     def activity(self, activity_id: str) -> Activity:
@@ -220,7 +249,7 @@ class V3Store:
         content = self.entries.setdefault(source, {})
         for activity_id in copied:
             content.setdefault(activity_id, target)
-        self.log.append({"op": "follow", "source": source, "target": target, "copied": len(copied)})
+        self.record("follow", source, target=target, matched=len(copied))
         return follow, True
 
     def unfollow(self, request: dict[str, Any], *, upsert: bool) -> Follow | None:
@@ -234,7 +263,7 @@ class V3Store:
             content = self.entries.get(source, {})
             for activity_id in [a for a, origin in content.items() if origin == target]:
                 del content[activity_id]
-        self.log.append({"op": "unfollow", "source": source, "target": target})
+        self.record("unfollow", source, target=target)
         return follow
 
     # -- reads ---------------------------------------------------------------------------

@@ -18,6 +18,8 @@ class Command(OperationsCommand):
         "so Stream overwrites instead of duplicating), one deleted or unpublished since is\n"
         "removed, never re-added. Keys with a pending event are skipped (the relay is on it).\n"
         "Running it twice is safe: the same latest state is queued again and feeds end the same.\n"
+        "--api v2|v3 replays to that Stream API only (its rows, its pending keys), e.g. after\n"
+        "an outage of one of the two while FEED_OUTBOX_STREAM_API is v2+v3.\n"
         "Prints how many events were queued and the estimated drain time under Stream's\n"
         "rate limits."
     )
@@ -31,6 +33,9 @@ class Command(OperationsCommand):
         parser.add_argument("--model", help="only events of this model, like sample_app.Tweet")
         parser.add_argument("--dead", action="store_true", help="replay the keys of dead letters")
         parser.add_argument("--all", action="store_true", help="replay every delivered key")
+        parser.add_argument(
+            "--api", choices=("v2", "v3"), help="replay to this Stream API only"
+        )
         parser.add_argument("--chunk-size", type=int, default=500, help="keys per transaction")
         parser.add_argument(
             "--dry-run", action="store_true", help="count and estimate, queue nothing"
@@ -45,6 +50,7 @@ class Command(OperationsCommand):
             ordering_key=options["key"],
             model=options["model"],
             dead=options["dead"],
+            api=options["api"],
         )
         narrowed = any(options[name] for name in ("since", "until", "feed", "key", "model", "dead"))
         if not narrowed and not options["all"]:

@@ -229,3 +229,39 @@ def test_replay_racing_a_delete_never_resurrects_the_activity(
     assert kinds[-1] == EventKind.REMOVE, kinds
     outbox_drain()
     assert user_feed_activities(f"user:{tweet.user_id}") == []
+
+
+def test_replay_api_v3_refills_only_v3_after_it_lost_everything(
+    run_command, outbox_drain, stream_emulator
+):
+    from django.test import override_settings
+
+    def v3_ids(feed):
+        with override_settings(FEED_OUTBOX_READ_API="v3"):
+            slug, user_id = feed.split(":")
+            page = feed_manager.get_feed(slug, user_id).get(limit=100)["results"]
+        return sorted((a["foreign_id"], a["time"], a.get("text")) for a in page)
+
+    with override_settings(FEED_OUTBOX_STREAM_API="v2+v3"):
+        author = UserFactory()
+        kept = TweetFactory.create_batch(3, user=author)
+        gone = TweetFactory(user=author)
+        outbox_drain()
+        gone.delete()
+        kept[0].text = "edited"
+        kept[0].save()
+        outbox_drain()
+        feed = f"user:{author.pk}"
+        truth = v3_ids(feed)
+        assert len(truth) == 3 and "edited" in {t for _f, _t, t in truth}
+
+        stream_emulator.v3_state(lambda store: store.reset())  # only v3 lost its writes
+        assert v3_ids(feed) == []
+        for _ in range(2):  # twice is harmless
+            before = OutboxEvent.objects.filter(api="v2").count()
+            result = run_command("outbox_replay", "--all", "--api", "v3")
+            assert result.code == 0, result.err
+            assert OutboxEvent.objects.filter(api="v2").count() == before  # v2 left alone
+            assert OutboxEvent.objects.filter(api="v3", status=EventStatus.PENDING).exists()
+            outbox_drain()
+            assert v3_ids(feed) == truth
