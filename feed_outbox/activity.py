@@ -1,4 +1,5 @@
-"""The Activity mixin (stream-django's hooks and defaults) and model references."""
+"""The Activity mixin (stream-django's hooks and defaults); model references are feed_outbox.references'
+(re-exported here under stream-django's names)."""
 
 from __future__ import annotations
 
@@ -13,26 +14,13 @@ from django.template.defaultfilters import slugify
 from feed_outbox import conf
 from feed_outbox.exceptions import ActivityDataError
 from feed_outbox.payload import to_utc
+from feed_outbox.references import (
+    create_model_reference,
+    create_reference,
+    model_content_type,
+)
 
 CORE_FIELDS = frozenset({"actor", "verb", "object", "foreign_id", "time"})
-
-
-def model_content_type(cls: type[models.Model]) -> str:
-    """``app_label.ModelName`` of the concrete model, so a proxy never splits an object's history."""
-    concrete = cls._meta.concrete_model or cls
-    return f"{concrete._meta.app_label}.{concrete._meta.object_name}"
-
-
-def create_model_reference(model_instance: models.Model) -> str:
-    """A reference to a model instance that can be stored in activities: ``app.Model:pk``."""
-    return f"{model_content_type(model_instance.__class__)}:{model_instance.pk}"
-
-
-def create_reference(reference: Any) -> Any:
-    """A model instance becomes a model reference; anything else is returned as is."""
-    if isinstance(reference, models.Model):
-        return create_model_reference(reference)
-    return reference
 
 
 # Stream's feed ids: a group slug and a user id, both of word characters and dashes.

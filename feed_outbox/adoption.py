@@ -34,7 +34,7 @@ from django.contrib.auth import get_user_model
 from django.db import models, router, transaction
 
 from feed_outbox import conf
-from feed_outbox.activity import feed_id
+from feed_outbox.activity import Activity, feed_id
 from feed_outbox.backfill import backfill
 from feed_outbox.current_state import publishing_queryset
 from feed_outbox.exceptions import ActivityDataError
@@ -42,7 +42,7 @@ from feed_outbox.feed_reads import feed_entries, following
 from feed_outbox.follow_state import follow_key, newest_states
 from feed_outbox.legacy_identity import legacy_identity, legacy_verbs, stream_time
 from feed_outbox.models import EventKind, EventStatus, OutboxEvent
-from feed_outbox.outbox import activity_payload, author_feed_id, enqueue, follow_event, new_event
+from feed_outbox.outbox import activity_payload, enqueue, follow_event, new_event
 from feed_outbox.rate_limits import RequestPacer
 
 #: aggregate_type of adoption's removes: not a model label, so reconcile and replay by model
@@ -66,6 +66,13 @@ class AdoptionReport:
     invalid: list[str] = field(default_factory=list)
     # (kind, feed) of each queued event, in order: what the drain estimate is computed from.
     planned: list[tuple[str, str]] = field(default_factory=list)
+
+
+def author_feed_id(instance: Activity) -> str:
+    """The author feed stream-django added an instance's activity to (managers.py:59-64)."""
+    from feed_outbox.feed_manager import feed_manager
+
+    return f"{feed_manager.get_actor_feed(instance)}:{instance.activity_actor_id}"
 
 
 def legacy_remove_event(feed: str, activity_id: str, foreign_id: Any) -> OutboxEvent:

@@ -1,4 +1,4 @@
-"""App configuration: binds Activity models and registers the system checks."""
+"""App configuration: connects the signal receivers, binds Activity models, registers the checks."""
 
 from django.apps import AppConfig
 
@@ -11,4 +11,4 @@ class FeedOutboxConfig(AppConfig):
     def ready(self) -> None:
         from feed_outbox import checks, signals  # noqa: F401  (registers checks)
 
-        signals.bind_all_models()
+        signals.connect()

@@ -15,6 +15,7 @@ from django.db import models
 from feed_outbox.activity import Activity, feed_id, model_content_type
 from feed_outbox.models import EventKind, EventStatus, OutboxEvent
 from feed_outbox.outbox import activity_events
+from feed_outbox.references import split_foreign_id  # noqa: F401  (replay, reconcile, repair)
 
 
 def activity_model(label: str) -> type[models.Model] | None:
@@ -33,14 +34,6 @@ def activity_models() -> list[type[models.Model]]:
         for m in apps.get_models()
         if issubclass(m, Activity) and not m._meta.proxy and not m._meta.abstract
     ]
-
-
-def split_foreign_id(foreign_id: str) -> tuple[str, str] | None:
-    """``("app.Model", "pk")`` for a model reference ``app.Model:pk``, else None."""
-    label, sep, pk = str(foreign_id).rpartition(":")
-    if not sep or "." not in label or not pk:
-        return None
-    return label, pk
 
 
 def remove_event(feed: str, foreign_id: str, aggregate_type: str) -> OutboxEvent:

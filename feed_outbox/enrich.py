@@ -6,7 +6,6 @@ Feed data is not trusted: only strict ``app_label.Model:pk`` references to allow
 from __future__ import annotations
 
 import logging
-import re
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, MutableMapping
 from typing import Any
@@ -17,13 +16,11 @@ from django.core.exceptions import ValidationError
 from django.db import connections, models, router
 
 from feed_outbox import conf
+from feed_outbox.references import REFERENCE
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_FIELDS = ("actor", "object")
-
-# app_label.ModelName:pk — nothing looser: a string that merely contains a colon is text.
-REFERENCE = re.compile(r"(?P<app>[A-Za-z_]\w*)\.(?P<model>[A-Za-z_]\w*):(?P<pk>[^:\s]{1,255})")
 
 
 def combine_dicts(a: dict, b: dict) -> dict:

@@ -1,4 +1,5 @@
-"""Exceptions raised by feed-outbox; all derive from Exception (stream-django's used BaseException)."""
+"""Exceptions raised by feed-outbox; all derive from FeedOutboxError, an Exception
+(stream-django's used BaseException). The relay's own are in relay.exceptions, under it."""
 
 
 class FeedOutboxError(Exception):
@@ -11,3 +12,7 @@ class ActivityDataError(FeedOutboxError, ValueError):
 
 class MissingDataException(FeedOutboxError):
     """An activity could not be enriched and the missing-data policy is ``fail``."""
+
+
+class InvalidCursor(FeedOutboxError, ValueError):
+    """A cursor that is not an activity or group id."""

@@ -86,27 +86,12 @@ def saved(instance: Activity, kind: EventKind | None, events: Any, using: str) -
     _remember(instance, bool(published), to, using)
 
 
-def save_events(instance: Activity, created: bool, using: str) -> list[OutboxEvent]:
-    """The events of a save (see save_kind), remembered for the next one."""
-    kind, previous_to = save_kind(instance, created)
-    events = [] if kind is None else outbox.activity_events(instance, kind, previous_to)
-    saved(instance, kind, events, using)
-    return events
-
-
 def is_published(instance: Activity) -> bool:
     """Whether Stream has the instance's activity: what was remembered, else its current state."""
     published = published_state(instance)[0]
     if published is None:
         published = bool(instance.activity_should_publish())
     return published
-
-
-def delete_events(instance: Activity) -> list[OutboxEvent]:
-    """A remove for an instance whose activity is published; nothing for a draft or soft delete."""
-    if not is_published(instance):
-        return []
-    return outbox.activity_events(instance, EventKind.REMOVE)
 
 
 def explicit_events(instances: Any, kind: str) -> list[OutboxEvent]:

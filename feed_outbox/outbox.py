@@ -42,12 +42,6 @@ _buffers: contextvars.ContextVar[Mapping[str, list[OutboxEvent]]] = contextvars.
 _PLAIN = frozenset({int, bool, type(None)})
 
 
-def author_feed_id(instance: Activity) -> str:
-    from feed_outbox.feed_manager import feed_manager
-
-    return f"{feed_manager.get_actor_feed(instance)}:{instance.activity_actor_id}"
-
-
 def activity_payload(instance: Activity) -> dict[str, Any]:
     """The activity as JSON with its time frozen now; raises ActivityDataError on bad data."""
     label = model_content_type(type(instance))

@@ -12,15 +12,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from feed_outbox.exceptions import InvalidCursor
+
 #: Stream's largest ``limit``; a page reads one more to know whether an older page exists.
 MAX_LIMIT = 100
 # Activity ids are UUIDs and group ids may carry a prefix: anything else is not sent to Stream
 # (a cursor is user input, and a string like "../x&limit=1000" must not reach the request).
 CURSOR = re.compile(r"[\w.-]{1,100}")
-
-
-class InvalidCursor(ValueError):
-    """A cursor that is not an activity or group id."""
 
 
 @dataclass(frozen=True)

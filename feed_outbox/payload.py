@@ -12,6 +12,7 @@ from django.db import models
 from django.utils import timezone
 
 from feed_outbox.exceptions import ActivityDataError
+from feed_outbox.references import create_model_reference
 
 # Stream returns and the client decodes exactly this format (UTC, six digits, no zone).
 TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%f"
@@ -45,8 +46,6 @@ def json_safe(value: Any, *, model: str, field: str) -> Any:
 
     Anything else that JSON cannot hold raises ActivityDataError naming model, field and type.
     """
-    from feed_outbox.activity import create_model_reference
-
     if isinstance(value, str):
         return _checked_text(value, model=model, field=field)
     if value is None or isinstance(value, (bool, int)):

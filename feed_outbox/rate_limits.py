@@ -1,4 +1,5 @@
-"""Stream's per-endpoint rate limits, and how long a queue of events takes to drain under them."""
+"""Stream's request limits (per-endpoint rates, the batch size), and how long a queue of events
+takes to drain under them. The relay reads its batch limit from here (relay.claim, .publisher)."""
 
 from __future__ import annotations
 
@@ -21,22 +22,31 @@ LIMITS: dict[str, tuple[int, int, int]] = {
     "read_feed": (2_000, 24_000, 96_000),
     "read_following": (500, 6_000, 24_000),
 }
-MAX_BATCH_ADD = 100
+# Stream's largest add_activities, follow_many and unfollow_many (activities or follows).
+MAX_BATCH = 100
+MAX_BATCH_ADD = MAX_BATCH  # the old name
+# The relay's request for each kind batched like adds (relay.publisher.plan_calls); a remove is
+# a request of its own. tests/relay/test_publisher.py holds requests_for equal to plan_calls.
+_BATCHED = {"follow": "follow", "unfollow": "unfollow"}
 
 
 def requests_for(events: Iterable[tuple[str, str]], batch_size: int = 100) -> Counter:
     """Requests per endpoint for ``(kind, feed)`` pairs in queue order, batched like the relay:
-    adds and updates of one feed within a claimed batch share a request (up to 100)."""
+    adds and updates of one feed within a claimed batch share a request, and so do its follows
+    and its unfollows (each up to MAX_BATCH)."""
     calls: Counter = Counter()
     batch: list[tuple[str, str]] = []
 
     def flush() -> None:
         per_feed = Counter(feed for kind, feed in batch if kind in ("add", "update"))
-        adds = sum(math.ceil(n / MAX_BATCH_ADD) for n in per_feed.values())
+        adds = sum(math.ceil(n / MAX_BATCH) for n in per_feed.values())
         if adds:
             calls["add_activities"] += adds
+        per_kind = Counter(kind for kind, _feed in batch if kind in _BATCHED)
+        for kind, n in per_kind.items():
+            calls[_BATCHED[kind]] += math.ceil(n / MAX_BATCH)
         for kind, _feed in batch:
-            if kind not in ("add", "update"):
+            if kind not in ("add", "update") and kind not in _BATCHED:
                 calls[kind] += 1
         batch.clear()
 

@@ -1,4 +1,8 @@
-"""Binding Activity models: their saves become atomic and their changes become outbox events."""
+"""Binding Activity models: their saves become atomic and their changes become outbox events.
+
+Receivers are connected by ``connect()``, which FeedOutboxConfig.ready() calls (Django's
+convention), never as a side effect of importing this module.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +12,7 @@ from django.apps import apps as global_apps
 from django.db import models, router, transaction
 from django.db.models.signals import class_prepared, post_delete, post_migrate, post_save
 
-from feed_outbox import lifecycle, notify
+from feed_outbox import lifecycle, notify_trigger
 from feed_outbox.activity import Activity
 
 
@@ -94,5 +98,8 @@ def _on_class_prepared(sender, **kwargs):
         bind_model(sender)
 
 
-class_prepared.connect(_on_class_prepared, dispatch_uid="feed_outbox:class_prepared")
-post_migrate.connect(notify.on_post_migrate, dispatch_uid="feed_outbox:notify_trigger")
+def connect() -> None:
+    """Bind the registry's Activity models and connect the app's receivers (from ready())."""
+    class_prepared.connect(_on_class_prepared, dispatch_uid="feed_outbox:class_prepared")
+    post_migrate.connect(notify_trigger.on_post_migrate, dispatch_uid="feed_outbox:notify_trigger")
+    bind_all_models()

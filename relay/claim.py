@@ -17,12 +17,10 @@ from typing import Any
 
 from django.db import connections, transaction
 from django.db.models import (
-    Count,
     DateTimeField,
     Exists,
     ExpressionWrapper,
     F,
-    Min,
     OuterRef,
     Q,
 )
@@ -32,13 +30,15 @@ from django.utils import timezone
 from feed_outbox import conf
 from feed_outbox.causality import blocked_across_keys
 from feed_outbox.models import EventStatus, OutboxEvent
+from feed_outbox.rate_limits import MAX_BATCH
+from feed_outbox.status import outbox_lag
 from relay.events import Event, Lease
 
 logger = logging.getLogger("relay")
 
 # Stream's add_activities takes at most 100 activities: more events of one feed per claim
 # would only wait in memory while their lease runs.
-PER_FEED = 100
+PER_FEED = MAX_BATCH
 TABLE = OutboxEvent._meta.db_table
 
 # An event is claimable when it is pending, its backoff is over, nobody holds a live lease
@@ -340,12 +340,9 @@ def mark_dead(lease: Lease, event_id: int, error: str, using: str = "default") -
     )
 
 
-def release(lease: Lease, ids: Iterable[int], using: str = "default", refund: bool = True) -> int:
+def release(lease: Lease, ids: Iterable[int], using: str = "default") -> int:
     """Give events back untouched (shutdown, configuration error); the attempt is refunded."""
-    update = _unleased()
-    if refund:
-        update["attempts"] = F("attempts") - 1
-    return _held(lease, ids, using).update(**update)
+    return _held(lease, ids, using).update(attempts=F("attempts") - 1, **_unleased())
 
 
 def renew(lease: Lease, lease_seconds: float, using: str = "default") -> int:
@@ -369,13 +366,10 @@ class PendingStats:
 
 
 def pending_stats(using: str = "default") -> PendingStats:
-    """How many events wait and since when (the partial index over pending rows answers it)."""
-    result = (
-        OutboxEvent.objects.using(using)
-        .filter(status=EventStatus.PENDING)
-        .aggregate(pending=Count("id"), oldest=Min("created_at"))
-    )
-    return PendingStats(pending=result["pending"], oldest_created_at=result["oldest"])
+    """How many events wait and since when: feed_outbox.status's figure, which outbox_status
+    and the admin show too, so the relay's gauges never disagree with them."""
+    lag = outbox_lag(using)
+    return PendingStats(pending=lag.pending, oldest_created_at=lag.oldest_pending_at)
 
 
 def explain_claim(

@@ -10,10 +10,17 @@ from typing import TYPE_CHECKING
 
 from django.core.exceptions import ImproperlyConfigured
 
+from relay.options import RelayOptions
+
 if TYPE_CHECKING:  # imported at use: the parser is built before django.setup()
-    from relay.runner import Relay, RelayOptions
+    from relay.runner import Relay
 
 logger = logging.getLogger("relay")
+
+
+def _default(option: str):
+    # One home for each default: RelayOptions (settings-backed ones stay None here).
+    return RelayOptions.default(option)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -23,14 +30,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--workers", type=int, default=1, help="relay processes to run (each claims on its own)"
     )
-    parser.add_argument("--batch-size", type=int, default=100, help="events claimed per batch")
     parser.add_argument(
-        "--concurrency", type=int, default=32, help="Stream requests in flight per process"
+        "--batch-size", type=int, default=_default("batch_size"), help="events claimed per batch"
+    )
+    parser.add_argument(
+        "--concurrency",
+        type=int,
+        default=_default("concurrency"),
+        help="Stream requests in flight per process",
     )
     parser.add_argument(
         "--poll-interval",
         type=float,
-        default=1.0,
+        default=_default("poll_interval"),
         help="seconds between polls when idle (the floor under LISTEN/NOTIFY)",
     )
     parser.add_argument(
@@ -41,7 +53,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--grace-period",
         type=float,
-        default=8.0,
+        default=_default("grace_period"),
         help="seconds SIGTERM/SIGINT waits for in-flight requests before exiting",
     )
     parser.add_argument(
@@ -67,7 +79,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--retry-backoff",
         type=float,
-        default=0.5,
+        default=_default("retry_backoff"),
         help="base of the exponential retry backoff in seconds (full jitter, capped at 300)",
     )
     parser.add_argument(
@@ -78,7 +90,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "its event (and its key) waits that long before the retry "
         "(default FEED_OUTBOX_LANDING_SECONDS, else 2 x STREAM_TIMEOUT)",
     )
-    parser.add_argument("--database", default="default", help="database alias of the outbox")
+    parser.add_argument(
+        "--database", default=_default("using"), help="database alias of the outbox"
+    )
     parser.add_argument(
         "--api",
         choices=("v2", "v3"),
@@ -89,9 +103,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def options_from(args: argparse.Namespace) -> RelayOptions:
-    from relay.runner import RelayOptions
-
-    return RelayOptions(
+    return RelayOptions.from_settings(
         batch_size=args.batch_size,
         concurrency=args.concurrency,
         poll_interval=args.poll_interval,

@@ -1,7 +1,10 @@
-"""The sidecar's main loop: settle finished batches, keep leases alive, claim, sleep until woken.
+"""The delivery loop, the one the sidecar, ``--once`` and ``Relay.drain()`` all run: settle
+finished batches, keep leases alive, claim, sleep until woken; "until idle" ends it.
 
-Database trouble (PostgreSQL restarted, a connection killed) is survived here: the loop backs
-off and reconnects, and batches it could not settle yet are settled once the database is back.
+It drives a producer (relay.producer) and a completer (relay.settle) through their public
+methods and knows neither's internals. Database trouble (PostgreSQL restarted, a connection
+killed) is survived here: the loop backs off and reconnects, and batches it could not settle
+yet are settled once the database is back.
 """
 
 from __future__ import annotations
@@ -9,121 +12,127 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from typing import TYPE_CHECKING
+from collections.abc import Callable
 
 from django.db import DatabaseError, InterfaceError, connections
 
 from relay import claim
+from relay.metrics import DATABASE_UP, Metrics
+from relay.pause import Pause
+from relay.producer import Producer
 from relay.retry import backoff_seconds
+from relay.settle import BatchResult, Settler
 from relay.wakeup import PollWakeup
-
-if TYPE_CHECKING:
-    from relay.runner import Relay
 
 logger = logging.getLogger("relay")
 DATABASE_ERRORS = (DatabaseError, InterfaceError)
 STATS_EVERY = 2.0  # seconds between refreshes of the pending/lag gauges
-# Requests queued or running per Stream thread before the loop stops claiming.
-CALLS_PER_THREAD = 2
 ONCE_GIVES_UP_AFTER = 5  # consecutive database failures
 
 
-class SidecarLoop:
+class Loop:
     def __init__(
-        self, relay: Relay, stop: threading.Event, wakeup: PollWakeup, until_idle: bool = False
+        self,
+        producer: Producer,
+        settler: Settler,
+        pause: Pause,
+        metrics: Metrics,
+        wakeup: PollWakeup,
+        stop: threading.Event,
+        until_idle: bool = False,
+        gives_up_after: int = ONCE_GIVES_UP_AFTER,
+        on_settled: Callable[[BatchResult], None] | None = None,
     ) -> None:
-        self.relay = relay
-        self.until_idle = until_idle
-        self.stop = stop
+        self.producer = producer
+        self.settler = settler
+        self.pause = pause
+        self.metrics = metrics
         self.wakeup = wakeup
+        self.stop = stop
+        self.until_idle = until_idle
+        # With until_idle, consecutive database failures before the error is raised.
+        self.gives_up_after = gives_up_after
+        self.on_settled = on_settled
+        self.database_error: str | None = None
         self._next_stats = 0.0
         self._failures = 0
 
     def run(self) -> None:
-        relay = self.relay
         while not self.stop.is_set():
             try:
                 self.settle_finished()
-                self.renew_leases()
+                self.producer.renew_leases()
                 self.refresh_stats()
-                claimed = self.claim_more()
+                claimed = self.producer.may_claim() and self.producer.claim() is not None
             except DATABASE_ERRORS as exc:
-                if self.until_idle and self._failures >= ONCE_GIVES_UP_AFTER:
+                if self.until_idle and self._failures >= self.gives_up_after:
                     raise  # --once is a batch job: report the outage instead of waiting it out
                 self._database_down(exc)
                 continue
-            if relay.database_error:
+            if self.database_error:
                 logger.info("database reachable again")
-                relay.database_error = None
-                relay.metrics.set_gauge("feed_outbox_relay_database_up", 1)
+                self.database_error = None
+                self.metrics.set_gauge(DATABASE_UP, 1)
             self._failures = 0
             if claimed:
                 continue
-            if self.until_idle and (relay.paused_reason or not relay._inflight):
-                return  # --once: nothing claimable and nothing in flight (or unusable config)
+            if self.until_idle and (self.pause.paused or not self.producer.inflight):
+                return  # nothing claimable and nothing in flight (or an unusable configuration)
             self.wakeup.wait(self.idle_timeout())
 
     def idle_timeout(self) -> float:
-        timeout = self.relay.options.poll_interval
-        if self.relay._inflight:
+        opts = self.producer.options
+        timeout = opts.poll_interval
+        if self.producer.inflight:
             # Requests waiting for a rate-limit reset need their leases renewed in time.
-            timeout = min(timeout, self.relay.options.lease_seconds / 4)
-        if self.relay.paused_reason:
-            timeout = min(timeout, max(0.05, self.relay._paused_until - time.monotonic()))
+            timeout = min(timeout, opts.lease_seconds / 4)
+        if self.pause.paused:
+            timeout = min(timeout, max(0.05, self.pause.seconds_to_probe()))
         return timeout
 
     def settle_finished(self) -> None:
-        inflight = self.relay._inflight
-        for batch in [b for b in inflight if b.done()]:
-            self.relay._settle(batch)
-            inflight.remove(batch)
-
-    def renew_leases(self) -> None:
-        opts = self.relay.options
-        now = time.monotonic()
-        for batch in self.relay._inflight:
-            if batch.deadline - now < opts.lease_seconds / 2 and not batch.done():
-                if claim.renew(batch.lease, opts.lease_seconds, opts.using):
-                    batch.deadline = now + opts.lease_seconds
-                else:
-                    # Another relay holds these events now: send nothing more of them.
-                    batch.deadline = 0.0
+        for batch in self.producer.finished():
+            result = self.settler.settle(batch)
+            self.producer.forget(batch)
+            if self.on_settled is not None:
+                self.on_settled(result)
 
     def refresh_stats(self) -> None:
         now = time.monotonic()
         if now < self._next_stats:
             return
         self._next_stats = now + STATS_EVERY
-        stats = claim.pending_stats(self.relay.options.using)
-        self.relay.metrics.set_gauge("feed_outbox_relay_pending_events", stats.pending)
-        self.relay.metrics.set_gauge("feed_outbox_relay_lag_seconds", stats.lag_seconds())
+        stats = claim.pending_stats(self.producer.options.using)
+        self.metrics.set_gauge("feed_outbox_relay_pending_events", stats.pending)
+        self.metrics.set_gauge("feed_outbox_relay_lag_seconds", stats.lag_seconds())
 
-    def claim_more(self) -> bool:
-        relay = self.relay
-        if relay.paused_reason and time.monotonic() < relay._paused_until:
-            return False
-        busy = sum(1 for batch in relay._inflight for future in batch.futures if not future.done())
-        if busy >= relay.options.concurrency * CALLS_PER_THREAD:
-            return False
-        batch = relay._claim()
-        if batch is None:
-            return False
-        relay._inflight.append(batch)
-        return True
+    def shutdown(self, grace_period: float) -> None:
+        """Claim nothing more; settle what finishes within ``grace_period``, release the
+        requests that never started, and leave the rest to their leases."""
+        grace_end = time.monotonic() + grace_period
+        self.producer.stop()
+        while self.producer.inflight and time.monotonic() < grace_end:
+            self.settle_finished()
+            if self.producer.inflight:
+                self.wakeup.wait(min(0.1, max(0.0, grace_end - time.monotonic())))
+        left = self.producer.abandon()
+        if left:
+            logger.warning(
+                "grace period over with %d batches in flight: their leases will expire", left
+            )
 
     def _database_down(self, exc: Exception) -> None:
-        relay = self.relay
         self._failures += 1
-        first = relay.database_error is None
-        relay.database_error = (
+        first = self.database_error is None
+        self.database_error = (
             str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         )
-        relay.metrics.set_gauge("feed_outbox_relay_database_up", 0)
+        self.metrics.set_gauge(DATABASE_UP, 0)
         delay = backoff_seconds(self._failures, base=0.5, cap=10.0) + 0.2
         log = logger.warning if first else logger.info
-        log("database error (%s); reconnecting in %.1fs", relay.database_error, delay)
+        log("database error (%s); reconnecting in %.1fs", self.database_error, delay)
         try:
-            connections[relay.options.using].close()
+            connections[self.producer.options.using].close()
         except DATABASE_ERRORS:
             pass
         self.wakeup.wait(delay)

@@ -12,16 +12,14 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
+from relay.exceptions import RateLimited
+
 # Clocks of Stream and the relay differ a little, and resets are whole seconds.
 RESET_MARGIN = 0.05
 # A 429 without a usable reset header: wait this long before trying again.
 DEFAULT_WAIT = 1.0
 # Waits are sliced so a sender notices its lease is gone (or the relay is stopping).
 WAIT_SLICE = 0.5
-
-
-class RateLimited(Exception):
-    """Waiting for Stream's window to reset would outlast the caller's deadline."""
 
 
 @dataclass

@@ -14,10 +14,11 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 from relay.delivery import Delivery, delivery_for
+from relay.exceptions import LeaseExpiring, RateLimited
 from relay.metrics import Metrics
-from relay.pacing import RateLimited, RateLimitPacer
+from relay.pacing import RateLimitPacer
 from relay.publisher import Call, Outcome, publish_call
-from relay.retry import LeaseExpiring, classify
+from relay.retry import classify
 from relay.tracing import stream_span
 
 logger = logging.getLogger("relay")

@@ -9,10 +9,10 @@ from typing import Any
 from stream import exceptions as stream_exceptions
 
 from feed_outbox.outbox import RECONCILE_KEY
+from feed_outbox.rate_limits import MAX_BATCH
 from relay.events import Event
 from relay.retry import BOUNDED, classify
 
-MAX_BATCH = 100  # Stream's limit for add_activities, follow_many and unfollow_many
 # Stream's rate-limit bucket of each request the relay makes (X-Ratelimit-* are per bucket).
 BUCKETS = {"add": "add", "remove": "remove", "to_targets": "update", "follows": "follow"}
 

@@ -1,6 +1,9 @@
-"""What a failed Stream call means (retry, dead-letter, or stop: bad configuration) and backoff.
+"""The retry policy: what a failed Stream call means, and what the relay does about it.
 
-The answers these classes are chosen for, with their sources: docs/stream-errors.md.
+``decide()`` is the one decision (retry after a delay, dead-letter, release, or pause for a
+configuration error), returned as a value the runner applies (procrastinate's
+``RetryStrategy.get_retry_decision()`` is the model). The answers the classes are chosen for,
+with their sources: docs/stream-errors.md.
 """
 
 from __future__ import annotations
@@ -8,6 +11,8 @@ from __future__ import annotations
 import enum
 import random
 import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import requests
@@ -21,6 +26,7 @@ from feed_outbox.stream_errors import (
     RATE_LIMITED,
 )
 from relay.answers import Answer
+from relay.exceptions import LeaseExpiring
 
 
 class Failure(enum.Enum):
@@ -42,8 +48,62 @@ V3_PERMANENT_CODES = frozenset({4, 6, 16, 17, 18, 20, 22})
 BOUNDED = frozenset({Failure.PERMANENT, Failure.UNRECOGNISED})  # dead-lettered after N tries
 
 
-class LeaseExpiring(Exception):
-    """The lease would end before a request could finish: sending could reorder a key."""
+class Action(enum.Enum):
+    RETRY = "retry"  # back to pending after ``delay``; its key waits meanwhile
+    DEAD = "dead"  # dead-lettered with its error
+    RELEASE = "release"  # given back untouched, the attempt refunded (nothing was sent)
+    PAUSE = "pause"  # released, and the relay pauses: the app's configuration is wrong
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    max_attempts: int
+    backoff: float = 0.5  # base of the exponential backoff, in seconds
+    landing_seconds: float = 0.0  # how long a request that got no answer may still land
+
+
+@dataclass(frozen=True)
+class Decision:
+    action: Action
+    message: str  # describe(error): for the log and the outbox's last_error
+    failure: Failure
+    delay: float = 0.0  # seconds before a retry
+    key: tuple | None = None  # the answer a pause is for (answer_key)
+
+
+def decide(
+    error: BaseException, attempts: int, policy: RetryPolicy, shared: bool = False
+) -> Decision:
+    """What to do with an event whose ``attempts``-th try failed with ``error``.
+
+    ``shared``: every event met this answer, so it is the app's configuration (see
+    ``shared_configuration_failure``), not the event's.
+    """
+    failure = Failure.CONFIGURATION if shared else classify(error)
+    message = describe(error)
+    if isinstance(error, LeaseExpiring):
+        return Decision(Action.RELEASE, message, failure)
+    if failure is Failure.CONFIGURATION:
+        return Decision(Action.PAUSE, message, failure, key=answer_key(error))
+    if failure in BOUNDED and attempts >= policy.max_attempts:
+        return Decision(Action.DEAD, message, failure)
+    delay = retry_delay(error, attempts, policy.backoff, policy.landing_seconds)
+    return Decision(Action.RETRY, message, failure, delay)
+
+
+def shared_configuration_failure(
+    errors: Sequence[BaseException], claimed: int, paused_for: tuple | None = None
+) -> bool:
+    """Whether an answer that can mean either the event's fault or the app's configuration
+    (see ``may_mean_configuration``) is the app's: every event of a batch of several met it,
+    or it is the answer the relay is paused for (``paused_for``), met again by the probe."""
+    if not errors or not may_mean_configuration(errors[0]):
+        return False
+    keys = {answer_key(error) for error in errors}
+    if len(keys) != 1:
+        return False
+    every_event = claimed >= 2 and len(errors) == claimed
+    return every_event or (paused_for is not None and keys == {paused_for})
 
 
 def classify(exc: BaseException) -> Failure:

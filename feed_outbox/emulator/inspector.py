@@ -60,7 +60,7 @@ class Inspector:
             if method == "POST":
                 return self._set_faults(request)
         if path == "/_emulator/stats" and method == "GET":
-            return Response(200, self.emulator._stats())
+            return Response(200, self.emulator.stats_on_loop())
         if path == "/_emulator/log" and method == "GET":
             query = parse_query(request.query)
             since = query.get("since", "0")
@@ -70,7 +70,7 @@ class Inspector:
             rows = [r for r in store.request_log() if r["seq"] > after]
             return Response(200, {"log": rows})
         if path == "/_emulator/reset" and method == "POST":
-            self.emulator._reset()
+            self.emulator.reset_on_loop()
             return Response(200, {"reset": True})
         return _error(404, f"no such emulator page: {method} {request.path}")
 

@@ -207,13 +207,14 @@ class Emulator:
 
     def reset(self) -> None:
         """Forget all feeds, activities, follows, counters and faults."""
-        self._on_loop(self._reset)
+        self._on_loop(self.reset_on_loop)
 
     def v3_state(self, read: Callable[[Any], T]) -> T:
         """``read(store)`` on the emulator's loop: the Feeds v3 store (emulator/v3/store.py)."""
         return self._on_loop(lambda: read(self.v3.store))
 
-    def _reset(self) -> None:
+    def reset_on_loop(self) -> None:
+        """``reset()`` for a caller already on the emulator's loop (the inspector's handlers)."""
         self.store.reset()
         self.v3.store.reset()
         self.faults.reset()
@@ -236,9 +237,10 @@ class Emulator:
         return self._on_loop(self.faults.config.as_dict)
 
     def stats(self) -> dict[str, Any]:
-        return self._on_loop(self._stats)
+        return self._on_loop(self.stats_on_loop)
 
-    def _stats(self) -> dict[str, Any]:
+    def stats_on_loop(self) -> dict[str, Any]:
+        """``stats()`` for a caller already on the emulator's loop (the inspector's handlers)."""
         stats = self.stats_counter.as_dict()
         store = self.store
         stats["activities"] = len(store.activities)

@@ -142,3 +142,59 @@ def test_relays_with_skewed_clocks_share_the_databases_clock(monkeypatch):
     row = OutboxEvent.objects.get(pk=events[1].pk)
     assert row.available_at < real_now() + datetime.timedelta(seconds=60)
     assert live.events[0].id == events[0].id
+
+
+@pytest.mark.parametrize("block_on_dead", [False, True])
+@pytest.mark.parametrize("seed", range(6))
+def test_the_sql_claim_rule_and_the_portable_one_agree_on_a_random_outbox(seed, block_on_dead):
+    # The claimable rule exists twice: CLAIMABLE (SQL, PostgreSQL) and claimable() plus
+    # blocked_across_keys (the portable claim, SQLite). Both must pick the same events.
+    import datetime
+    import random
+
+    from django.db import connection
+    from django.test import override_settings
+    from django.utils import timezone
+
+    rng = random.Random(seed)
+    feeds = [f"user:{n}" for n in range(1, 5)] + ["timeline:1", "timeline:2"]
+    hour = datetime.timedelta(hours=1)
+    now = timezone.now()
+    for _ in range(120):
+        kind = rng.choice(["add", "add", "update", "remove", "follow", "unfollow"])
+        status = rng.choice(["pending"] * 4 + ["delivered", "dead"])
+        fields = {
+            "status": status,
+            "api": rng.choice(["v2"] * 5 + ["v3"]),
+            "available_at": rng.choice([None, None, now - hour, now + hour]),
+            "lease_expires_at": rng.choice([None, None, None, now - hour, now + hour]),
+        }
+        if kind in ("follow", "unfollow"):
+            source, target = rng.sample(feeds, 2)
+            event = follow(source, target, kind)
+            OutboxEvent.objects.filter(id=event.id).update(**fields)
+        else:
+            event = OutboxEventFactory(
+                kind=kind,
+                feed=rng.choice(feeds),
+                ordering_key=f"tests.Item:{rng.randint(1, 25)}",
+                **fields,
+            )
+            if rng.random() < 0.3 and kind != "remove":
+                event.payload["to"] = rng.sample(feeds, rng.randint(1, 2))
+                event.save()
+
+    sql = claim.CLAIMABLE + (claim.BLOCKED_BY_DEAD if block_on_dead else "")
+    with override_settings(FEED_OUTBOX_BLOCK_KEY_ON_DEAD=block_on_dead):
+        for api in ("v2", "v3"):
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    f"SELECT e.id FROM {claim.TABLE} e WHERE {sql.replace('{table}', claim.TABLE)}",
+                    {"api": api},
+                )
+                by_sql = {row[0] for row in cursor.fetchall()}
+            rows = list(claim.claimable("default", timezone.now(), api))
+            older = OutboxEvent.objects.filter(status="pending", api=api)
+            portable = {row.id for row in rows} - blocked_across_keys(rows, older)
+
+            assert by_sql == portable, api

@@ -100,3 +100,29 @@ def test_an_update_that_changes_to_targets_moves_the_copies_and_sends_no_instruc
     assert original["text"] == copy["text"] == "edited"
     assert RECONCILE_KEY not in original
     assert stream_emulator.stats()["requests"]["update_activity_to_targets"] == 1
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_the_drain_estimate_counts_the_requests_the_relay_plans(seed):
+    # feed_outbox.rate_limits cannot import the relay: this holds its count equal to plan_calls.
+    import random
+    from collections import Counter
+
+    from feed_outbox.rate_limits import requests_for
+
+    rng = random.Random(seed)
+    kinds = ["add", "update", "remove", "follow", "unfollow"]
+    events = []
+    for i in range(rng.randint(1, 300)):
+        kind, feed = rng.choice(kinds), f"user:{rng.randint(1, 4)}"
+        payload = {"foreign_id": f"key{i}", "target": f"user:{rng.randint(1, 4)}"}
+        events.append(Event(i, kind, feed, f"key{i}", payload, 1))
+    names = {
+        "add_activities": "add_activities",
+        "remove_activity": "remove",
+        "follow_many": "follow",
+        "unfollow_many": "unfollow",
+    }
+    planned = Counter(names[call.endpoint] for call in plan_calls(events))
+
+    assert requests_for([(e.kind, e.feed) for e in events], batch_size=len(events)) == planned

@@ -127,3 +127,36 @@ def test_backoff_has_full_jitter_and_a_cap():
     assert all(0 <= d <= 10.0 for d in delays)
     assert max(backoff_seconds(1, base=0.5) for _ in range(200)) <= 0.5
     assert len({round(d, 6) for d in delays}) > 30  # jittered, not a fixed schedule
+
+
+def test_the_retry_decision_is_one_value_per_failure():
+    from relay.retry import Action, RetryPolicy, decide
+
+    policy = RetryPolicy(max_attempts=3, backoff=0.5, landing_seconds=12.0)
+    bad_data = api_error(4, 400)
+
+    assert decide(bad_data, 1, policy).action is Action.RETRY
+    dead = decide(bad_data, 3, policy)
+    assert (dead.action, dead.failure) == (Action.DEAD, Failure.PERMANENT)
+    assert "code 4" in dead.message
+    assert decide(LeaseExpiring("late"), 9, policy).action is Action.RELEASE
+    paused = decide(ImproperlyConfigured("no key"), 1, policy)
+    assert paused.action is Action.PAUSE and paused.key is not None
+    assert decide(bad_data, 9, policy, shared=True).action is Action.PAUSE
+    # A request that may still land holds its event (and key) at least landing_seconds.
+    assert decide(requests.ReadTimeout("slow"), 1, policy).delay >= 12.0
+
+
+def test_the_pause_probes_after_its_backoff_and_a_delivery_closes_it():
+    from relay.pause import Pause
+
+    now = [100.0]
+    pause = Pause(clock=lambda: now[0])
+    assert pause.may_claim() and pause.claim_limit(100) == 100
+
+    assert pause.trip("bad secret", ("k",)) is True
+    assert pause.trip("bad secret", ("k",)) is False  # paused already: logged once
+    assert not pause.may_claim() and pause.claim_limit(100) == 1 and pause.is_for(("k",))
+    now[0] += 200.0
+    assert pause.may_claim()
+    assert pause.close() is True and not pause.paused and pause.close() is False

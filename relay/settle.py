@@ -1,0 +1,146 @@
+"""The completer: records what became of a finished batch's events, applying the retry policy.
+
+Delivered events are marked in one statement; each failure gets relay.retry.decide()'s
+decision (retry, dead-letter, release, pause), which is applied here and nowhere else.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+
+from relay import claim
+from relay.events import Event, Lease
+from relay.metrics import PAUSED, Metrics
+from relay.options import RelayOptions
+from relay.pause import Pause
+from relay.producer import Batch
+from relay.publisher import Outcome
+from relay.retry import Action, Decision, decide, shared_configuration_failure
+
+logger = logging.getLogger("relay")
+
+
+@dataclass
+class BatchResult:
+    claimed: int = 0
+    delivered: int = 0
+    retried: int = 0
+    dead: int = 0
+    released: int = 0
+    configuration_error: str | None = None
+
+
+@dataclass
+class DrainStats:
+    batches: int = 0
+    delivered: int = 0
+    retried: int = 0
+    dead: int = 0
+
+    def add(self, batch: BatchResult | DrainStats) -> None:
+        self.batches += batch.batches if isinstance(batch, DrainStats) else 1
+        self.delivered += batch.delivered
+        self.retried += batch.retried
+        self.dead += batch.dead
+
+
+class Settler:
+    def __init__(self, options: RelayOptions, metrics: Metrics, pause: Pause) -> None:
+        self.options = options
+        self.metrics = metrics
+        self.pause = pause
+
+    def settle(self, batch: Batch) -> BatchResult:
+        """Record every event of a finished (or abandoned) batch; one statement for the delivered."""
+        opts, lease = self.options, batch.lease
+        result = BatchResult(claimed=len(lease))
+        outcomes: list[Outcome] = []
+        unsent: list[Event] = []
+        for future, call in batch.futures.items():
+            if future.done() and not future.cancelled():
+                try:
+                    outcomes.extend(future.result())
+                except Exception as exc:  # outside a request: building the client, a bug
+                    outcomes.extend(Outcome(event, exc) for event in call.events)
+            else:
+                unsent.extend(call.events)
+        delivered = [o.event for o in outcomes if o.ok]
+        if delivered:
+            result.delivered = claim.mark_delivered(lease, [e.id for e in delivered], opts.using)
+            self._count(delivered, "delivered", result.delivered)
+        failures = [o for o in outcomes if not o.ok]
+        shared = shared_configuration_failure(
+            [o.error for o in failures], len(lease), self.pause.key if self.pause.paused else None
+        )
+        policy = opts.retry_policy
+        for outcome in failures:
+            event = outcome.event
+            self._apply(lease, event, decide(outcome.error, event.attempts, policy, shared), result)
+        if unsent:
+            result.released += claim.release(lease, [e.id for e in unsent], opts.using)
+        if result.delivered and self.pause.close():
+            logger.info("relay resumed: Stream accepts the configuration again")
+            self.metrics.set_gauge(PAUSED, 0)
+        logger.info(
+            "batch lease=%s claimed=%d calls=%d delivered=%d retried=%d dead=%d released=%d "
+            "ms=%.1f",
+            lease.token.hex[:8],
+            result.claimed,
+            len(batch.futures),
+            result.delivered,
+            result.retried,
+            result.dead,
+            result.released,
+            (time.monotonic() - batch.started) * 1000,
+        )
+        return result
+
+    def _apply(self, lease: Lease, event: Event, decision: Decision, result: BatchResult) -> None:
+        using, message = self.options.using, decision.message
+        if decision.action is Action.RELEASE:
+            result.released += claim.release(lease, [event.id], using)
+        elif decision.action is Action.PAUSE:
+            result.released += claim.release(lease, [event.id], using)
+            if result.configuration_error is None:
+                result.configuration_error = message
+                self._pause(message, decision.key)
+        elif decision.action is Action.DEAD:
+            done = claim.mark_dead(lease, event.id, message, using)
+            result.dead += done
+            self._count([event], "dead", done)
+            logger.warning(
+                "dead-lettered event %d (%s %s, %s) after %d attempts: %s",
+                event.id,
+                event.kind,
+                event.ordering_key,
+                decision.failure.value,
+                event.attempts,
+                message,
+            )
+        else:
+            done = claim.mark_retry(lease, event.id, message, decision.delay, using)
+            result.retried += done
+            self._count([event], "retried", done)
+            logger.debug("event %d will be retried in %.1fs: %s", event.id, decision.delay, message)
+
+    def _pause(self, message: str, key: tuple | None) -> None:
+        if self.pause.trip(message, key):
+            logger.error(
+                "configuration error: Stream refused the relay's credentials or app (%s); "
+                "check STREAM_API_KEY and STREAM_API_SECRET (or STREAM_URL), the app and its "
+                "feed groups. Pausing; nothing is dead-lettered.",
+                message,
+            )
+        self.metrics.set_gauge(PAUSED, 1)
+
+    def _count(self, events: list[Event], outcome: str, settled: int) -> None:
+        if settled != len(events):
+            # Another relay took the lease over (ours expired): its settlement counts.
+            lost = len(events) - settled
+            logger.warning("%d of %d events were no longer ours to settle", lost, len(events))
+            self.metrics.events("any", "fenced", lost)
+            events = events[:settled]
+        for event in events:
+            self.metrics.events(event.kind, outcome)
