@@ -64,8 +64,13 @@ _default_db = f"sqlite:///{DEMO_DIR / 'db.sqlite3'}"
 DATABASES = {"default": env.db("DATABASE_URL", default=_default_db)}
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     DEMO_DIR.mkdir(exist_ok=True)
-    # The relay and the web process share the file: wait for each other's locks.
-    DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
+    # The relay and the web process share the file: wait for each other's locks. IMMEDIATE
+    # takes the write lock at BEGIN: a deferred transaction that reads and then writes (a
+    # login saving its session) meets a relay's write with an immediate "database is locked"
+    # instead of waiting (SQLite cannot upgrade a read lock while another writer holds one).
+    options = DATABASES["default"].setdefault("OPTIONS", {})
+    options["timeout"] = 20
+    options["transaction_mode"] = "IMMEDIATE"
 DATABASES["default"]["ATOMIC_REQUESTS"] = True
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
