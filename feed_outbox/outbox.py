@@ -255,8 +255,13 @@ def _write(
             ]
             # The locks of the whole write go with its first statement: taken in one order.
             locks = lock_plan(events) if start == 0 else []
-            params += [[feed for feed, _ in locks], [exclusive for _, exclusive in locks]]
-            cursor.execute(_insert_sql(connection, len(chunk)), params)
+            kinds = tuple(exclusive for _, exclusive in locks)
+            if len(chunk) * len(locks) > PER_ROW_LOCKS:
+                params += [[feed for feed, _ in locks], list(kinds)]
+                kinds = None  # the InitPlan form: each lock taken once
+            else:
+                params += [feed for feed, _ in locks]
+            cursor.execute(_insert_sql(connection, len(chunk), kinds), params)
             rows += cursor.fetchall()
     for event, (pk,) in zip(events, rows, strict=True):
         event.pk = pk
@@ -269,9 +274,17 @@ def _write(
 #: never meet an application's own one-key locks. crc32("feed_outbox") as a signed int4.
 LOCK_NAMESPACE = -1_463_442_044
 
-# Lock before the rows get their ids: an uncorrelated subquery in WHERE is an InitPlan, run
-# once by the one-time filter before the first row (and its nextval) is produced. Activity
-# events lock their feeds shared (they commute), follows the followed feed exclusively.
+# Lock before the rows get their ids. A small write names its locks in WHERE: evaluated for
+# each row before the row's projection (and its nextval), so the first row takes every lock
+# before the first id; the later rows take them again, which a transaction-scoped lock makes
+# a no-op. A larger write uses an uncorrelated subquery, an InitPlan the one-time filter runs
+# once before the first row: each lock once, but the subquery costs a save about 0.1 ms more
+# (tests/benchmarks/bench_save.py). Activity events lock their feeds shared (they commute),
+# follows the followed feed exclusively.
+PER_ROW_LOCKS = 16  # rows × locks up to which a write names its locks in WHERE
+
+_LOCK_FUNCTIONS = {True: "pg_advisory_xact_lock", False: "pg_advisory_xact_lock_shared"}
+
 _LOCKS = f"""
 WHERE (
     SELECT count(
@@ -283,6 +296,20 @@ WHERE (
     FROM unnest(%s::text[], %s::boolean[]) AS l(feed, exclusive)
 ) >= 0
 """
+
+
+def _lock_clause(kinds: tuple[bool, ...] | None) -> str:
+    """WHERE taking the write's advisory locks: per row for ``kinds`` (one exclusive flag per
+    feed parameter), or the InitPlan over two array parameters for None."""
+    if kinds is None:
+        return _LOCKS
+    if not kinds:
+        return " "
+    calls = " || ".join(
+        f"{_LOCK_FUNCTIONS[exclusive]}({LOCK_NAMESPACE}, hashtext(%s::text))::text"
+        for exclusive in kinds
+    )
+    return f" WHERE ({calls}) = '' "
 
 
 # Field classes (exactly these: a subclass may prepare values) whose Python values psycopg
@@ -310,8 +337,8 @@ def _insert_plan() -> tuple[tuple[models.Field, bool], ...]:
     )
 
 
-@lru_cache(maxsize=64)
-def _insert_sql(connection: Any, rows: int) -> str:
+@lru_cache(maxsize=256)
+def _insert_sql(connection: Any, rows: int, kinds: tuple[bool, ...] | None) -> str:
     quote = connection.ops.quote_name
     fields = [field for field, _prepare in _insert_plan()]
     # VALUES in a subquery takes no types from the table: each value says its column's type.
@@ -319,7 +346,7 @@ def _insert_sql(connection: Any, rows: int) -> str:
     columns = ", ".join(quote(f.column) for f in fields)
     return (
         f"INSERT INTO {quote(OutboxEvent._meta.db_table)} ({columns}) "
-        f"SELECT * FROM (VALUES {', '.join([row] * rows)}) AS v ({columns}) {_LOCKS}"
+        f"SELECT * FROM (VALUES {', '.join([row] * rows)}) AS v ({columns}){_lock_clause(kinds)}"
         f"RETURNING {quote(OutboxEvent._meta.pk.column)}"
     )
 

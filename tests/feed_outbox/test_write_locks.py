@@ -13,6 +13,7 @@ from django.db import close_old_connections, connection, transaction
 
 from feed_outbox.feed_manager import feed_manager
 from feed_outbox.models import OutboxEvent
+from feed_outbox.outbox import PER_ROW_LOCKS, enqueue, new_event
 from sample_app.models import Tweet
 from tests.factories import UserFactory
 
@@ -112,3 +113,37 @@ def test_activities_of_one_feed_do_not_wait_for_each_other():
     )
 
     assert results["waited"] < HOLD / 2
+
+
+def bulk_adds(author, count):
+    """``count`` add events to the author's feed in one INSERT; their ids."""
+    events = [
+        new_event("add", f"user:{author.pk}", f"bench.Item:{author.pk}-{i}", "bench.Item", {})
+        for i in range(count)
+    ]
+    return ids(enqueue(events))
+
+
+@pytest.mark.parametrize("count", [1, PER_ROW_LOCKS + 1], ids=["locks-per-row", "locks-once"])
+def test_both_lock_forms_order_a_write_against_an_open_follow(count):
+    author, reader = UserFactory(), UserFactory()
+    results = race(
+        lambda: ids(feed_manager.follow_user(reader.pk, author.pk)),
+        lambda: bulk_adds(author, count),
+    )
+
+    assert results["waited"] >= HOLD * 0.8
+    assert min(results["second"]) > max(results["first"])
+
+
+@pytest.mark.parametrize("count", [1, PER_ROW_LOCKS + 1], ids=["locks-per-row", "locks-once"])
+def test_both_lock_forms_make_a_follow_wait(count):
+    author, reader = UserFactory(), UserFactory()
+    results = race(
+        lambda: bulk_adds(author, count),
+        lambda: ids(feed_manager.follow_user(reader.pk, author.pk)),
+    )
+
+    assert results["waited"] >= HOLD * 0.8
+    assert min(results["second"]) > max(results["first"])
+    assert len(results["first"]) == count
