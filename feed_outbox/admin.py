@@ -6,6 +6,7 @@ import json
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
+from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -106,6 +107,7 @@ class OutboxEventAdmin(admin.ModelAdmin):
             lease_owner="",
             lease_token=None,
             lease_expires_at=None,
+            parked_behind=None,
         )
         self.message_user(request, f"{count} dead letters requeued.")
         if superseded:
@@ -119,13 +121,21 @@ class OutboxEventAdmin(admin.ModelAdmin):
     @admin.action(description="Mark dead (stop delivering)", permissions=["kill"])
     def mark_dead(self, request, queryset):
         # Clearing the lease token fences a relay that holds the event: its mark is refused.
-        count = queryset.filter(status=EventStatus.PENDING).update(
-            status=EventStatus.DEAD,
-            last_error=f"marked dead in the admin by {request.user.get_username()}",
-            lease_owner="",
-            lease_token=None,
-            lease_expires_at=None,
-        )
+        pending = queryset.filter(status=EventStatus.PENDING)
+        ids = list(pending.values_list("pk", flat=True))
+        with transaction.atomic(using=queryset.db):
+            count = pending.filter(pk__in=ids).update(
+                status=EventStatus.DEAD,
+                last_error=f"marked dead in the admin by {request.user.get_username()}",
+                lease_owner="",
+                lease_token=None,
+                lease_expires_at=None,
+                parked_behind=None,
+            )
+            # Events parked behind these wait for them no more (relay.claim.park).
+            OutboxEvent.objects.using(queryset.db).filter(
+                parked_behind__in=ids, status=EventStatus.PENDING
+            ).update(parked_behind=None)
         self.message_user(request, f"{count} pending events marked dead.")
 
     def get_urls(self):

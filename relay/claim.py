@@ -107,21 +107,45 @@ BLOCKED_BY_DEAD = """
     )
 """
 
-# One round trip: pick the feeds of the oldest claimable events, take up to PER_FEED
-# claimable events of each (oldest feeds first, so a backlog spread over many feeds still
-# goes out as full add_activities batches), lock what nobody else is claiming, lease it.
-# The `locked` step re-checks status and lease on the row versions it locks, so two relays
-# racing for one row never both lease it.
+# The claim reads pending rows through two indexes that leave held-back rows out (migration
+# 0008): FRESH rows (never leased, no backoff, not parked) in id order, and TIMED rows (leased
+# or backed off) by the instant they become claimable, so live leases and backoffs are never
+# walked. Rows known to wait for another pending event are parked (park() below) and in
+# neither until that event settles. The predicates are written as the indexes' are, so the
+# planner can use them.
+FRESH = (
+    "e.status = 'pending' AND e.parked_behind IS NULL AND e.available_at IS NULL "
+    "AND e.lease_expires_at IS NULL"
+)
+TIMED = (
+    "e.status = 'pending' AND e.parked_behind IS NULL "
+    "AND (e.available_at IS NOT NULL OR e.lease_expires_at IS NOT NULL) "
+    "AND greatest(e.available_at, e.lease_expires_at) <= statement_timestamp()"
+)
+
+# One round trip: pick the oldest claimable events (fresh or due), take up to PER_FEED more
+# fresh claimable events of each of their feeds (oldest feeds first, so a backlog spread over
+# many feeds still goes out as full add_activities batches), lock what nobody else is
+# claiming, lease it. The `locked` step re-checks status and lease on the row versions it
+# locks, so two relays racing for one row never both lease it.
 _CLAIM_TEMPLATE = """
-WITH seed AS (
-    SELECT s.feed, min(s.id) AS first_id
-    FROM (
-        SELECT e.id, e.feed FROM {table} e
-        WHERE {claimable}
-        ORDER BY e.id
-        LIMIT %(limit)s
-    ) s
-    GROUP BY s.feed
+WITH picked AS (
+    SELECT p.id, p.feed, p.timed FROM (
+        (SELECT e.id, e.feed, false AS timed FROM {table} e
+         WHERE {fresh} AND {claimable}
+         ORDER BY e.id LIMIT %(limit)s)
+        UNION ALL
+        -- `+ 0`: found through the timed index by due time, then sorted (few rows are due);
+        -- walking a pending index in id order would read every live lease and backoff.
+        (SELECT e.id, e.feed, true FROM {table} e
+         WHERE {timed} AND {claimable}
+         ORDER BY e.id + 0 LIMIT %(limit)s)
+    ) p
+    ORDER BY p.id
+    LIMIT %(limit)s
+),
+seed AS (
+    SELECT feed, min(id) AS first_id FROM picked GROUP BY feed
     -- Feeds in age order: the planner can then stop (incremental sort under the LIMIT)
     -- once the oldest feeds fill the batch, instead of reading every seed feed's events.
     ORDER BY first_id
@@ -130,10 +154,12 @@ candidates AS (
     SELECT c.id
     FROM seed
     CROSS JOIN LATERAL (
-        SELECT e.id FROM {table} e
-        WHERE e.feed = seed.feed AND {claimable}
-        ORDER BY e.id
-        LIMIT %(per_feed)s
+        (SELECT e.id FROM {table} e
+         WHERE e.feed = seed.feed AND {fresh} AND {claimable}
+         ORDER BY e.id
+         LIMIT %(per_feed)s)
+        UNION ALL
+        SELECT picked.id FROM picked WHERE picked.feed = seed.feed AND picked.timed
     ) c
     ORDER BY seed.first_id, c.id
     LIMIT %(limit)s
@@ -156,14 +182,25 @@ RETURNING t.id, t.kind, t.feed, t.ordering_key, t.payload, t.attempts, t.api,
           t.created_at, t.traceparent, t.tracestate, t.lease_expires_at
 """
 
-
 def _claim_sql(block_on_dead: bool) -> str:
     claimable = CLAIMABLE + (BLOCKED_BY_DEAD if block_on_dead else "")
-    return _CLAIM_TEMPLATE.replace("{claimable}", claimable).replace("{table}", TABLE)
+    return (
+        _CLAIM_TEMPLATE.replace("{claimable}", f"({claimable})")
+        .replace("{fresh}", FRESH)
+        .replace("{timed}", TIMED)
+        .replace("{table}", TABLE)
+    )
 
 
 CLAIM_POSTGRES = _claim_sql(block_on_dead=False)
 CLAIM_POSTGRES_BLOCKING_DEAD = _claim_sql(block_on_dead=True)
+
+
+# The claim's estimated cost grows with the probes per candidate row and passes
+# jit_above_cost (100,000 by default) on a large backlog, though it reads a few hundred rows:
+# compiling it then took 120 ms of a 125 ms claim (bench_claim_blocked). Off for the claim's
+# own transaction only.
+NO_JIT = "SET LOCAL jit = off"
 
 
 def claim_sql() -> str:
@@ -211,6 +248,7 @@ def claim_batch(
     if connection.vendor == "postgresql":
         started = time.monotonic()
         with transaction.atomic(using=using), connection.cursor() as cursor:
+            cursor.execute(NO_JIT)
             cursor.execute(claim_sql(), params)
             rows = cursor.fetchall()
         _analyze_if_slow(using, time.monotonic() - started)
@@ -316,10 +354,15 @@ def _unleased() -> dict:
 
 
 def mark_delivered(lease: Lease, ids: Iterable[int], using: str = "default") -> int:
-    """Settle delivered events in one statement; returns how many were still held by ``lease``."""
-    return _held(lease, ids, using).update(
-        status=EventStatus.DELIVERED, delivered_at=_at(), last_error="", **_unleased()
-    )
+    """Settle delivered events; returns how many were still held by ``lease``. Events parked
+    behind them become claimable in the same transaction."""
+    ids = list(ids)
+    with transaction.atomic(using=using):
+        done = _held(lease, ids, using).update(
+            status=EventStatus.DELIVERED, delivered_at=_at(), last_error="", **_unleased()
+        )
+        unpark(ids, using)
+    return done
 
 
 def mark_retry(
@@ -335,9 +378,12 @@ def mark_retry(
 
 def mark_dead(lease: Lease, event_id: int, error: str, using: str = "default") -> int:
     """Dead-letter an event with its error; later events of its key may proceed."""
-    return _held(lease, [event_id], using).update(
-        status=EventStatus.DEAD, last_error=error, **_unleased()
-    )
+    with transaction.atomic(using=using):
+        done = _held(lease, [event_id], using).update(
+            status=EventStatus.DEAD, last_error=error, **_unleased()
+        )
+        unpark([event_id], using)
+    return done
 
 
 def release(lease: Lease, ids: Iterable[int], using: str = "default") -> int:
@@ -352,6 +398,112 @@ def renew(lease: Lease, lease_seconds: float, using: str = "default") -> int:
         .filter(lease_token=lease.token, status=EventStatus.PENDING)
         .update(lease_expires_at=_at(lease_seconds))
     )
+
+
+# Parking (PostgreSQL): a FRESH event that waits for an older pending event — its key's, or
+# across keys by the rules of CLAIMABLE — records that event's id, the nearest older one of
+# each rule, in parked_behind, and leaves the claim's indexes until it is cleared. Safe, as a
+# parked event cannot be claimable while its blocker is pending; live, as the blocker's
+# settlement clears it (mark_delivered, mark_dead, the admin's "mark dead") and a sweep
+# clears any other (a blocker deleted or settled by hand).
+#
+# The blockers are locked FOR SHARE before the park is written: a relay settling one at the
+# same moment either waits for the park to commit and then clears it, or has already changed
+# the row, which the lock re-checks (no longer pending: not parked). SKIP LOCKED: a blocker
+# being claimed or settled is left for the next pass, so parking never waits on a relay.
+PARK = """
+WITH scanned AS (
+    SELECT e.id, e.api, e.kind, e.feed, e.ordering_key, e.payload FROM {table} e
+    WHERE {fresh} AND e.api = %(api)s
+    ORDER BY e.id
+    LIMIT %(scan)s
+),
+blockers AS (
+    SELECT s.id, COALESCE(
+        (SELECT max(o.id) FROM {table} o
+         WHERE o.ordering_key = s.ordering_key AND o.id < s.id AND o.status = 'pending'
+           AND o.api = s.api),
+        CASE WHEN s.kind IN ('add', 'update', 'remove') THEN (
+            SELECT max(o.id) FROM {table} o
+            WHERE o.status = 'pending' AND o.api = s.api AND o.kind IN ('follow', 'unfollow')
+              AND o.id < s.id AND (o.payload ->> 'target') = s.feed
+        ) END,
+        CASE WHEN s.kind IN ('add', 'update') AND s.payload ? 'to' THEN (
+            SELECT max(o.id) FROM {table} o
+            WHERE o.status = 'pending' AND o.api = s.api AND o.kind IN ('follow', 'unfollow')
+              AND o.id < s.id
+              AND (o.payload ->> 'target') IN (SELECT jsonb_array_elements_text(s.payload -> 'to'))
+        ) END,
+        CASE WHEN s.kind IN ('follow', 'unfollow') THEN greatest(
+            (SELECT max(o.id) FROM {table} o
+             WHERE o.status = 'pending' AND o.api = s.api AND o.feed = (s.payload ->> 'target')
+               AND o.id < s.id AND o.kind IN ('add', 'update', 'remove')),
+            (SELECT max(o.id) FROM {table} o
+             WHERE o.status = 'pending' AND o.api = s.api AND o.payload ? 'to'
+               AND (o.payload -> 'to') ? (s.payload ->> 'target') AND o.id < s.id
+               AND o.kind IN ('add', 'update'))
+        ) END
+    ) AS blocker
+    FROM scanned s
+),
+live AS (
+    SELECT b.id FROM {table} b
+    WHERE b.id IN (SELECT blocker FROM blockers) AND b.status = 'pending'
+    FOR SHARE SKIP LOCKED
+)
+UPDATE {table} t
+SET parked_behind = blockers.blocker
+FROM blockers JOIN live ON live.id = blockers.blocker
+WHERE t.id = blockers.id AND t.status = 'pending' AND t.parked_behind IS NULL
+  AND t.available_at IS NULL AND t.lease_expires_at IS NULL
+""".replace("{table}", TABLE).replace("{fresh}", FRESH)
+
+UNPARK_ORPHANS = f"""
+UPDATE {TABLE} t SET parked_behind = NULL
+WHERE t.id IN (
+    SELECT p.id FROM {TABLE} p
+    WHERE p.status = 'pending' AND p.parked_behind IS NOT NULL
+      AND NOT EXISTS (
+          SELECT 1 FROM {TABLE} b WHERE b.id = p.parked_behind AND b.status = 'pending'
+      )
+    LIMIT %(limit)s
+)
+"""
+
+PARK_SCAN = 2000  # fresh events a park pass reads from the head of the outbox
+
+
+def park(using: str = "default", api: str = "v2", scan: int = PARK_SCAN) -> int:
+    """Park the blocked events among the oldest ``scan`` fresh ones; how many were parked.
+    A no-op off PostgreSQL (the portable claim reads every pending event anyway)."""
+    connection = connections[using]
+    if connection.vendor != "postgresql":
+        return 0
+    with transaction.atomic(using=using), connection.cursor() as cursor:
+        cursor.execute(NO_JIT)
+        cursor.execute(PARK, {"api": api, "scan": scan})
+        return cursor.rowcount
+
+
+def unpark(blocker_ids: Iterable[int], using: str = "default") -> int:
+    """Clear the parks behind ``blocker_ids`` (events that just left pending)."""
+    if connections[using].vendor != "postgresql":
+        return 0
+    return (
+        OutboxEvent.objects.using(using)
+        .filter(parked_behind__in=list(blocker_ids), status=EventStatus.PENDING)
+        .update(parked_behind=None)
+    )
+
+
+def unpark_orphans(using: str = "default", limit: int = 10_000) -> int:
+    """Clear parks whose blocker is no longer pending (settled or deleted outside the relay)."""
+    connection = connections[using]
+    if connection.vendor != "postgresql":
+        return 0
+    with connection.cursor() as cursor:
+        cursor.execute(UNPARK_ORPHANS, {"limit": limit})
+        return cursor.rowcount
 
 
 @dataclass(frozen=True)
@@ -379,6 +531,7 @@ def explain_claim(
     params = claim_params("explain", limit, 30.0, api=api)
     options = "ANALYZE, BUFFERS" if analyze else "COSTS"
     with transaction.atomic(using=using), connections[using].cursor() as cursor:
+        cursor.execute(NO_JIT)
         cursor.execute(f"EXPLAIN ({options}) {claim_sql()}", params)
         lines = [row[0] for row in cursor.fetchall()]
         transaction.set_rollback(True, using=using)

@@ -27,6 +27,9 @@ from relay.wakeup import PollWakeup
 logger = logging.getLogger("relay")
 DATABASE_ERRORS = (DatabaseError, InterfaceError)
 STATS_EVERY = 2.0  # seconds between refreshes of the pending/lag gauges
+PARK_EVERY = 1.0  # seconds between park passes (relay.claim.park)
+PARK_BUDGET = 0.2  # seconds a park pass may go on while most of what it reads is blocked
+UNPARK_ORPHANS_EVERY = 30.0  # seconds between sweeps for parks whose blocker left by hand
 ONCE_GIVES_UP_AFTER = 5  # consecutive database failures
 
 
@@ -55,6 +58,8 @@ class Loop:
         self.on_settled = on_settled
         self.database_error: str | None = None
         self._next_stats = 0.0
+        self._next_park = 0.0
+        self._next_sweep = 0.0
         self._failures = 0
 
     def run(self) -> None:
@@ -63,6 +68,7 @@ class Loop:
                 self.settle_finished()
                 self.producer.renew_leases()
                 self.refresh_stats()
+                self.park_blocked()
                 claimed = self.producer.may_claim() and self.producer.claim() is not None
             except DATABASE_ERRORS as exc:
                 if self.until_idle and self._failures >= self.gives_up_after:
@@ -105,6 +111,24 @@ class Loop:
         stats = claim.pending_stats(self.producer.options.using)
         self.metrics.set_gauge("feed_outbox_relay_pending_events", stats.pending)
         self.metrics.set_gauge("feed_outbox_relay_lag_seconds", stats.lag_seconds())
+
+    def park_blocked(self) -> None:
+        """Take events that wait behind older pending ones out of the claim's way, so a
+        backlog held behind a few events is not read again by every claim."""
+        now = time.monotonic()
+        if now < self._next_park:
+            return
+        self._next_park = now + PARK_EVERY
+        opts = self.producer.options
+        if now >= self._next_sweep:
+            self._next_sweep = now + UNPARK_ORPHANS_EVERY
+            claim.unpark_orphans(opts.using)
+        deadline = now + PARK_BUDGET
+        while (
+            claim.park(opts.using, opts.api) >= claim.PARK_SCAN // 2
+            and time.monotonic() < deadline
+        ):
+            pass
 
     def shutdown(self, grace_period: float) -> None:
         """Claim nothing more; settle what finishes within ``grace_period``, release the

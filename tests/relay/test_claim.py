@@ -117,12 +117,18 @@ def test_a_backlog_over_many_feeds_is_claimed_in_whole_feeds():
 
 
 def test_the_claim_reads_pending_rows_through_partial_indexes():
-    OutboxEventFactory.create_batch(5)
+    later = timezone.now() + datetime.timedelta(hours=1)
+    OutboxEventFactory.create_batch(300)
+    OutboxEventFactory.create_batch(100, available_at=later)  # backing off
+    OutboxEventFactory.create_batch(100, lease_expires_at=later, lease_owner="other")
     with connection.cursor() as cursor:
+        # Current statistics: the plan is otherwise whatever an earlier test's table implied.
+        cursor.execute("ANALYZE feed_outbox_outboxevent")
         cursor.execute("SET LOCAL enable_seqscan = off")
     plan, cost = claim.explain_claim(100, analyze=False)
 
-    assert "feed_outbox_pending_id" in plan
+    assert "feed_outbox_fresh_id" in plan, plan  # never leased, no backoff, not parked
+    assert "feed_outbox_timed" in plan, plan  # leased or backing off, by the time they are due
     assert "feed_outbox_pending_key" in plan
     assert cost > 0
 
