@@ -19,6 +19,7 @@ RATE_LIMITS: dict[str, tuple[int, int, int]] = {
     "v3:DeleteActivity": (1000,),
     "v3:CreateFeedsBatch": (300,),
     "v3:GetOrCreateFeed": (1000,),
+    "v3:MarkActivity": (1000,),  # not in the excerpts found: like the single-item endpoints
     "v3:Follow": (1000,),
     "v3:FollowBatch": (300,),
     "v3:UnfollowBatch": (300,),

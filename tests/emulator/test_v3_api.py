@@ -97,6 +97,59 @@ def test_notification_feeds_answer_groups_and_counts(v3):
     assert data.notification_status.unseen == 1
 
 
+def notify(feeds, *types, start=0):
+    feeds.upsert_activities(activities=[
+        ActivityRequest(id=f"n{start + i}", type=t, feeds=["notification:5"], user_id=str(i))
+        for i, t in enumerate(types)
+    ])
+
+
+def notifications(feeds):
+    data = feeds.get_or_create_feed("notification", "5", limit=10).data
+    groups = {g.group.split("_")[0]: g for g in data.aggregated_activities}
+    return data.notification_status, groups
+
+
+def test_mark_all_seen_and_read_by_group_id_as_v3_answers_them(v3):
+    notify(v3, "like", "follow", "comment")
+    status, groups = notifications(v3)
+    assert (status.unseen, status.unread) == (3, 3)
+    assert not any(g.is_seen or g.is_read for g in groups.values())
+
+    v3.mark_activity("notification", "5", mark_all_seen=True)
+    v3.mark_activity("notification", "5", mark_read=[groups["like"].group])
+    status, groups = notifications(v3)
+    assert (status.unseen, status.unread) == (0, 2)  # marking seen does not mark read
+    assert all(g.is_seen for g in groups.values())
+    assert {k for k, g in groups.items() if g.is_read} == {"like"}
+    assert status.last_seen_at is not None and status.last_read_at is None
+    assert status.read_activities == [groups["like"].group]
+
+    v3.mark_activity("notification", "5", mark_all_read=True)
+    assert notifications(v3)[0].unread == 0
+
+
+def test_a_group_updated_after_its_mark_is_unseen_again(v3):
+    notify(v3, "like", "follow")
+    v3.mark_activity("notification", "5", mark_all_seen=True, mark_all_read=True)
+    notify(v3, "like", start=10)  # a newer activity in the like group
+    status, groups = notifications(v3)
+    assert (status.unseen, status.unread) == (1, 1)
+    assert not groups["like"].is_seen and groups["follow"].is_seen
+    assert groups["like"].activity_count == 2
+
+
+def test_marking_ids_marks_only_those_groups_and_a_bad_request_nothing(v3):
+    notify(v3, "like", "follow")
+    _status, groups = notifications(v3)
+    v3.mark_activity("notification", "5", mark_seen=[groups["follow"].group, "no-such-group"])
+    status, groups = notifications(v3)
+    assert status.unseen == 1 and groups["follow"].is_seen and not groups["like"].is_seen
+    with pytest.raises(StreamApiException) as raised:
+        v3.mark_activity("notification", "404", mark_all_seen=True)
+    assert raised.value.status_code == 404
+
+
 def test_wrong_key_wrong_secret_and_user_tokens_are_refused_as_v3_does(stream_emulator):
     url = stream_emulator.url
     cases = [

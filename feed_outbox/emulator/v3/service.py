@@ -11,6 +11,7 @@ from ..routing import Request, parse_query
 from . import render
 from .auth import V3Auth
 from .errors import INPUT, V3Error, input_error, not_found
+from .marks import NotificationMarks
 from .store import MAX_BATCH, V3Store, stamp
 
 PREFIX = ("api", "v2")
@@ -24,6 +25,7 @@ class V3Call:
     body: dict[str, Any]
     args: tuple[str, ...]
     store: V3Store
+    marks: NotificationMarks
 
 
 @dataclass(frozen=True)
@@ -107,10 +109,13 @@ def get_or_create_feed(call: V3Call) -> dict:
     if kind in (AGGREGATED, NOTIFICATION):
         groups = store.aggregated(stored.fid)
         page = groups[offset : offset + limit]
-        body["aggregated_activities"] = [_group(store, stored.fid, k, a) for k, a in page]
+        marks = call.marks if kind == NOTIFICATION else None
+        body["aggregated_activities"] = [
+            _group(store, stored.fid, k, a, marks) for k, a in page
+        ]
         total = len(groups)
-        if kind == NOTIFICATION:
-            body["notification_status"] = {"unread": total, "unseen": total}
+        if marks is not None:
+            body["notification_status"] = marks.status(stored.fid, groups)
     else:
         activities = store.feed_activities(stored.fid)
         page = activities[offset : offset + limit]
@@ -130,8 +135,10 @@ def _offset(cursor: Any) -> int:
         raise input_error("next", "is not a cursor this feed returned") from None
 
 
-def _group(store: V3Store, fid: str, key: str, activities: list) -> dict:
-    return {
+def _group(
+    store: V3Store, fid: str, key: str, activities: list, marks: NotificationMarks | None
+) -> dict:
+    body = {
         "group": key,
         "activity_count": len(activities),
         "user_count": len({a.user_id for a in activities}),
@@ -140,9 +147,20 @@ def _group(store: V3Store, fid: str, key: str, activities: list) -> dict:
         "created_at": stamp(min(a.created_at for a in activities)),
         "updated_at": stamp(max(a.updated_at for a in activities)),
         "activities": [render.activity(store, a, fid) for a in activities],
-        "is_read": False,
-        "is_seen": False,
     }
+    if marks is not None:
+        # "Only set for feed groups with notification config" (AggregatedActivityResponse)
+        flags = marks.of(fid, key, activities)
+        body["is_seen"], body["is_read"] = flags.is_seen, flags.is_read
+    return body
+
+
+def mark_activity(call: V3Call) -> dict:
+    """MarkActivity: seen/read marks of a notification feed (emulator/v3/marks.py)."""
+    group, feed_id = call.args
+    stored = call.store.feed(f"{group}:{feed_id}")
+    call.marks.mark(stored.fid, call.body)
+    return {}
 
 
 def create_feeds_batch(call: V3Call) -> dict:
@@ -285,6 +303,8 @@ ROUTES = [
     V3Route("POST", (*F, "feed_groups", "*"), "GetOrCreateFeedGroup", get_or_create_feed_group,
             False),
     V3Route("POST", (*F, "feed_groups", "*", "feeds", "*"), "GetOrCreateFeed", get_or_create_feed),
+    V3Route("POST", (*F, "feed_groups", "*", "feeds", "*", "activities", "mark", "batch"),
+            "MarkActivity", mark_activity),
     V3Route("POST", (*F, "feeds", "batch"), "CreateFeedsBatch", create_feeds_batch),
     V3Route("POST", (*F, "follows"), "Follow", follow_one),
     V3Route("POST", (*F, "follows", "upsert"), "Follow", get_or_create_follow),
@@ -304,6 +324,11 @@ class V3Service:
     def __init__(self, api_key: str, api_secret: str, groups: dict[str, FeedGroup]) -> None:
         self.auth = V3Auth(api_key, api_secret)
         self.store = V3Store(dict(groups))
+        self.marks = NotificationMarks()
+
+    def reset(self) -> None:
+        self.store.reset()
+        self.marks.reset()
 
     @staticmethod
     def handles(path: str) -> bool:
@@ -331,7 +356,7 @@ class V3Service:
                 raise V3Error(INPUT, "the request body is not valid JSON") from None
             if not isinstance(body, dict):
                 raise V3Error(INPUT, "the request body must be a JSON object")
-        return route, V3Call(params, body, args, self.store)
+        return route, V3Call(params, body, args, self.store, self.marks)
 
     def _match(self, method: str, segments: list[str]) -> tuple[V3Route, tuple[str, ...]]:
         known = False
