@@ -8,7 +8,8 @@ from typing import Any
 
 from ..feed_groups import AGGREGATED, NOTIFICATION, FeedGroup
 from ..routing import Request, parse_query
-from . import render
+from . import activity_updates, feed_config, queries, render
+from .activity_updates import check_times
 from .auth import V3Auth
 from .errors import INPUT, V3Error, input_error, not_found
 from .marks import NotificationMarks
@@ -16,7 +17,8 @@ from .store import MAX_BATCH, V3Store, stamp
 
 PREFIX = ("api", "v2")
 # Rate limits are per endpoint (Stream's operation id, ``V3Route.name``) and minute:
-# emulator/faults.py holds them with the v2 classes ("v3:<name>").
+# emulator/faults.py holds them with the v2 classes ("v3:<name>"). Routes made with
+# limited=False are not limited here: no source found gives their limits.
 
 
 @dataclass
@@ -26,6 +28,7 @@ class V3Call:
     args: tuple[str, ...]
     store: V3Store
     marks: NotificationMarks
+    config: feed_config.V3Config
 
 
 @dataclass(frozen=True)
@@ -51,6 +54,7 @@ def _list(call: V3Call, name: str) -> list:
 
 
 def add_activity(call: V3Call) -> dict:
+    check_times(call.body)
     stored = call.store.upsert(call.body, generate_id=True)
     return {"activity": render.activity(call.store, stored)}
 
@@ -59,6 +63,8 @@ def upsert_activities(call: V3Call) -> dict:
     requests = _list(call, "activities")
     if not all(isinstance(r, dict) for r in requests):
         raise input_error("activities", "must be a list of activities")
+    for request in requests:
+        check_times(request)
     # Validate the whole batch before applying any of it: one bad activity fails the request.
     for request in requests:
         for fid in request.get("feeds") or []:
@@ -248,8 +254,11 @@ def get_or_create_unfollows(call: V3Call) -> dict:
 def unfollow_one(call: V3Call) -> dict:
     source, target = call.args
     keep = call.params.get("keep_history", "").lower() in ("true", "1")
-    call.store.unfollow({"source": source, "target": target, "keep_history": keep}, upsert=False)
-    return {"follow": {}}
+    gone = call.store.unfollow(
+        {"source": source, "target": target, "keep_history": keep}, upsert=False
+    )
+    # UnfollowResponse.follow is the FollowResponse that was removed (every field required)
+    return {"follow": render.follow(call.store, gone) if gone is not None else {}}
 
 
 def update_users(call: V3Call) -> dict:
@@ -258,37 +267,9 @@ def update_users(call: V3Call) -> dict:
         raise input_error("users", "must be an object of users by id")
     stored = {uid: call.store.upsert_user({**u, "id": uid}) for uid, u in users.items()}
     return {
-        "users": {uid: render.user(call.store, uid) for uid in stored},
+        "users": {uid: render.full_user(call.store, uid) for uid in stored},
         "membership_deletion_task_id": "",
     }
-
-
-def list_feed_groups(call: V3Call) -> dict:
-    return {"groups": {name: _feed_group(g) for name, g in call.store.groups.items()}}
-
-
-def get_feed_group(call: V3Call) -> dict:
-    return {"feed_group": _feed_group(call.store.group(call.args[0]))}
-
-
-def get_or_create_feed_group(call: V3Call) -> dict:
-    name = call.args[0]
-    created = name not in call.store.groups
-    if created:
-        kind = "notification" if call.body.get("notification") else (
-            "aggregated" if call.body.get("aggregation") else "flat"
-        )
-        call.store.groups[name] = FeedGroup(name, kind)
-    return {"feed_group": _feed_group(call.store.groups[name]), "was_created": created}
-
-
-def _feed_group(group: FeedGroup) -> dict:
-    body: dict[str, Any] = {"id": group.name, "default_visibility": "public", "custom": {}}
-    if group.kind in (AGGREGATED, NOTIFICATION):
-        body["aggregation"] = {"format": group.aggregation_format}
-    if group.kind == NOTIFICATION:
-        body["notification"] = {"track_seen": True, "track_read": True}
-    return body
 
 
 F = ("feeds",)
@@ -298,9 +279,28 @@ ROUTES = [
     V3Route("POST", (*F, "activities", "delete"), "DeleteActivities", delete_activities),
     V3Route("GET", (*F, "activities", "*"), "GetActivity", get_activity, False),
     V3Route("DELETE", (*F, "activities", "*"), "DeleteActivity", delete_activity),
-    V3Route("GET", (*F, "feed_groups"), "ListFeedGroups", list_feed_groups, False),
-    V3Route("GET", (*F, "feed_groups", "*"), "GetFeedGroup", get_feed_group, False),
-    V3Route("POST", (*F, "feed_groups", "*"), "GetOrCreateFeedGroup", get_or_create_feed_group,
+    V3Route("PUT", (*F, "activities", "*"), "UpdateActivity", activity_updates.update_activity,
+            False),
+    V3Route("PATCH", (*F, "activities", "*"), "UpdateActivityPartial",
+            activity_updates.update_activity_partial, False),
+    V3Route("POST", (*F, "activities", "query"), "QueryActivities", queries.query_activities,
+            False),
+    V3Route("GET", (*F, "feed_groups"), "ListFeedGroups", feed_config.list_feed_groups, False),
+    V3Route("POST", (*F, "feed_groups"), "CreateFeedGroup", feed_config.create_feed_group, False),
+    V3Route("GET", (*F, "feed_groups", "*"), "GetFeedGroup", feed_config.get_feed_group, False),
+    V3Route("POST", (*F, "feed_groups", "*"), "GetOrCreateFeedGroup",
+            feed_config.get_or_create_feed_group, False),
+    V3Route("PUT", (*F, "feed_groups", "*"), "UpdateFeedGroup", feed_config.update_feed_group,
+            False),
+    V3Route("DELETE", (*F, "feed_groups", "*"), "DeleteFeedGroup", feed_config.delete_feed_group,
+            False),
+    V3Route("GET", (*F, "feed_views"), "ListFeedViews", feed_config.list_feed_views, False),
+    V3Route("POST", (*F, "feed_views"), "CreateFeedView", feed_config.create_feed_view, False),
+    V3Route("GET", (*F, "feed_views", "*"), "GetFeedView", feed_config.get_feed_view, False),
+    V3Route("POST", (*F, "feed_views", "*"), "GetOrCreateFeedView",
+            feed_config.get_or_create_feed_view, False),
+    V3Route("PUT", (*F, "feed_views", "*"), "UpdateFeedView", feed_config.update_feed_view, False),
+    V3Route("DELETE", (*F, "feed_views", "*"), "DeleteFeedView", feed_config.delete_feed_view,
             False),
     V3Route("POST", (*F, "feed_groups", "*", "feeds", "*"), "GetOrCreateFeed", get_or_create_feed),
     V3Route("POST", (*F, "feed_groups", "*", "feeds", "*", "activities", "mark", "batch"),
@@ -310,6 +310,7 @@ ROUTES = [
     V3Route("POST", (*F, "follows", "upsert"), "Follow", get_or_create_follow),
     V3Route("POST", (*F, "follows", "batch"), "FollowBatch", follow_batch),
     V3Route("POST", (*F, "follows", "batch", "upsert"), "FollowBatch", get_or_create_follows),
+    V3Route("POST", (*F, "follows", "query"), "QueryFollows", queries.query_follows, False),
     V3Route("DELETE", (*F, "follows", "*", "*"), "Unfollow", unfollow_one, False),
     V3Route("POST", (*F, "unfollow", "batch"), "UnfollowBatch", unfollow_batch),
     V3Route("POST", (*F, "unfollow", "batch", "upsert"), "UnfollowBatch",
@@ -325,10 +326,12 @@ class V3Service:
         self.auth = V3Auth(api_key, api_secret)
         self.store = V3Store(dict(groups))
         self.marks = NotificationMarks()
+        self.config = feed_config.V3Config(groups)
 
     def reset(self) -> None:
         self.store.reset()
         self.marks.reset()
+        self.config.reset(self.store.groups)
 
     @staticmethod
     def handles(path: str) -> bool:
@@ -356,7 +359,7 @@ class V3Service:
                 raise V3Error(INPUT, "the request body is not valid JSON") from None
             if not isinstance(body, dict):
                 raise V3Error(INPUT, "the request body must be a JSON object")
-        return route, V3Call(params, body, args, self.store, self.marks)
+        return route, V3Call(params, body, args, self.store, self.marks, self.config)
 
     def _match(self, method: str, segments: list[str]) -> tuple[V3Route, tuple[str, ...]]:
         known = False
