@@ -276,3 +276,16 @@ def test_feed_views_are_stored_and_answered(v3):
     v3.delete_feed_view(id="v")
     with pytest.raises(StreamApiException):
         v3.get_feed_view("v")
+
+
+def test_a_pinned_activity_is_answered_with_the_feed_until_unpinned(v3):
+    post(v3, "pin-me")
+    pinned = v3.pin_activity("user", "1", "pin-me", user_id="1").data
+    assert (pinned.feed, pinned.activity.id, pinned.user_id) == ("user:1", "pin-me", "1")
+    [pin] = v3.get_or_create_feed("user", "1").data.pinned_activities
+    assert pin.activity.id == "pin-me" and pin.user.id == "1"
+    v3.unpin_activity("user", "1", "pin-me", user_id="1")
+    assert v3.get_or_create_feed("user", "1").data.pinned_activities == []
+    with pytest.raises(StreamApiException) as raised:
+        v3.pin_activity("user", "2", "pin-me")  # not in that feed
+    assert raised.value.status_code == 404

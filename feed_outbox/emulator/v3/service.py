@@ -8,7 +8,7 @@ from typing import Any
 
 from ..feed_groups import AGGREGATED, NOTIFICATION, FeedGroup
 from ..routing import Request, parse_query
-from . import activity_updates, feed_config, queries, render
+from . import activity_updates, feed_config, pins, queries, render
 from .activity_updates import check_times
 from .auth import V3Auth
 from .errors import INPUT, V3Error, input_error, not_found
@@ -29,6 +29,7 @@ class V3Call:
     store: V3Store
     marks: NotificationMarks
     config: feed_config.V3Config
+    pins: pins.Pins
 
 
 @dataclass(frozen=True)
@@ -110,7 +111,7 @@ def get_or_create_feed(call: V3Call) -> dict:
             render.follow(store, f) for (s, _t), f in store.follows.items() if s == stored.fid
         ][:100],
         "members": [],
-        "pinned_activities": [],
+        "pinned_activities": call.pins.answered(store, stored.fid),
     }
     if kind in (AGGREGATED, NOTIFICATION):
         groups = store.aggregated(stored.fid)
@@ -305,6 +306,10 @@ ROUTES = [
     V3Route("POST", (*F, "feed_groups", "*", "feeds", "*"), "GetOrCreateFeed", get_or_create_feed),
     V3Route("POST", (*F, "feed_groups", "*", "feeds", "*", "activities", "mark", "batch"),
             "MarkActivity", mark_activity),
+    V3Route("POST", (*F, "feed_groups", "*", "feeds", "*", "activities", "*", "pin"),
+            "PinActivity", pins.pin_activity, False),
+    V3Route("DELETE", (*F, "feed_groups", "*", "feeds", "*", "activities", "*", "pin"),
+            "UnpinActivity", pins.unpin_activity, False),
     V3Route("POST", (*F, "feeds", "batch"), "CreateFeedsBatch", create_feeds_batch),
     V3Route("POST", (*F, "follows"), "Follow", follow_one),
     V3Route("POST", (*F, "follows", "upsert"), "Follow", get_or_create_follow),
@@ -327,11 +332,13 @@ class V3Service:
         self.store = V3Store(dict(groups))
         self.marks = NotificationMarks()
         self.config = feed_config.V3Config(groups)
+        self.pins = pins.Pins()
 
     def reset(self) -> None:
         self.store.reset()
         self.marks.reset()
         self.config.reset(self.store.groups)
+        self.pins.reset()
 
     @staticmethod
     def handles(path: str) -> bool:
@@ -359,7 +366,7 @@ class V3Service:
                 raise V3Error(INPUT, "the request body is not valid JSON") from None
             if not isinstance(body, dict):
                 raise V3Error(INPUT, "the request body must be a JSON object")
-        return route, V3Call(params, body, args, self.store, self.marks, self.config)
+        return route, V3Call(params, body, args, self.store, self.marks, self.config, self.pins)
 
     def _match(self, method: str, segments: list[str]) -> tuple[V3Route, tuple[str, ...]]:
         known = False
