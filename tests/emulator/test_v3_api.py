@@ -289,3 +289,42 @@ def test_a_pinned_activity_is_answered_with_the_feed_until_unpinned(v3):
     with pytest.raises(StreamApiException) as raised:
         v3.pin_activity("user", "2", "pin-me")  # not in that feed
     assert raised.value.status_code == 404
+
+
+def test_bookmarks_are_added_to_folders_moved_queried_and_deleted(v3):
+    from getstream.models import AddFolderRequest
+
+    post(v3, "b")
+    first = v3.add_bookmark("b", user_id="1", new_folder=AddFolderRequest(name="later")).data
+    folder = first.bookmark.folder
+    assert (first.bookmark.object_id, folder.name) == ("b", "later")
+    with pytest.raises(StreamApiException):
+        v3.add_bookmark("b", user_id="1", folder_id=folder.id)  # once per folder
+    moved = v3.update_bookmark("b", folder_id=folder.id, user_id="1",
+                               new_folder=AddFolderRequest(name="read")).data.bookmark
+    assert moved.folder.name == "read"
+    [found] = v3.query_bookmarks(filter={"user_id": "1"}).data.bookmarks
+    assert found.folder.id == moved.folder.id
+    assert v3.query_bookmarks(filter={"user_id": "2"}).data.bookmarks == []
+    v3.delete_bookmark("b", moved.folder.id, "1")
+    assert v3.query_bookmarks(filter={"user_id": "1"}).data.bookmarks == []
+
+
+def test_comments_are_added_updated_queried_and_deleted(v3):
+    post(v3, "c")
+    added = v3.add_comment(comment="first", object_id="c", object_type="activity",
+                           user_id="1").data.comment
+    reply = v3.add_comment(comment="reply", object_id="c", object_type="activity",
+                           user_id="2", parent_id=added.id).data.comment
+    assert (added.text, added.status, reply.parent_id) == ("first", "active", added.id)
+    assert v3.update_comment(added.id, comment="edited").data.comment.edited_at is not None
+    found = v3.query_comments(filter={"object_id": "c", "user_id": "1"}).data.comments
+    assert [c.text for c in found] == ["edited"]
+    soft = v3.delete_comment(added.id, hard_delete=False).data
+    assert soft.comment.status == "deleted" and soft.activity.id == "c"
+    v3.delete_comment(reply.id, hard_delete=True)
+    with pytest.raises(StreamApiException) as raised:
+        v3.get_comment(reply.id)
+    assert raised.value.status_code == 404
+    with pytest.raises(StreamApiException):
+        v3.add_comment(comment="x", object_id="missing", object_type="activity", user_id="1")

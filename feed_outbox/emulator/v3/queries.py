@@ -125,7 +125,9 @@ def _sort_key(values: dict[str, Any], field: str) -> tuple:
     return (value is None, value if value is not None else 0)
 
 
-def _page(call: V3Call, rows: list[tuple[dict[str, Any], Any]]) -> tuple[list[Any], dict]:
+def paginate(call: V3Call, rows: list[tuple[dict[str, Any], Any]]) -> tuple[list[Any], dict]:
+    """Sort ``rows`` ((values, item) pairs) by the request's sort, and cut its page: (items,
+    {"next", "prev"} cursors)."""
     body = call.body
     sort = body.get("sort") or [{"field": "created_at", "direction": -1}]
     if not isinstance(sort, list) or not all(isinstance(s, dict) for s in sort):
@@ -174,7 +176,7 @@ def query_activities(call: V3Call) -> dict:
             continue
         if matches(values, query):
             rows.append((values, activity))
-    page, cursors = _page(call, rows)
+    page, cursors = paginate(call, rows)
     return {"activities": [render.activity(store, a) for a in page], **cursors}
 
 
@@ -183,5 +185,5 @@ def query_follows(call: V3Call) -> dict:
     query = call.body.get("filter") or {}
     rows = [(follow_fields(f), f) for f in store.follows.values()]
     rows = [(values, f) for values, f in rows if matches(values, query)]
-    page, cursors = _page(call, rows)
+    page, cursors = paginate(call, rows)
     return {"follows": [render.follow(store, f) for f in page], **cursors}

@@ -8,7 +8,7 @@ from typing import Any
 
 from ..feed_groups import AGGREGATED, NOTIFICATION, FeedGroup
 from ..routing import Request, parse_query
-from . import activity_updates, feed_config, pins, queries, render
+from . import activity_updates, bookmarks, comments, feed_config, pins, queries, render
 from .activity_updates import check_times
 from .auth import V3Auth
 from .errors import INPUT, V3Error, input_error, not_found
@@ -30,6 +30,8 @@ class V3Call:
     marks: NotificationMarks
     config: feed_config.V3Config
     pins: pins.Pins
+    bookmarks: bookmarks.Bookmarks
+    comments: comments.Comments
 
 
 @dataclass(frozen=True)
@@ -286,6 +288,19 @@ ROUTES = [
             activity_updates.update_activity_partial, False),
     V3Route("POST", (*F, "activities", "query"), "QueryActivities", queries.query_activities,
             False),
+    V3Route("POST", (*F, "activities", "*", "bookmarks"), "AddBookmark", bookmarks.add_bookmark,
+            False),
+    V3Route("PATCH", (*F, "activities", "*", "bookmarks"), "UpdateBookmark",
+            bookmarks.update_bookmark, False),
+    V3Route("DELETE", (*F, "activities", "*", "bookmarks"), "DeleteBookmark",
+            bookmarks.delete_bookmark, False),
+    V3Route("POST", (*F, "bookmarks", "query"), "QueryBookmarks", bookmarks.query_bookmarks,
+            False),
+    V3Route("POST", (*F, "comments"), "AddComment", comments.add_comment, False),
+    V3Route("POST", (*F, "comments", "query"), "QueryComments", comments.query_comments, False),
+    V3Route("GET", (*F, "comments", "*"), "GetComment", comments.get_comment, False),
+    V3Route("PATCH", (*F, "comments", "*"), "UpdateComment", comments.update_comment, False),
+    V3Route("DELETE", (*F, "comments", "*"), "DeleteComment", comments.delete_comment, False),
     V3Route("GET", (*F, "feed_groups"), "ListFeedGroups", feed_config.list_feed_groups, False),
     V3Route("POST", (*F, "feed_groups"), "CreateFeedGroup", feed_config.create_feed_group, False),
     V3Route("GET", (*F, "feed_groups", "*"), "GetFeedGroup", feed_config.get_feed_group, False),
@@ -333,12 +348,16 @@ class V3Service:
         self.marks = NotificationMarks()
         self.config = feed_config.V3Config(groups)
         self.pins = pins.Pins()
+        self.bookmarks = bookmarks.Bookmarks()
+        self.comments = comments.Comments()
 
     def reset(self) -> None:
         self.store.reset()
         self.marks.reset()
         self.config.reset(self.store.groups)
         self.pins.reset()
+        self.bookmarks.reset()
+        self.comments.reset()
 
     @staticmethod
     def handles(path: str) -> bool:
@@ -366,7 +385,10 @@ class V3Service:
                 raise V3Error(INPUT, "the request body is not valid JSON") from None
             if not isinstance(body, dict):
                 raise V3Error(INPUT, "the request body must be a JSON object")
-        return route, V3Call(params, body, args, self.store, self.marks, self.config, self.pins)
+        return route, V3Call(
+            params, body, args, self.store, self.marks, self.config, self.pins, self.bookmarks,
+            self.comments,
+        )
 
     def _match(self, method: str, segments: list[str]) -> tuple[V3Route, tuple[str, ...]]:
         known = False
