@@ -15,12 +15,13 @@ marking as v2's does (docs/stream-v3.md, "Notification feeds: seen and read").
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from feed_outbox import feeds_v3
 
 PAGE = 100  # v3's page size cap for feed reads
+FOLLOWS_PAGE = 100  # and for QueryFollows ("Max limit allowed by API", users' code; unverified)
 # v2's "every group" values of mark_seen / mark_read (stream-python sends them as given)
 _ALL = ("true", "current", "1")
 
@@ -105,21 +106,65 @@ class V3Feed:
             return [_group(self.id, g) for g in groups]
         return [feeds_v3.as_v2(a, _origin(a)) for a in getattr(data, "activities", None) or []]
 
-    def following(self, offset: int = 0, limit: int = 25, **_: Any) -> dict:
-        data = self._page(0, None)
-        rows = [
-            {"feed_id": self.id, "target_id": f.target_feed.feed}
-            for f in getattr(data, "following", None) or []
-        ]
-        return {"results": rows[offset : offset + limit]}
+    def following(
+        self, offset: int = 0, limit: int = 25, feeds: Iterable[str] | None = None, **_: Any
+    ) -> dict:
+        """The feeds this one follows, newest first, like v2's (``feeds``: only those)."""
+        condition: dict[str, Any] = {"source_feed": self.id}
+        if feeds:
+            condition["target_feed"] = {"$in": list(feeds)}
+        return {"results": _rows(query_follows(self.client, condition), offset, limit)}
 
     def followers(self, offset: int = 0, limit: int = 25, **_: Any) -> dict:
-        data = self._page(0, None)
-        rows = [
-            {"feed_id": f.source_feed.feed, "target_id": self.id}
-            for f in getattr(data, "followers", None) or []
-        ]
-        return {"results": rows[offset : offset + limit]}
+        """The feeds following this one, newest first, like v2's."""
+        return {"results": _rows(query_follows(self.client, {"target_feed": self.id}), offset,
+                                 limit)}
+
+
+def query_follows(client: Any, condition: dict[str, Any]) -> Iterator[Any]:
+    """Every follow matching ``condition``, newest first, page by page (QueryFollows).
+
+    A feed read (GetOrCreateFeed) lists at most 100 follows with no way past them; QueryFollows
+    pages with its ``next`` cursor, at most 100 a page. Its filter fields ``source_feed`` /
+    ``target_feed`` (feed ids) are what code written against the service sends (e.g.
+    ``queryFollows({filter: {source_feed, target_feed}})`` in apps built on Stream's JS feeds
+    SDK); no Stream page found lists them: unverified, see docs/stream-v3.md.
+    """
+    from getstream.models import SortParamRequest
+
+    cursor: str | None = None
+    while True:
+        data = client.feeds.query_follows(
+            filter=condition,
+            limit=FOLLOWS_PAGE,
+            next=cursor,
+            sort=[SortParamRequest(field="created_at", direction=-1)],
+        ).data
+        yield from data.follows or []
+        cursor = getattr(data, "next", None)
+        if not cursor:
+            return
+
+
+def _rows(follows: Iterator[Any], offset: int, limit: int) -> list[dict]:
+    rows = []
+    for n, follow in enumerate(follows):
+        if n >= offset + limit:
+            break
+        if n >= offset:
+            moment = _v2_time(follow.created_at)
+            rows.append({
+                "feed_id": follow.source_feed.feed,
+                "target_id": follow.target_feed.feed,
+                "created_at": moment,
+                "updated_at": _v2_time(getattr(follow, "updated_at", None)) or moment,
+            })
+    return rows
+
+
+def _v2_time(moment: Any) -> str | None:
+    # v2's follow rows carry times as strings; the SDK decodes v3's into datetimes
+    return moment.isoformat() if hasattr(moment, "isoformat") else moment
 
 
 def _marks(value: Marks) -> tuple[bool, list[str]]:

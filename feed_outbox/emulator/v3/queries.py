@@ -8,8 +8,9 @@ Stream's "Feeds" page ("The filter syntax also supports $or and $and"). The filt
 and operators below are those; anything else is answered 400 naming it, not ignored (a filter
 the emulator does not understand must not answer a wrong page). Unverified, chosen: the
 cursor is an offset; the default order is newest first (``created_at`` descending, the
-order of feed reads); the follows' filter fields are FollowResponse's ``source_feed`` and
-``target_feed`` (feed ids) and ``created_at``.
+order of feed reads), ties in creation order; the follows' filter fields are ``source_feed``
+and ``target_feed`` (feed ids; what apps on Stream's JS feeds SDK send,
+``queryFollows({filter: {source_feed, target_feed}})``) and ``created_at``.
 """
 
 from __future__ import annotations
@@ -132,6 +133,10 @@ def paginate(call: V3Call, rows: list[tuple[dict[str, Any], Any]]) -> tuple[list
     sort = body.get("sort") or [{"field": "created_at", "direction": -1}]
     if not isinstance(sort, list) or not all(isinstance(s, dict) for s in sort):
         raise input_error("sort", "must be a list of {field, direction}")
+    # Ties (times within one microsecond) keep creation order in the first rule's direction:
+    # rows come in creation order, and the sorts below are stable.
+    if sort and sort[0].get("direction", 1) == -1:
+        rows.reverse()
     for rule in reversed(sort):  # stable sorts, last key first
         field, direction = rule.get("field"), rule.get("direction", 1)
         if not isinstance(field, str) or direction not in (1, -1):
