@@ -21,9 +21,6 @@ from feed_outbox.client import get_client, get_v3_client
 FOLLOWING_LIMIT, FOLLOWING_MAX_OFFSET = 500, 400
 # `filter` takes a comma list of feed ids; 100 keeps the query string short.
 FOLLOWING_FILTER_CHUNK = 100
-# A v3 feed read (GetOrCreateFeed) lists at most 100 follows and has no offset for them; the
-# SDK's query_follows is not served by the emulator, so a longer list cannot be read whole.
-V3_FOLLOWING_LIMIT = 100
 
 
 @dataclass
@@ -128,7 +125,8 @@ def following(feed: str, expected: Iterable[str] = (), api: str = "v2") -> Follo
     Offsets stop at Stream's maximum (400), so at most 900 rows can be listed. Past that the
     ``expected`` targets are asked for by ``filter`` (so no missing follow goes unseen) and
     ``complete`` is False: phantom follows beyond the first 900 cannot be listed.
-    On v3 a feed read lists at most 100 follows: with 100, ``complete`` is False.
+    On v3 every follow is listed, page by page, with QueryFollows (a feed read would list at
+    most 100): ``complete`` is always True there.
     """
     if api == "v3":
         return _v3_following(feed)
@@ -154,10 +152,7 @@ def following(feed: str, expected: Iterable[str] = (), api: str = "v2") -> Follo
 
 
 def _v3_following(feed: str) -> FollowingRead:
-    slug, user_id = feed.split(":", 1)
-    data = get_v3_client().feeds.get_or_create_feed(
-        slug, user_id, user_id=feeds_v3.feed_owner(feed), limit=0
-    ).data
-    rows = getattr(data, "following", None) or []
-    targets = {row.target_feed.feed for row in rows}
-    return FollowingRead(targets, complete=len(rows) < V3_FOLLOWING_LIMIT)
+    from feed_outbox.v3_reads import query_follows
+
+    follows = query_follows(get_v3_client(), {"source_feed": feed})
+    return FollowingRead({f.target_feed.feed for f in follows})

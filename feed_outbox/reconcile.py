@@ -24,8 +24,8 @@ follows past the 900 rows Stream's ``following`` can page through.
 through the getstream SDK (``feed_reads``), only v3's pending rows skip a key, and a feed holds
 one v3 activity per home feed (the feed it was added to, ``feeds[0]``, whose id
 ``feeds_v3.activity_id(home, foreign_id)`` it has), so copies of one foreign id from several
-homes count once: a copy from a home that should not hold it is that home's phantom. Sources
-following 100 feeds or more cannot be listed whole on v3: their missing follows are not judged.
+homes count once: a copy from a home that should not hold it is that home's phantom. v3's
+follows are listed whole (QueryFollows, page by page), so every v3 follow is judged.
 """
 
 from __future__ import annotations

@@ -10,7 +10,8 @@ Memory holds one feed's identities from each API; reads are paged.
 
 Not compared: activity data beyond identity (reconcile ``--api`` checks it against the
 database), feeds no outbox event names, follows of feeds that never followed through the
-outbox, and on v3 follows beyond the 100 a feed read lists (``incomplete`` sources).
+outbox, and follows past what one API can list (``incomplete`` sources: v2 lists 900 rows;
+v3's QueryFollows lists every follow).
 """
 
 from __future__ import annotations

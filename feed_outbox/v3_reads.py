@@ -5,15 +5,28 @@ README "Feeds v3"): ``.get(limit=, offset=, id_lt=)`` answers ``{"results": [...
 with v2-shaped activities (feed_outbox.feeds_v3.as_v2) for flat feeds and v2-shaped groups for
 aggregated and notification feeds, so Enrich, ``render_activity`` and templates keep working
 when reads switch.
+
+Notification feeds take v2's ``get(mark_seen=, mark_read=)``: ``True`` (or v2's strings
+``"true"``/``"current"``) marks every group, a list (or comma string) of group ids marks those.
+v3 marks with a separate call, ``feeds.mark_activity`` (MarkActivity: ``mark_all_seen``,
+``mark_seen`` group ids, ...), made after the read, so the answer shows the state before
+marking as v2's does (docs/stream-v3.md, "Notification feeds: seen and read").
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from feed_outbox import feeds_v3
 
 PAGE = 100  # v3's page size cap for feed reads
+FOLLOWS_PAGE = 100  # and for QueryFollows ("Max limit allowed by API", users' code; unverified)
+# v2's "every group" values of mark_seen / mark_read (stream-python sends them as given)
+_ALL = ("true", "current", "1")
+
+#: v2's mark_seen / mark_read argument: True for every group, else group ids.
+Marks = bool | str | Iterable[str] | None
 
 
 class V3Feed:
@@ -37,8 +50,19 @@ class V3Feed:
             next=cursor,
         ).data
 
-    def get(self, limit: int = 25, offset: int = 0, id_lt: str | None = None, **_: Any) -> dict:
-        """Newest first, like v2: ``offset`` skips, ``id_lt`` starts after that id."""
+    def get(
+        self,
+        limit: int = 25,
+        offset: int = 0,
+        id_lt: str | None = None,
+        mark_seen: Marks = None,
+        mark_read: Marks = None,
+        **_: Any,
+    ) -> dict:
+        """Newest first, like v2: ``offset`` skips, ``id_lt`` starts after that id.
+
+        ``mark_seen``/``mark_read`` (notification feeds): marked after the read, as v2 does.
+        """
         wanted = offset + limit
         results: list[dict] = []
         cursor: str | None = None
@@ -57,7 +81,24 @@ class V3Feed:
         status = getattr(data, "notification_status", None)
         if status is not None:
             body["unseen"], body["unread"] = status.unseen, status.unread
+        self.mark(seen=mark_seen, read=mark_read)
         return body
+
+    def mark(self, seen: Marks = None, read: Marks = None) -> None:
+        """Mark groups of this notification feed seen / read (``True``: all of them)."""
+        all_seen, seen_ids = _marks(seen)
+        all_read, read_ids = _marks(read)
+        if not (all_seen or all_read or seen_ids or read_ids):
+            return
+        self.client.feeds.mark_activity(
+            self.slug,
+            self.user_id,
+            mark_all_seen=all_seen or None,
+            mark_all_read=all_read or None,
+            mark_seen=seen_ids or None,
+            mark_read=read_ids or None,
+            user_id=feeds_v3.feed_owner(self.id),
+        )
 
     def _items(self, data: Any) -> list[dict]:
         groups = getattr(data, "aggregated_activities", None) or []
@@ -65,21 +106,78 @@ class V3Feed:
             return [_group(self.id, g) for g in groups]
         return [feeds_v3.as_v2(a, _origin(a)) for a in getattr(data, "activities", None) or []]
 
-    def following(self, offset: int = 0, limit: int = 25, **_: Any) -> dict:
-        data = self._page(0, None)
-        rows = [
-            {"feed_id": self.id, "target_id": f.target_feed.feed}
-            for f in getattr(data, "following", None) or []
-        ]
-        return {"results": rows[offset : offset + limit]}
+    def following(
+        self, offset: int = 0, limit: int = 25, feeds: Iterable[str] | None = None, **_: Any
+    ) -> dict:
+        """The feeds this one follows, newest first, like v2's (``feeds``: only those)."""
+        condition: dict[str, Any] = {"source_feed": self.id}
+        if feeds:
+            condition["target_feed"] = {"$in": list(feeds)}
+        return {"results": _rows(query_follows(self.client, condition), offset, limit)}
 
     def followers(self, offset: int = 0, limit: int = 25, **_: Any) -> dict:
-        data = self._page(0, None)
-        rows = [
-            {"feed_id": f.source_feed.feed, "target_id": self.id}
-            for f in getattr(data, "followers", None) or []
-        ]
-        return {"results": rows[offset : offset + limit]}
+        """The feeds following this one, newest first, like v2's."""
+        return {"results": _rows(query_follows(self.client, {"target_feed": self.id}), offset,
+                                 limit)}
+
+
+def query_follows(client: Any, condition: dict[str, Any]) -> Iterator[Any]:
+    """Every follow matching ``condition``, newest first, page by page (QueryFollows).
+
+    A feed read (GetOrCreateFeed) lists at most 100 follows with no way past them; QueryFollows
+    pages with its ``next`` cursor, at most 100 a page. Its filter fields ``source_feed`` /
+    ``target_feed`` (feed ids) are what code written against the service sends (e.g.
+    ``queryFollows({filter: {source_feed, target_feed}})`` in apps built on Stream's JS feeds
+    SDK); no Stream page found lists them: unverified, see docs/stream-v3.md.
+    """
+    from getstream.models import SortParamRequest
+
+    cursor: str | None = None
+    while True:
+        data = client.feeds.query_follows(
+            filter=condition,
+            limit=FOLLOWS_PAGE,
+            next=cursor,
+            sort=[SortParamRequest(field="created_at", direction=-1)],
+        ).data
+        yield from data.follows or []
+        cursor = getattr(data, "next", None)
+        if not cursor:
+            return
+
+
+def _rows(follows: Iterator[Any], offset: int, limit: int) -> list[dict]:
+    rows = []
+    for n, follow in enumerate(follows):
+        if n >= offset + limit:
+            break
+        if n >= offset:
+            moment = _v2_time(follow.created_at)
+            rows.append({
+                "feed_id": follow.source_feed.feed,
+                "target_id": follow.target_feed.feed,
+                "created_at": moment,
+                "updated_at": _v2_time(getattr(follow, "updated_at", None)) or moment,
+            })
+    return rows
+
+
+def _v2_time(moment: Any) -> str | None:
+    # v2's follow rows carry times as strings; the SDK decodes v3's into datetimes
+    return moment.isoformat() if hasattr(moment, "isoformat") else moment
+
+
+def _marks(value: Marks) -> tuple[bool, list[str]]:
+    """(every group?, group ids) for a v2 mark_seen / mark_read value."""
+    if value is None or value is False:
+        return False, []
+    if value is True:
+        return True, []
+    if isinstance(value, str):
+        if value.strip().lower() in _ALL:
+            return True, []
+        return False, [v for v in (p.strip() for p in value.split(",")) if v]
+    return False, [str(v) for v in value]
 
 
 def _origin(activity: Any) -> str | None:

@@ -56,11 +56,20 @@ class RateLimitPacer:
                 window.remaining = min(window.remaining, remaining)
 
     def exhausted(self, bucket: str, headers: Mapping[str, str]) -> None:
-        """A 429: nothing is left until the reset the response names (or a short default)."""
+        """A 429: nothing is left until the reset the response names (or a short default).
+
+        The reset is X-Ratelimit-Reset (Unix seconds), else Retry-After (seconds from now):
+        Stream sends the X-Ratelimit-* headers on v2 and v3 (the getstream SDK reads them on
+        every answer, getstream/rate_limit.py) and the SDK also reads a 429's Retry-After
+        (StreamRateLimitException.retry_after); an HTTP-date Retry-After falls to the default.
+        """
         try:
             reset = float(headers["X-Ratelimit-Reset"])
         except (KeyError, TypeError, ValueError):
-            reset = self._clock() + DEFAULT_WAIT
+            try:
+                reset = self._clock() + max(0.0, float(headers["Retry-After"]))
+            except (KeyError, TypeError, ValueError):
+                reset = self._clock() + DEFAULT_WAIT
         with self._lock:
             self._windows[bucket] = _Window(max(reset, self._clock()), 0)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import random
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 # per app and endpoint class: requests per minute, per 15 minutes, per hour (Stream v2)
@@ -19,6 +19,7 @@ RATE_LIMITS: dict[str, tuple[int, int, int]] = {
     "v3:DeleteActivity": (1000,),
     "v3:CreateFeedsBatch": (300,),
     "v3:GetOrCreateFeed": (1000,),
+    "v3:MarkActivity": (1000,),  # not in the excerpts found: like the single-item endpoints
     "v3:Follow": (1000,),
     "v3:FollowBatch": (300,),
     "v3:UnfollowBatch": (300,),
@@ -34,6 +35,9 @@ class FaultConfig:
     lost_response_rate: float = 0.0
     rate_limits: str = "off"
     rate_limit_scale: float = 1.0
+    # Per-class request counts replacing Stream's (every window of the class), for tests that
+    # need a real 429 with few requests: {"v3:UpsertActivities": 3}.
+    rate_limit_counts: dict[str, int] = field(default_factory=dict)
     suspended: bool = False  # the app is suspended: every API call is answered 401/7
 
     def update(self, **changes: Any) -> None:
@@ -63,6 +67,15 @@ class FaultConfig:
             raise ValueError("rate_limits must be 'off' or 'stream'")
         if merged["rate_limit_scale"] <= 0:
             raise ValueError("rate_limit_scale must be positive")
+        counts = merged["rate_limit_counts"]
+        if not isinstance(counts, dict) or not all(
+            name in RATE_LIMITS and isinstance(n, int) and n > 0 for name, n in counts.items()
+        ):
+            raise ValueError(
+                "rate_limit_counts maps rate-limit classes (" + ", ".join(RATE_LIMITS)
+                + ") to positive request counts"
+            )
+        merged["rate_limit_counts"] = dict(counts)
         if not isinstance(merged["suspended"], bool):
             raise ValueError("suspended must be true or false")
         for name, value in merged.items():
@@ -81,9 +94,15 @@ class RateLimiter:
     def reset(self) -> None:
         self._counts.clear()
 
-    def take(self, category: str, scale: float, now: float) -> tuple[bool, dict[str, str]]:
-        """Count one request if every window allows it; return (allowed, X-Ratelimit headers)."""
+    def take(
+        self, category: str, scale: float, now: float, count: int | None = None
+    ) -> tuple[bool, dict[str, str]]:
+        """Count one request if every window allows it; return (allowed, X-Ratelimit headers).
+
+        ``count``: the class's requests per window instead of Stream's (a test's override)."""
         limits = RATE_LIMITS[category]
+        if count is not None:
+            limits = tuple(count for _limit in limits)
         state = []
         for index, (limit, window) in enumerate(zip(limits, _WINDOWS, strict=False)):
             length = window / scale
@@ -138,4 +157,9 @@ class FaultInjector:
     def rate_limit(self, category: str | None, now: float) -> tuple[bool, dict[str, str]]:
         if category is None or self.config.rate_limits != "stream":
             return True, {}
-        return self.rate_limiter.take(category, self.config.rate_limit_scale, now)
+        return self.rate_limiter.take(
+            category,
+            self.config.rate_limit_scale,
+            now,
+            self.config.rate_limit_counts.get(category),
+        )

@@ -216,7 +216,7 @@ class Emulator:
     def reset_on_loop(self) -> None:
         """``reset()`` for a caller already on the emulator's loop (the inspector's handlers)."""
         self.store.reset()
-        self.v3.store.reset()
+        self.v3.reset()
         self.faults.reset()
         self.faults.config.update(**self._initial_faults)
         self.stats_counter.reset()

@@ -90,6 +90,19 @@ def test_rate_limit_scale_shortens_the_window(emulator):
     assert limiter.take("update_activities", 600, start + 0.1)[0]
 
 
+def test_rate_limit_counts_replace_streams_count_for_one_class(emulator):
+    emulator.set_faults(rate_limits="stream", rate_limit_counts={"v3:UpsertActivities": 2})
+    now = time.time()
+    taken = [emulator.faults.rate_limit("v3:UpsertActivities", now) for _ in range(3)]
+    assert [allowed for allowed, _h in taken] == [True, True, False]
+    assert taken[0][1]["X-Ratelimit-Limit"] == "2"
+    assert emulator.faults.rate_limit("v3:DeleteActivities", now)[1]["X-Ratelimit-Limit"] == "300"
+    with pytest.raises(ValueError):
+        emulator.set_faults(rate_limit_counts={"v3:NoSuchEndpoint": 1})
+    with pytest.raises(ValueError):
+        emulator.set_faults(rate_limit_counts={"v3:UpsertActivities": 0})
+
+
 def test_latency_delays_requests_without_serializing_them(client, emulator):
     emulator.set_faults(latency_ms=300)
     started = time.perf_counter()

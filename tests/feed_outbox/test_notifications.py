@@ -1,15 +1,25 @@
-"""Notification counts and marking seen/read go through the feed API (the emulator here)."""
+"""Notification counts and marking seen/read go through the feed API (the emulator here), on
+Feeds v2 (stream-python) and on Feeds v3 (getstream SDK, feed_manager's V3Feed reads)."""
 
 import pytest
 from django.template import Context, Template
-from django.test import RequestFactory
+from django.test import RequestFactory, override_settings
 
 from feed_outbox.context_processors import notifications as notifications_processor
+from feed_outbox.feed_manager import feed_manager
 from feed_outbox.notifications import mark_read, mark_seen, notification_counts, read_notifications
 from sample_app.models import Like, Retweet
 from tests.factories import TweetFactory, UserFactory
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
+
+
+@pytest.fixture(autouse=True, params=["v2", "v3"])
+def api(request):
+    """Write and read one API: feed_manager returns stream-python feeds or V3Feeds."""
+    with override_settings(FEED_OUTBOX_STREAM_API=request.param,
+                           FEED_OUTBOX_READ_API=request.param):
+        yield request.param
 
 
 @pytest.fixture
@@ -49,6 +59,32 @@ def test_reading_with_mark_seen_answers_with_the_state_before(author_with_two_gr
     first = read_notifications(author.pk, mark_seen=True)
     assert [g["is_seen"] for g in first["results"]] == [False, False]
     assert notification_counts(author.pk).unseen == 0
+
+
+def test_a_new_notification_after_marking_makes_its_group_unseen_again(
+    author_with_two_groups, outbox_drain
+):
+    author = author_with_two_groups
+    read_notifications(author.pk, mark_seen=True, mark_read=True)
+    tweet = author.tweets.get()
+    Like.objects.create(user=UserFactory(), tweet=tweet)
+    outbox_drain()
+    page = read_notifications(author.pk)
+    assert (page["unseen"], page["unread"]) == (1, 1)
+    fresh = [g for g in page["results"] if not g["is_seen"]]
+    assert [g["verb"] for g in fresh] == ["like"] and fresh[0]["activity_count"] == 4
+
+
+def test_the_feeds_get_takes_v2s_mark_strings_every_group_or_a_comma_list(
+    author_with_two_groups, api
+):
+    feed = feed_manager.get_notification_feed(author_with_two_groups.pk)
+    assert type(feed).__name__ == {"v2": "Feed", "v3": "V3Feed"}[api]
+    groups = feed.get()["results"]
+    feed.get(mark_read=",".join(g["id"] for g in groups))
+    feed.get(mark_seen="true")
+    after = feed.get()
+    assert (after["unseen"], after["unread"]) == (0, 0)
 
 
 def test_the_context_processor_asks_stream_only_when_a_template_uses_it(monkeypatch):

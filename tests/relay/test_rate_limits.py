@@ -86,3 +86,88 @@ def test_a_backlog_drains_under_compressed_stream_limits_without_a_surfaced_fail
     # in flight when the budget ran out).
     assert 'feed_outbox_relay_rate_limit_waits_total{bucket="add"}' in metrics
     assert stats["rate_limited"] == 0
+
+
+def test_a_429_without_a_reset_header_waits_its_retry_after():
+    clock = FakeClock()
+    pacer = RateLimitPacer(clock=clock, sleep=clock.sleep)
+    pacer.exhausted("v3:UpsertActivities", {"Retry-After": "4"})
+
+    pacer.acquire("v3:UpsertActivities")
+    assert 1004 <= clock.now <= 1004.2
+
+
+def _spend_the_upsert_window(client, budget: int, keep: float) -> float:
+    """Use up this window's UpsertActivities budget the way another process of the app would;
+    returns the reset its 429 names, at least ``keep`` seconds ahead (a window ending sooner
+    is waited out and the next one spent from its start)."""
+    import time
+
+    from getstream.exceptions import StreamRateLimitException
+    from getstream.models import ActivityRequest, FeedRequest
+
+    feeds = client.feeds
+    feeds.create_feeds_batch(feeds=[FeedRequest(feed_group_id="user", feed_id="other")])
+    while True:
+        try:
+            for n in range(budget + 1):
+                feeds.upsert_activities(
+                    activities=[ActivityRequest(id=f"o{n}", type="t", feeds=["user:other"])]
+                )
+        except StreamRateLimitException as exc:
+            reset = exc.rate_limit_info.reset.timestamp()
+            if reset - time.time() >= keep:
+                return reset
+            time.sleep(max(0.0, reset - time.time()) + 0.1)
+        else:
+            raise AssertionError("the emulator never answered 429")
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_v3_429s_are_waited_out_until_their_reset_without_spending_attempts(stream_emulator):
+    """Feeds v3 end to end: the emulator answers the getstream SDK 429 (X-RateLimit-* and
+    Retry-After, as the SDK reads them); the relay waits for the reset and sends again."""
+    import time
+
+    from django.test import override_settings
+
+    from feed_outbox.client import build_v3_client
+    from feed_outbox.feed_manager import feed_manager
+    from relay.runner import Relay, RelayOptions
+
+    budget, events, window = 3, 5, 5.0
+    # 5-second windows of 3 upserts: the 5 events (one request each) need two windows after
+    # the spent one, which has 3.5 s or more left when the relay starts (a loaded machine's
+    # start-up must not reach the next window, or no 429 would be met).
+    stream_emulator.set_faults(
+        rate_limits="stream", rate_limit_scale=12,
+        rate_limit_counts={"v3:UpsertActivities": budget},
+    )
+    rows = [OutboxEventFactory(api="v3", feed=f"user:r{n}") for n in range(events)]
+    with override_settings(FEED_OUTBOX_STREAM_API="v3", FEED_OUTBOX_READ_API="v3",
+                           FEED_OUTBOX_MAX_ATTEMPTS=2):
+        reset = _spend_the_upsert_window(build_v3_client(), budget, keep=window - 1.5)
+        spent = stream_emulator.stats()
+        started = time.time()
+        stats = Relay(RelayOptions(api="v3", batch_size=1, concurrency=2)).drain()
+        finished = time.time()
+
+        assert (stats.delivered, stats.dead) == (events, 0)
+        assert set(OutboxEvent.objects.values_list("status", flat=True)) == {EventStatus.DELIVERED}
+        assert set(OutboxEvent.objects.values_list("attempts", flat=True)) == {1}
+        assert not OutboxEvent.objects.exclude(last_error="").exists()
+        for row in rows:
+            [activity] = feed_manager.get_feed(*row.feed.split(":")).get()["results"]
+            assert activity["foreign_id"] == row.payload["foreign_id"]
+
+    after = stream_emulator.stats()
+    answered_429 = after["rate_limited"] - spent["rate_limited"]
+    upserts = after["requests"]["v3:UpsertActivities"] - spent["requests"]["v3:UpsertActivities"]
+    # Stream said no at least once (the window was spent), the relay waited for the reset it
+    # named instead of retrying at once, and every other request fit a window.
+    assert answered_429 >= 1 and upserts == events + answered_429
+    assert answered_429 <= 2 * 2  # at most the requests in flight per window, not a retry storm
+    assert started < reset
+    # the last 2 events waited for the window after the reset: paced, not 429-looped
+    assert finished >= reset + window - 0.1

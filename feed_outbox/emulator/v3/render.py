@@ -3,9 +3,34 @@ FeedResponse, FollowResponse, UserResponse, AggregatedActivityResponse)."""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from .store import Activity, Feed, Follow, V3Store, now, stamp
+
+
+def moment(value: Any) -> dt.datetime | None:
+    """A time as a request gives it: RFC 3339 (the SDK encodes datetimes with isoformat(); its
+    own feed tests send ``expires_at`` as ``"%Y-%m-%dT%H:%M:%SZ"``) or nanoseconds since the
+    epoch (how v3 answers times). None for no time; ValueError for anything else."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        raise ValueError(f"not a time: {value!r}")
+    if isinstance(value, int | float) or (isinstance(value, str) and value.isdigit()):
+        return dt.datetime.fromtimestamp(int(value) / 1e9, dt.UTC)
+    if not isinstance(value, str):
+        raise ValueError(f"not a time: {value!r}")
+    parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return parsed.replace(tzinfo=dt.UTC) if parsed.tzinfo is None else parsed.astimezone(dt.UTC)
+
+
+def _stamp_of(value: Any) -> int | None:
+    try:
+        parsed = moment(value)
+    except ValueError:
+        return None  # refused on write (service.check_times); never in a stored activity
+    return None if parsed is None else stamp(parsed)
 
 
 def user(store: V3Store, user_id: str) -> dict[str, Any]:
@@ -25,6 +50,15 @@ def user(store: V3Store, user_id: str) -> dict[str, Any]:
         "blocked_user_ids": [],
         "teams": [],
         "custom": dict(stored.get("custom") or {}),
+    }
+
+
+def full_user(store: V3Store, user_id: str) -> dict[str, Any]:
+    """UpdateUsers' FullUserResponse: a UserResponse and the chat fields it requires."""
+    return {
+        **user(store, user_id),
+        "channel_mutes": [], "devices": [], "mutes": [], "total_unread_count": 0,
+        "unread_channels": 0, "unread_count": 0, "unread_threads": 0,
     }
 
 
@@ -64,7 +98,10 @@ def activity(store: V3Store, stored: Activity, current: str | None = None) -> di
         "search_data": dict(fields.get("search_data") or {}),
         "visibility": fields.get("visibility") or "public",
         "restrict_replies": fields.get("restrict_replies") or "everyone",
-        "expires_at": fields.get("expires_at"),
+        # Every time in a v3 answer is nanoseconds (the SDK decodes them all with
+        # datetime_from_unix_ns, which fails on an RFC 3339 string: a real fault found by the
+        # SDK's own test_02d_create_story_activity_with_expiration).
+        "expires_at": _stamp_of(fields.get("expires_at")),
         "parent_id": fields.get("parent_id"),
         "created_at": stamp(stored.created_at),
         "updated_at": stamp(stored.updated_at),

@@ -8,14 +8,17 @@ from typing import Any
 
 from ..feed_groups import AGGREGATED, NOTIFICATION, FeedGroup
 from ..routing import Request, parse_query
-from . import render
+from . import activity_updates, bookmarks, comments, feed_config, pins, queries, render
+from .activity_updates import check_times
 from .auth import V3Auth
 from .errors import INPUT, V3Error, input_error, not_found
+from .marks import NotificationMarks
 from .store import MAX_BATCH, V3Store, stamp
 
 PREFIX = ("api", "v2")
 # Rate limits are per endpoint (Stream's operation id, ``V3Route.name``) and minute:
-# emulator/faults.py holds them with the v2 classes ("v3:<name>").
+# emulator/faults.py holds them with the v2 classes ("v3:<name>"). Routes made with
+# limited=False are not limited here: no source found gives their limits.
 
 
 @dataclass
@@ -24,6 +27,11 @@ class V3Call:
     body: dict[str, Any]
     args: tuple[str, ...]
     store: V3Store
+    marks: NotificationMarks
+    config: feed_config.V3Config
+    pins: pins.Pins
+    bookmarks: bookmarks.Bookmarks
+    comments: comments.Comments
 
 
 @dataclass(frozen=True)
@@ -49,6 +57,7 @@ def _list(call: V3Call, name: str) -> list:
 
 
 def add_activity(call: V3Call) -> dict:
+    check_times(call.body)
     stored = call.store.upsert(call.body, generate_id=True)
     return {"activity": render.activity(call.store, stored)}
 
@@ -57,6 +66,8 @@ def upsert_activities(call: V3Call) -> dict:
     requests = _list(call, "activities")
     if not all(isinstance(r, dict) for r in requests):
         raise input_error("activities", "must be a list of activities")
+    for request in requests:
+        check_times(request)
     # Validate the whole batch before applying any of it: one bad activity fails the request.
     for request in requests:
         for fid in request.get("feeds") or []:
@@ -102,15 +113,18 @@ def get_or_create_feed(call: V3Call) -> dict:
             render.follow(store, f) for (s, _t), f in store.follows.items() if s == stored.fid
         ][:100],
         "members": [],
-        "pinned_activities": [],
+        "pinned_activities": call.pins.answered(store, stored.fid),
     }
     if kind in (AGGREGATED, NOTIFICATION):
         groups = store.aggregated(stored.fid)
         page = groups[offset : offset + limit]
-        body["aggregated_activities"] = [_group(store, stored.fid, k, a) for k, a in page]
+        marks = call.marks if kind == NOTIFICATION else None
+        body["aggregated_activities"] = [
+            _group(store, stored.fid, k, a, marks) for k, a in page
+        ]
         total = len(groups)
-        if kind == NOTIFICATION:
-            body["notification_status"] = {"unread": total, "unseen": total}
+        if marks is not None:
+            body["notification_status"] = marks.status(stored.fid, groups)
     else:
         activities = store.feed_activities(stored.fid)
         page = activities[offset : offset + limit]
@@ -130,8 +144,10 @@ def _offset(cursor: Any) -> int:
         raise input_error("next", "is not a cursor this feed returned") from None
 
 
-def _group(store: V3Store, fid: str, key: str, activities: list) -> dict:
-    return {
+def _group(
+    store: V3Store, fid: str, key: str, activities: list, marks: NotificationMarks | None
+) -> dict:
+    body = {
         "group": key,
         "activity_count": len(activities),
         "user_count": len({a.user_id for a in activities}),
@@ -140,9 +156,20 @@ def _group(store: V3Store, fid: str, key: str, activities: list) -> dict:
         "created_at": stamp(min(a.created_at for a in activities)),
         "updated_at": stamp(max(a.updated_at for a in activities)),
         "activities": [render.activity(store, a, fid) for a in activities],
-        "is_read": False,
-        "is_seen": False,
     }
+    if marks is not None:
+        # "Only set for feed groups with notification config" (AggregatedActivityResponse)
+        flags = marks.of(fid, key, activities)
+        body["is_seen"], body["is_read"] = flags.is_seen, flags.is_read
+    return body
+
+
+def mark_activity(call: V3Call) -> dict:
+    """MarkActivity: seen/read marks of a notification feed (emulator/v3/marks.py)."""
+    group, feed_id = call.args
+    stored = call.store.feed(f"{group}:{feed_id}")
+    call.marks.mark(stored.fid, call.body)
+    return {}
 
 
 def create_feeds_batch(call: V3Call) -> dict:
@@ -230,8 +257,11 @@ def get_or_create_unfollows(call: V3Call) -> dict:
 def unfollow_one(call: V3Call) -> dict:
     source, target = call.args
     keep = call.params.get("keep_history", "").lower() in ("true", "1")
-    call.store.unfollow({"source": source, "target": target, "keep_history": keep}, upsert=False)
-    return {"follow": {}}
+    gone = call.store.unfollow(
+        {"source": source, "target": target, "keep_history": keep}, upsert=False
+    )
+    # UnfollowResponse.follow is the FollowResponse that was removed (every field required)
+    return {"follow": render.follow(call.store, gone) if gone is not None else {}}
 
 
 def update_users(call: V3Call) -> dict:
@@ -240,37 +270,9 @@ def update_users(call: V3Call) -> dict:
         raise input_error("users", "must be an object of users by id")
     stored = {uid: call.store.upsert_user({**u, "id": uid}) for uid, u in users.items()}
     return {
-        "users": {uid: render.user(call.store, uid) for uid in stored},
+        "users": {uid: render.full_user(call.store, uid) for uid in stored},
         "membership_deletion_task_id": "",
     }
-
-
-def list_feed_groups(call: V3Call) -> dict:
-    return {"groups": {name: _feed_group(g) for name, g in call.store.groups.items()}}
-
-
-def get_feed_group(call: V3Call) -> dict:
-    return {"feed_group": _feed_group(call.store.group(call.args[0]))}
-
-
-def get_or_create_feed_group(call: V3Call) -> dict:
-    name = call.args[0]
-    created = name not in call.store.groups
-    if created:
-        kind = "notification" if call.body.get("notification") else (
-            "aggregated" if call.body.get("aggregation") else "flat"
-        )
-        call.store.groups[name] = FeedGroup(name, kind)
-    return {"feed_group": _feed_group(call.store.groups[name]), "was_created": created}
-
-
-def _feed_group(group: FeedGroup) -> dict:
-    body: dict[str, Any] = {"id": group.name, "default_visibility": "public", "custom": {}}
-    if group.kind in (AGGREGATED, NOTIFICATION):
-        body["aggregation"] = {"format": group.aggregation_format}
-    if group.kind == NOTIFICATION:
-        body["notification"] = {"track_seen": True, "track_read": True}
-    return body
 
 
 F = ("feeds",)
@@ -280,16 +282,55 @@ ROUTES = [
     V3Route("POST", (*F, "activities", "delete"), "DeleteActivities", delete_activities),
     V3Route("GET", (*F, "activities", "*"), "GetActivity", get_activity, False),
     V3Route("DELETE", (*F, "activities", "*"), "DeleteActivity", delete_activity),
-    V3Route("GET", (*F, "feed_groups"), "ListFeedGroups", list_feed_groups, False),
-    V3Route("GET", (*F, "feed_groups", "*"), "GetFeedGroup", get_feed_group, False),
-    V3Route("POST", (*F, "feed_groups", "*"), "GetOrCreateFeedGroup", get_or_create_feed_group,
+    V3Route("PUT", (*F, "activities", "*"), "UpdateActivity", activity_updates.update_activity,
+            False),
+    V3Route("PATCH", (*F, "activities", "*"), "UpdateActivityPartial",
+            activity_updates.update_activity_partial, False),
+    V3Route("POST", (*F, "activities", "query"), "QueryActivities", queries.query_activities,
+            False),
+    V3Route("POST", (*F, "activities", "*", "bookmarks"), "AddBookmark", bookmarks.add_bookmark,
+            False),
+    V3Route("PATCH", (*F, "activities", "*", "bookmarks"), "UpdateBookmark",
+            bookmarks.update_bookmark, False),
+    V3Route("DELETE", (*F, "activities", "*", "bookmarks"), "DeleteBookmark",
+            bookmarks.delete_bookmark, False),
+    V3Route("POST", (*F, "bookmarks", "query"), "QueryBookmarks", bookmarks.query_bookmarks,
+            False),
+    V3Route("POST", (*F, "comments"), "AddComment", comments.add_comment, False),
+    V3Route("POST", (*F, "comments", "query"), "QueryComments", comments.query_comments, False),
+    V3Route("GET", (*F, "comments", "*"), "GetComment", comments.get_comment, False),
+    V3Route("PATCH", (*F, "comments", "*"), "UpdateComment", comments.update_comment, False),
+    V3Route("DELETE", (*F, "comments", "*"), "DeleteComment", comments.delete_comment, False),
+    V3Route("GET", (*F, "feed_groups"), "ListFeedGroups", feed_config.list_feed_groups, False),
+    V3Route("POST", (*F, "feed_groups"), "CreateFeedGroup", feed_config.create_feed_group, False),
+    V3Route("GET", (*F, "feed_groups", "*"), "GetFeedGroup", feed_config.get_feed_group, False),
+    V3Route("POST", (*F, "feed_groups", "*"), "GetOrCreateFeedGroup",
+            feed_config.get_or_create_feed_group, False),
+    V3Route("PUT", (*F, "feed_groups", "*"), "UpdateFeedGroup", feed_config.update_feed_group,
+            False),
+    V3Route("DELETE", (*F, "feed_groups", "*"), "DeleteFeedGroup", feed_config.delete_feed_group,
+            False),
+    V3Route("GET", (*F, "feed_views"), "ListFeedViews", feed_config.list_feed_views, False),
+    V3Route("POST", (*F, "feed_views"), "CreateFeedView", feed_config.create_feed_view, False),
+    V3Route("GET", (*F, "feed_views", "*"), "GetFeedView", feed_config.get_feed_view, False),
+    V3Route("POST", (*F, "feed_views", "*"), "GetOrCreateFeedView",
+            feed_config.get_or_create_feed_view, False),
+    V3Route("PUT", (*F, "feed_views", "*"), "UpdateFeedView", feed_config.update_feed_view, False),
+    V3Route("DELETE", (*F, "feed_views", "*"), "DeleteFeedView", feed_config.delete_feed_view,
             False),
     V3Route("POST", (*F, "feed_groups", "*", "feeds", "*"), "GetOrCreateFeed", get_or_create_feed),
+    V3Route("POST", (*F, "feed_groups", "*", "feeds", "*", "activities", "mark", "batch"),
+            "MarkActivity", mark_activity),
+    V3Route("POST", (*F, "feed_groups", "*", "feeds", "*", "activities", "*", "pin"),
+            "PinActivity", pins.pin_activity, False),
+    V3Route("DELETE", (*F, "feed_groups", "*", "feeds", "*", "activities", "*", "pin"),
+            "UnpinActivity", pins.unpin_activity, False),
     V3Route("POST", (*F, "feeds", "batch"), "CreateFeedsBatch", create_feeds_batch),
     V3Route("POST", (*F, "follows"), "Follow", follow_one),
     V3Route("POST", (*F, "follows", "upsert"), "Follow", get_or_create_follow),
     V3Route("POST", (*F, "follows", "batch"), "FollowBatch", follow_batch),
     V3Route("POST", (*F, "follows", "batch", "upsert"), "FollowBatch", get_or_create_follows),
+    V3Route("POST", (*F, "follows", "query"), "QueryFollows", queries.query_follows, False),
     V3Route("DELETE", (*F, "follows", "*", "*"), "Unfollow", unfollow_one, False),
     V3Route("POST", (*F, "unfollow", "batch"), "UnfollowBatch", unfollow_batch),
     V3Route("POST", (*F, "unfollow", "batch", "upsert"), "UnfollowBatch",
@@ -304,6 +345,19 @@ class V3Service:
     def __init__(self, api_key: str, api_secret: str, groups: dict[str, FeedGroup]) -> None:
         self.auth = V3Auth(api_key, api_secret)
         self.store = V3Store(dict(groups))
+        self.marks = NotificationMarks()
+        self.config = feed_config.V3Config(groups)
+        self.pins = pins.Pins()
+        self.bookmarks = bookmarks.Bookmarks()
+        self.comments = comments.Comments()
+
+    def reset(self) -> None:
+        self.store.reset()
+        self.marks.reset()
+        self.config.reset(self.store.groups)
+        self.pins.reset()
+        self.bookmarks.reset()
+        self.comments.reset()
 
     @staticmethod
     def handles(path: str) -> bool:
@@ -331,7 +385,10 @@ class V3Service:
                 raise V3Error(INPUT, "the request body is not valid JSON") from None
             if not isinstance(body, dict):
                 raise V3Error(INPUT, "the request body must be a JSON object")
-        return route, V3Call(params, body, args, self.store)
+        return route, V3Call(
+            params, body, args, self.store, self.marks, self.config, self.pins, self.bookmarks,
+            self.comments,
+        )
 
     def _match(self, method: str, segments: list[str]) -> tuple[V3Route, tuple[str, ...]]:
         known = False

@@ -1,0 +1,52 @@
+"""feed_manager's v3 reads (feed_outbox/v3_reads.py) through the getstream SDK and the emulator:
+follow lists past the 100 a v3 feed read can hold."""
+
+import pytest
+from django.test import override_settings
+
+from feed_outbox.client import get_v3_client
+from feed_outbox.feed_manager import feed_manager
+from feed_outbox.feed_reads import following
+
+pytestmark = pytest.mark.usefixtures("stream_emulator")
+
+
+@pytest.fixture
+def timeline_following_130():
+    from getstream.models import FeedRequest, FollowRequest
+
+    feeds = get_v3_client().feeds
+    targets = [f"user:t{n}" for n in range(130)]
+    wanted = ["timeline:reader", *targets]
+    for start in range(0, len(wanted), 100):
+        feeds.create_feeds_batch(feeds=[
+            FeedRequest(feed_group_id=f.split(":")[0], feed_id=f.split(":")[1])
+            for f in wanted[start : start + 100]
+        ])
+    for start in range(0, len(targets), 100):  # in order: the last one is the newest
+        feeds.get_or_create_follows(follows=[
+            FollowRequest(source="timeline:reader", target=t) for t in targets[start : start + 100]
+        ])
+    return targets
+
+
+@override_settings(FEED_OUTBOX_STREAM_API="v3", FEED_OUTBOX_READ_API="v3")
+def test_a_v3_feed_lists_every_follow_newest_first_like_v2(timeline_following_130):
+    feed = feed_manager.get_feed("timeline", "reader")
+    rows = feed.following(offset=0, limit=500)["results"]
+    assert len(rows) == 130 and rows[0]["target_id"] == "user:t129"
+    assert {r["feed_id"] for r in rows} == {"timeline:reader"}
+    assert [r["target_id"] for r in feed.following(offset=120, limit=5)["results"]] == [
+        f"user:t{n}" for n in (9, 8, 7, 6, 5)
+    ]
+    assert [r["target_id"] for r in feed.following(feeds=["user:t3", "user:x"])["results"]] == [
+        "user:t3"
+    ]
+    [follower] = feed_manager.get_feed("user", "t7").followers()["results"]
+    assert follower["feed_id"] == "timeline:reader" and follower["created_at"]
+
+
+@override_settings(FEED_OUTBOX_STREAM_API="v3")
+def test_reconcile_reads_every_v3_follow_so_none_goes_unjudged(timeline_following_130):
+    read = following("timeline:reader", api="v3")
+    assert read.complete and read.targets == set(timeline_following_130)
