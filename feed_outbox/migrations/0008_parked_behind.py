@@ -3,7 +3,9 @@
 # follow is parked (column parked_behind, set by relay.claim.park), and leased or backing-off
 # rows are found by the time they become claimable, not by walking them in id order.
 #
-# PostgreSQL only (the claim that reads them is PostgreSQL's; SQLite claims in Python).
+# PostgreSQL only (the claim that reads them is PostgreSQL's; SQLite claims in Python). The
+# indexes are built CONCURRENTLY (so the migration is not atomic): a large outbox table keeps
+# taking writes while they are built.
 
 from django.db import migrations, models
 
@@ -29,17 +31,20 @@ def create_indexes(apps, schema_editor):
         return
     table = schema_editor.quote_name(TABLE)
     for name, definition in INDEXES.items():
-        schema_editor.execute(f"CREATE INDEX IF NOT EXISTS {name} ON {table} {definition}")
+        schema_editor.execute(
+            f"CREATE INDEX CONCURRENTLY IF NOT EXISTS {name} ON {table} {definition}"
+        )
 
 
 def drop_indexes(apps, schema_editor):
     if schema_editor.connection.vendor != "postgresql":
         return
     for name in INDEXES:
-        schema_editor.execute(f"DROP INDEX IF EXISTS {name}")
+        schema_editor.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {name}")
 
 
 class Migration(migrations.Migration):
+    atomic = False
 
     dependencies = [
         ('feed_outbox', '0007_outbox_event_api'),
