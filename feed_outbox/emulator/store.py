@@ -354,14 +354,7 @@ class Store:
     def partial_update(self, aid: str, set_: dict[str, Any], unset: list[str]) -> dict[str, Any]:
         data = copy.deepcopy(self.activities[aid])
         for path, value in set_.items():
-            *parents, leaf = path.split(".")
-            node = data
-            for part in parents:
-                child = node.get(part)
-                if not isinstance(child, dict):
-                    child = node[part] = {}
-                node = child
-            node[leaf] = value
+            set_path(data, path, value)
         for path in unset:
             *parents, leaf = path.split(".")
             node = data
@@ -406,3 +399,16 @@ class Store:
         if not slugs:
             return len(relation)
         return sum(1 for other in relation if other.partition(":")[0] in slugs)
+
+
+def set_path(data: dict[str, Any], path: str, value: Any) -> None:
+    """Set a dotted ``path`` ("a.b.c") in ``data``, making the dicts on the way (partial
+    updates, v2's and v3's)."""
+    *parents, leaf = path.split(".")
+    node = data
+    for part in parents:
+        child = node.get(part)
+        if not isinstance(child, dict):
+            child = node[part] = {}
+        node = child
+    node[leaf] = value

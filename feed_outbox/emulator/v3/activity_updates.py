@@ -20,6 +20,7 @@ from __future__ import annotations
 import copy
 from typing import TYPE_CHECKING, Any
 
+from ..store import set_path
 from . import render
 from .errors import input_error
 
@@ -77,21 +78,10 @@ def update_activity_partial(call: V3Call) -> dict:
         if head not in UPDATABLE or (rest and head != "custom"):
             raise input_error(str(path), "is not a field a partial update can change")
     for path, value in changes.items():
-        _set(request, path, value)
+        set_path(request, path, value)
     for path in removed:
         _unset(request, path)
     return _apply(call, request)
-
-
-def _set(request: dict[str, Any], path: str, value: Any) -> None:
-    *parents, leaf = path.split(".")
-    node = request
-    for part in parents:
-        child = node.get(part)
-        if not isinstance(child, dict):
-            child = node[part] = {}
-        node = child
-    node[leaf] = value
 
 
 def _unset(request: dict[str, Any], path: str) -> None:
