@@ -247,6 +247,8 @@ class Emulator:
         stats["feeds"] = len(store.feeds)
         stats["follows"] = sum(len(v) for v in store.following.values())
         stats["writes_logged"] = store.seq
+        v3_log = self.v3.store.log  # its newest row's seq: how many v3 writes were applied
+        stats["v3_writes_logged"] = v3_log[-1]["seq"] if v3_log else 0
         return stats
 
     def request_log(self) -> list[dict[str, Any]]:

@@ -17,8 +17,15 @@ from tests.chaos.processes import EMULATOR_KEY, EMULATOR_SECRET
 class Nemesis:
     """Injects the scenario's faults on a thread until stopped; counts what it did."""
 
-    def __init__(self, kinds, emulator, relays, database_url, rng) -> None:
+    def __init__(self, kinds, emulator, relays, database_url, rng, apis=("v2",)) -> None:
+        # A rate-limit storm hits every API the relays write: a thread per API.
+        kinds = [
+            f"{kind}_{api}" if kind == "rate_limit_storm" else kind
+            for kind in kinds
+            for api in (apis if kind == "rate_limit_storm" else (None,))
+        ]
         self.kinds = kinds
+        self.apis = tuple(apis)
         self.emulator = emulator
         self.relays = relays
         self.database_url = database_url
@@ -29,6 +36,10 @@ class Nemesis:
         self.threads = [threading.Thread(target=self._run, args=(k,), daemon=True) for k in kinds]
 
     def start(self) -> None:
+        if "rate_limit_storm_v3" in self.kinds:
+            # The SDK's import takes seconds on a busy host: paid before the clock runs, not
+            # out of the storm's time (which it once outlasted).
+            import getstream.models  # noqa: F401
         for thread in self.threads:
             thread.start()
 
@@ -63,10 +74,12 @@ class Nemesis:
             self.counts["relay_sigkill_after_apply"] += 1
 
     def _writes(self) -> int:
+        """Writes applied so far, on either API: a kill follows any write Stream applied."""
         try:
-            return self.emulator.stats()["writes_logged"]
+            stats = self.emulator.stats()
         except OSError:
             return -1
+        return stats["writes_logged"] + stats["v3_writes_logged"]
 
     def pg_terminate(self) -> None:
         import psycopg
@@ -85,11 +98,25 @@ class Nemesis:
             self.counts[f"pg_terminate_{role.split('-')[1]}"] += killed
 
     def restart_emulator(self) -> None:
+        """Crash the emulator once every API written has applied writes since the last crash
+        (a v3 relay imports the getstream SDK for seconds before its first write)."""
         while self._pause(1.5, 3.0):
+            while not self._every_api_wrote():
+                if self.stop_event.wait(0.05):
+                    return
             self.emulator.crash_and_restart()
             self.counts["emulator_restart"] += 1
 
-    def rate_limit_storm(self) -> None:
+    def _every_api_wrote(self) -> bool:
+        """Whether each API of the run has applied a write in this emulator incarnation."""
+        try:
+            stats = self.emulator.stats()
+        except OSError:
+            return False
+        logged = {"v2": stats["writes_logged"], "v3": stats["v3_writes_logged"]}
+        return all(logged[api] > 0 for api in self.apis)
+
+    def rate_limit_storm_v2(self) -> None:
         """Stream's limits in 30 s windows, and bursts that spend an endpoint's whole budget."""
         from stream.exceptions import RateLimitReached
 
@@ -105,6 +132,44 @@ class Nemesis:
             lambda i: noise.remove_activity(foreign_id=f"noise:{i}"),
             lambda i: noise.add_activity(invalid),  # counted by the limiter, never applied
         ]
+        self._storm(calls, lambda exc: isinstance(exc, RateLimitReached))
+
+    def rate_limit_storm_v3(self) -> None:
+        """The same on Feeds v3: per-endpoint budgets (in 30 s windows) spent on the endpoints
+        the relays call, by requests that are counted and never applied."""
+        from getstream.exceptions import StreamApiException
+        from getstream.models import ActivityRequest, FollowRequest
+
+        from feed_outbox.client import build_v3_client
+
+        # A fifth of Stream's minute budgets of the endpoints the relays call: spent in a
+        # second by the storm (at Stream's 300, a storm round outlasted the whole run).
+        budgets = {f"v3:{name}": 60 for name in ("UpsertActivities", "DeleteActivities")}
+        budgets["v3:FollowBatch"] = 60
+        self.emulator.set_faults(
+            rate_limits="stream", rate_limit_scale=2, rate_limit_counts=budgets
+        )
+        feeds = build_v3_client(
+            api_key=EMULATOR_KEY, api_secret=EMULATOR_SECRET, base_url=self.emulator.url
+        ).feeds
+        noise = checker.NOISE_FEED
+        calls = [
+            # unknown ids: a 404 after the limiter counted the request
+            lambda i: feeds.delete_activities(ids=[f"noise-{i}"], hard_delete=True),
+            # no type: a 400 after the limiter counted the request
+            lambda i: feeds.upsert_activities(
+                activities=[ActivityRequest(type="", feeds=[noise], user_id="noise")]
+            ),
+            # a feed group that is not configured: rejected after counting
+            lambda i: feeds.get_or_create_follows(
+                follows=[FollowRequest(source=f"nogroup:{i}", target=noise)]
+            ),
+        ]
+        self._storm(
+            calls, lambda exc: isinstance(exc, StreamApiException) and exc.status_code == 429
+        )
+
+    def _storm(self, calls, is_rate_limited) -> None:
         while self._pause(0.05, 1.0):
             self.counts["rate_limit_storm"] += 1
             for call in calls:
@@ -113,7 +178,6 @@ class Nemesis:
                         return
                     try:
                         call(i)
-                    except RateLimitReached:
-                        break  # this endpoint's budget is spent: the relays now meet 429s
-                    except Exception:
-                        pass
+                    except Exception as exc:
+                        if is_rate_limited(exc):
+                            break  # this endpoint's budget is spent: the relays now meet 429s
