@@ -32,7 +32,8 @@ class Persistence:
         self.path = path
         self._db: sqlite3.Connection | None = None
 
-    def _connect(self) -> sqlite3.Connection:
+    def connect(self) -> sqlite3.Connection:
+        """The file's one connection, opened on first use (the v3 tables share it)."""
         if self._db is None:
             # opened on the loop thread, which is the only thread that uses it
             self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
@@ -43,7 +44,7 @@ class Persistence:
         return self._db
 
     def load(self, store: Store) -> None:
-        db = self._connect()
+        db = self.connect()
         store.reset()
         for aid, data, key, to_by_feed in db.execute("SELECT * FROM activities"):
             activity = json.loads(data)
@@ -87,7 +88,7 @@ class Persistence:
         changes = store.changes
         if not changes:
             return
-        db = self._connect()
+        db = self.connect()
         db.execute("BEGIN")
         try:
             for aid in changes.activities:
@@ -139,7 +140,7 @@ class Persistence:
         store.changes = Changes()
 
     def clear(self) -> None:
-        db = self._connect()
+        db = self.connect()
         db.executescript(
             "BEGIN; DELETE FROM activities; DELETE FROM entries; DELETE FROM follows;"
             " DELETE FROM marks; COMMIT;"

@@ -25,6 +25,8 @@ from .routing import Request, prepare
 from .store import Changes, Store
 from .v3 import V3Service
 from .v3.errors import V3Error
+from .v3.persistence import V3Persistence
+from .v3.store import V3Changes
 
 T = TypeVar("T")
 
@@ -77,6 +79,8 @@ class Emulator:
         self.stats_counter = Stats()
         self.router = build_router()
         self.persistence = Persistence(data_path) if data_path else None
+        # the v3 store's tables, in the same file over the same connection
+        self.v3_persistence = V3Persistence(self.persistence.connect) if self.persistence else None
         self.inspector = Inspector(self)
         self._connections: set[HttpProtocol] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -102,6 +106,9 @@ class Emulator:
         if self.persistence is not None:
             self.persistence.load(self.store)
             self.store.changes = Changes()
+        if self.v3_persistence is not None:
+            self.v3_persistence.load(self.v3.store)
+            self.v3.store.changes = V3Changes()
         loop = asyncio.get_running_loop()
         self._loop = loop
         self._stopped = asyncio.Event()
@@ -122,7 +129,7 @@ class Emulator:
         if self._server is not None:
             await self._server.wait_closed()
         if self.persistence is not None:
-            self.persistence.flush(self.store)
+            self._persist()
             self.persistence.close()
 
     def start(self) -> Emulator:
@@ -223,6 +230,9 @@ class Emulator:
         if self.persistence is not None:
             self.persistence.clear()
             self.store.changes = Changes()
+        if self.v3_persistence is not None:
+            self.v3_persistence.clear()
+            self.v3.store.changes = V3Changes()
 
     def set_faults(self, **changes: Any) -> dict[str, Any]:
         """Change fault settings (latency_ms, latency_jitter_ms, error_rate, ...); returns them all."""
@@ -339,7 +349,10 @@ class Emulator:
                 raise V3Error(
                     -1, "injected server error (emulator fault injection); nothing was applied"
                 )
-            result = route.handler(call)
+            try:
+                result = route.handler(call)
+            finally:
+                self._persist()  # a failed batch may have applied part of itself
             if route.writes and self.faults.lost_response():
                 counters.faults["lost_response"] += 1
                 counters.requests[name] += 1
@@ -358,10 +371,12 @@ class Emulator:
         return response
 
     def _persist(self) -> None:
-        changes = self.store.changes
-        if self.persistence is not None and changes:
-            # written before answering: an acknowledged write survives a crash
+        """Commit both stores' changes: called before a request is answered, so an
+        acknowledged write (v2's or v3's) survives a crash."""
+        if self.persistence is not None and self.store.changes:
             self.persistence.flush(self.store)
+        if self.v3_persistence is not None and self.v3.store.changes:
+            self.v3_persistence.flush(self.v3.store)
 
 
 def _duration(started: float) -> str:

@@ -9,7 +9,8 @@ next); answers are ``BookmarkResponse`` (activity, user, object_id, object_type,
 custom, created_at, updated_at) and ``BookmarkFolderResponse``. Not used by feed-outbox: served
 so the SDK's own feed tests run (docs/stream-v3.md, "Conformance"). Unverified, chosen: a user
 bookmarks an activity once per folder (again: 400); filters name ``user_id``, ``activity_id``,
-``folder_id`` and ``created_at``; an activity's ``bookmark_count`` stays 0.
+``folder_id`` and ``created_at``; an activity's ``bookmark_count`` stays 0. Bookmarks are not
+persisted with the store (emulator/v3/persistence.py): a restarted emulator forgets them.
 """
 
 from __future__ import annotations

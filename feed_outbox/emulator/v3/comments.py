@@ -12,7 +12,8 @@ Unverified, chosen: only ``object_type`` "activity" is known (its object must ex
 a soft delete keeps the comment with ``deleted_at`` and status "deleted", a hard delete
 forgets it; filters name ``id``, ``object_id``, ``object_type``, ``user_id``, ``parent_id``,
 ``status`` and ``created_at``; a deleted activity takes its comments with it; the activity's
-``comment_count`` stays 0.
+``comment_count`` stays 0. Comments are not persisted with the store
+(emulator/v3/persistence.py): a restarted emulator forgets them.
 """
 
 from __future__ import annotations

@@ -12,7 +12,9 @@ them that way).
 Unverified, chosen: creating an existing group or view is 400; a delete, soft or hard, removes
 it (its feeds then answer 404 "feed group ... does not exist"); an update replaces the settings
 it gives; views are stored and answered only (a read's ``view`` does not change the read).
-Every reset of the emulator restores the configured groups and forgets views.
+Every reset of the emulator restores the configured groups and forgets views, and so does a
+restart with ``--data`` (groups and views are not persisted; feeds of a group made here are
+skipped on load, emulator/v3/persistence.py).
 """
 
 from __future__ import annotations

@@ -20,7 +20,7 @@ Sources (docs/stream-v3.md, "Notification feeds: seen and read"):
 Unverified, chosen: marking read does not mark seen (v2's rule; the JS state handler keeps
 the two apart too); unknown group ids are ignored; a group's time is its activities' creation
 (an activity added to a feed later by an upsert counts from its creation). Marks are not
-persisted with the store (emulator/v3/store.py): a restarted emulator forgets them.
+persisted with the store (emulator/v3/persistence.py): a restarted emulator forgets them.
 """
 
 from __future__ import annotations

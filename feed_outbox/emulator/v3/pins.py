@@ -6,7 +6,8 @@ Sources: the SDK's ``feeds.pin_activity`` / ``unpin_activity`` (POST / DELETE
 ``GetOrCreateFeedResponse.pinned_activities`` (``ActivityPinResponse``: activity, feed, user,
 created_at, updated_at). Unverified, chosen: only an activity that is in the feed can be pinned
 there (else 404); pinning twice keeps the first pin; unpinning what is not pinned is 404;
-pins are newest first; a deleted activity's pins go with it.
+pins are newest first; a deleted activity's pins go with it. Pins are not persisted with the
+store (emulator/v3/persistence.py): a restarted emulator forgets them.
 """
 
 from __future__ import annotations

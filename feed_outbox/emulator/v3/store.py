@@ -10,6 +10,9 @@ none) the first time it is made; an unfollow removes those copies unless ``keep_
 Every applied write is logged in the v2 store's ``request_log()`` shape (``add_activity``,
 ``remove_activity``, ``follow``, ``unfollow`` on the activity's own feed, with its
 foreign_id), so the chaos checker's order check reads both APIs' logs alike.
+
+With ``--data FILE`` every write's ``changes`` (``V3Changes``, set by the server) name what it
+touched, and emulator/v3/persistence.py commits exactly that before the write is answered.
 """
 
 from __future__ import annotations
@@ -77,9 +80,25 @@ class Follow:
     custom: dict[str, Any] = field(default_factory=dict)
 
 
+@dataclass
+class V3Changes:
+    """What a write touched, by key, so persistence writes exactly that before answering
+    (v2's ``Changes``, emulator/store.py); a key no longer in the store is a deletion."""
+
+    users: set[str] = field(default_factory=set)
+    feeds: set[str] = field(default_factory=set)
+    activities: set[str] = field(default_factory=set)
+    follows: set[tuple[str, str]] = field(default_factory=set)
+    entries: set[tuple[str, str]] = field(default_factory=set)  # (feed id, activity id)
+
+    def __bool__(self) -> bool:
+        return bool(self.users or self.feeds or self.activities or self.follows or self.entries)
+
+
 class V3Store:
     def __init__(self, groups: dict[str, FeedGroup]) -> None:
         self.groups = groups
+        self.changes: V3Changes | None = None  # set by the server when it persists
         self.reset()
 
     def reset(self) -> None:
@@ -91,7 +110,8 @@ class V3Store:
         self.entries: dict[str, dict[str, str | None]] = {}
         self.log: deque[dict[str, Any]] = deque(maxlen=LOG_LIMIT)
         self._log_seq = itertools.count(1)
-        self._seq = itertools.count(1)
+        # The last Activity.seq handed out: persisted, so creation order survives a restart.
+        self.last_seq = 0
 
     # -- write log -----------------------------------------------------------------------
 
@@ -106,8 +126,12 @@ class V3Store:
         custom = activity.fields.get("custom") or {}
         feed = activity.feeds[0] if activity.feeds else None
         self.record(
-            op, feed, foreign_id=custom.get("foreign_id"), id=activity.id,
-            time=custom.get("time"), **fields,
+            op,
+            feed,
+            foreign_id=custom.get("foreign_id"),
+            id=activity.id,
+            time=custom.get("time"),
+            **fields,
         )
 
     def request_log(self) -> list[dict[str, Any]]:
@@ -123,6 +147,8 @@ class V3Store:
         stored.update({k: v for k, v in user.items() if k != "created_at"})
         stored["updated_at"] = now()
         self.users[user_id] = stored
+        if self.changes is not None:
+            self.changes.users.add(user_id)
         return stored
 
     def group(self, slug: str) -> FeedGroup:
@@ -140,6 +166,8 @@ class V3Store:
                 raise input_error("feed_id", "is required")
             feed = self.feeds[fid] = Feed(group, feed_id, created_by or "", now())
             self.entries.setdefault(fid, {})
+            if self.changes is not None:
+                self.changes.feeds.add(fid)
             self.record("create_feed", fid, owner=created_by)
         return feed
 
@@ -173,13 +201,13 @@ class V3Store:
         created_before = stored is not None
         moment = now()
         if stored is None:
-            stored = Activity(
-                activity_id, kind, user_id, [], extra, moment, moment, next(self._seq)
-            )
+            self.last_seq += 1
+            stored = Activity(activity_id, kind, user_id, [], extra, moment, moment, self.last_seq)
             self.activities[activity_id] = stored
         else:
             stored.type, stored.user_id, stored.fields = kind, user_id, extra
             stored.updated_at = moment
+        self._touch_activity(activity_id)
         old = set(stored.feeds)
         for fid in [f for f in stored.feeds if f not in feeds]:
             self._leave(activity_id, fid)
@@ -190,17 +218,34 @@ class V3Store:
         self._record_activity("add_activity", stored, created=not created_before)
         return stored
 
+    def _touch_activity(self, activity_id: str) -> None:
+        if self.changes is not None:
+            self.changes.activities.add(activity_id)
+
+    def _put_entry(self, fid: str, activity_id: str, origin: str | None) -> None:
+        """Activity ``activity_id`` is in feed ``fid``, copied from ``origin`` (None: direct)."""
+        self.entries.setdefault(fid, {})[activity_id] = origin
+        if self.changes is not None:
+            self.changes.entries.add((fid, activity_id))
+
+    def _drop_entry(self, fid: str, activity_id: str) -> None:
+        content = self.entries.get(fid)
+        if content is not None and activity_id in content:
+            del content[activity_id]
+            if self.changes is not None:
+                self.changes.entries.add((fid, activity_id))
+
     def _enter(self, activity_id: str, fid: str) -> None:
-        self.entries.setdefault(fid, {})[activity_id] = None
-        for (source, target) in self.follows:
-            if target == fid:
-                self.entries.setdefault(source, {}).setdefault(activity_id, fid)
+        self._put_entry(fid, activity_id, None)
+        for source, target in self.follows:
+            if target == fid and activity_id not in self.entries.get(source, {}):
+                self._put_entry(source, activity_id, fid)
 
     def _leave(self, activity_id: str, fid: str) -> None:
-        self.entries.get(fid, {}).pop(activity_id, None)
-        for (source, target) in self.follows:
+        self._drop_entry(fid, activity_id)
+        for source, target in self.follows:
             if target == fid and self.entries.get(source, {}).get(activity_id) == fid:
-                del self.entries[source][activity_id]
+                self._drop_entry(source, activity_id)
 
     def delete(self, ids: list[str]) -> list[str]:
         """Delete activities everywhere; an unknown id fails the request, nothing deleted."""
@@ -213,8 +258,9 @@ class V3Store:
             raise not_found(f"activity {missing[0]}")
         for activity_id in ids:
             self._record_activity("remove_activity", self.activities.pop(activity_id))
-            for content in self.entries.values():
-                content.pop(activity_id, None)
+            self._touch_activity(activity_id)
+            for fid in self.entries:
+                self._drop_entry(fid, activity_id)
         return list(ids)
 
     def activity(self, activity_id: str) -> Activity:
@@ -243,12 +289,14 @@ class V3Store:
             return existing, False
         follow = Follow(source, target, now(), limit, dict(request.get("custom") or {}))
         self.follows[(source, target)] = follow
+        if self.changes is not None:
+            self.changes.follows.add((source, target))
         direct = [a for a, origin in self.entries.get(target, {}).items() if origin is None]
         direct.sort(key=lambda a: self.activities[a].seq, reverse=True)
         copied = direct if limit is None else direct[:limit]
-        content = self.entries.setdefault(source, {})
         for activity_id in copied:
-            content.setdefault(activity_id, target)
+            if activity_id not in self.entries.get(source, {}):
+                self._put_entry(source, activity_id, target)
         self.record("follow", source, target=target, matched=len(copied))
         return follow, True
 
@@ -259,10 +307,12 @@ class V3Store:
             if not upsert:
                 raise not_found(f"follow {source} -> {target}")
             return None
+        if self.changes is not None:
+            self.changes.follows.add((source, target))
         if not request.get("keep_history"):
             content = self.entries.get(source, {})
             for activity_id in [a for a, origin in content.items() if origin == target]:
-                del content[activity_id]
+                self._drop_entry(source, activity_id)
         self.record("unfollow", source, target=target)
         return follow
 
@@ -284,7 +334,11 @@ class V3Store:
             return []
         groups: dict[str, list[Activity]] = {}
         for activity in self.feed_activities(fid):
-            data = {**(activity.fields.get("custom") or {}), "verb": activity.type,
-                    "type": activity.type, "time": activity.created_at.replace(tzinfo=None).isoformat()}
+            data = {
+                **(activity.fields.get("custom") or {}),
+                "verb": activity.type,
+                "type": activity.type,
+                "time": activity.created_at.replace(tzinfo=None).isoformat(),
+            }
             groups.setdefault(group_key(group.aggregation_format, data), []).append(activity)
         return list(groups.items())
