@@ -70,8 +70,12 @@ class StreamPool:
                 raise
             barrier.wait(timeout)  # holds this thread so the next task starts another one
 
+        started = time.monotonic()
         for future in [self._executor.submit(build) for _ in range(threads)]:
             future.result(timeout)
+        # Startup's cost shows (the getstream SDK's import and clients take seconds on a
+        # busy host), and a supervisor or a test can tell when the relay can deliver.
+        logger.info("%d Stream clients ready in %.1fs", threads, time.monotonic() - started)
 
     def stop_waiting(self) -> None:
         """Requests waiting for a rate-limit reset give up (their events are released)."""

@@ -100,10 +100,15 @@ class Nemesis:
     def restart_emulator(self) -> None:
         """Crash the emulator once every API written has applied writes since the last crash
         (a v3 relay imports the getstream SDK for seconds before its first write)."""
-        while self._pause(1.5, 3.0):
+        while self._pause(1.5, 3.0) or not self.counts["emulator_restart"]:
+            # At least one crash, even past the fault time (a busy host's v3 relays may start
+            # writing only then), once every API has written: bounded, the outbox may be empty.
+            deadline = time.monotonic() + 30
             while not self._every_api_wrote():
                 if self.stop_event.wait(0.05):
-                    return
+                    if self.counts["emulator_restart"] or time.monotonic() > deadline:
+                        return
+                    time.sleep(0.05)
             self.emulator.crash_and_restart()
             self.counts["emulator_restart"] += 1
 

@@ -18,6 +18,7 @@ from tests.polling import wait_for
 
 EMULATOR_KEY = "feed-outbox-test-key"
 EMULATOR_SECRET = "feed-outbox-test-secret"
+READY = "Stream clients ready"  # relay/pool.py's line once a relay can deliver
 
 
 class EmulatorProcess:
@@ -239,6 +240,18 @@ class RelayPool:
                 proc.kill()
                 proc.wait()
             _signal_group(proc, signal.SIGKILL)  # nothing of a stopped relay outlives it
+
+    def wait_ready(self, apis: int, timeout: float = 60.0) -> None:
+        """Until every relay has built its Stream clients (each of its ``apis`` relays):
+        the writers then start against relays that deliver, not ones still importing."""
+
+        def ready() -> bool:
+            return all(
+                log.exists() and log.read_text(errors="replace").count(READY) >= apis
+                for log in (self.workdir / f"relay-{slot}.log" for slot in range(self.size))
+            )
+
+        wait_for(ready, timeout, 0.1, "the relays to build their Stream clients")
 
     def restart_with(self, **env: str) -> None:
         """Stop every relay, change its environment, start them all again."""

@@ -216,6 +216,7 @@ def run(
     relays = RelayPool(relay_env, workdir, scenario.relays, rng)
     if not scenario.outage:
         relays.start()
+        relays.wait_ready(len(scenario.apis))
     nemesis = Nemesis(scenario.nemesis, emulator, relays, database_url, rng, scenario.apis)
     writer_env = {**env, "DATABASE_URL": _with_app_name(database_url, "chaos-writer")}
     transactions = max(1, int(scenario.transactions * SCALE))
