@@ -73,13 +73,18 @@ class Nemesis:
             self.relays.kill_all()
             self.counts["relay_sigkill_after_apply"] += 1
 
-    def _writes(self) -> int:
-        """Writes applied so far, on either API: a kill follows any write Stream applied."""
+    def _written(self) -> dict[str, int] | None:
+        """Writes each API has applied in this emulator incarnation (None: it is down)."""
         try:
             stats = self.emulator.stats()
         except OSError:
-            return -1
-        return stats["writes_logged"] + stats["v3_writes_logged"]
+            return None
+        return {"v2": stats["writes_logged"], "v3": stats["v3_writes_logged"]}
+
+    def _writes(self) -> int:
+        """Writes applied so far, on either API: a kill follows any write Stream applied."""
+        written = self._written()
+        return -1 if written is None else sum(written.values())
 
     def pg_terminate(self) -> None:
         import psycopg
@@ -114,12 +119,8 @@ class Nemesis:
 
     def _every_api_wrote(self) -> bool:
         """Whether each API of the run has applied a write in this emulator incarnation."""
-        try:
-            stats = self.emulator.stats()
-        except OSError:
-            return False
-        logged = {"v2": stats["writes_logged"], "v3": stats["v3_writes_logged"]}
-        return all(logged[api] > 0 for api in self.apis)
+        written = self._written()
+        return written is not None and all(written[api] > 0 for api in self.apis)
 
     def rate_limit_storm_v2(self) -> None:
         """Stream's limits in 30 s windows, and bursts that spend an endpoint's whole budget."""
@@ -149,8 +150,7 @@ class Nemesis:
 
         # A fifth of Stream's minute budgets of the endpoints the relays call: spent in a
         # second by the storm (at Stream's 300, a storm round outlasted the whole run).
-        budgets = {f"v3:{name}": 60 for name in ("UpsertActivities", "DeleteActivities")}
-        budgets["v3:FollowBatch"] = 60
+        budgets = {f"v3:{n}": 60 for n in ("UpsertActivities", "DeleteActivities", "FollowBatch")}
         self.emulator.set_faults(
             rate_limits="stream", rate_limit_scale=2, rate_limit_counts=budgets
         )
