@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import logging
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from .errors import ApiError
 from .store import Changes, Store
@@ -25,6 +27,18 @@ CREATE TABLE IF NOT EXISTS follows (
 );
 CREATE TABLE IF NOT EXISTS marks (feed TEXT PRIMARY KEY, seen TEXT NOT NULL, read TEXT NOT NULL);
 """
+
+
+@contextmanager
+def committed(db: sqlite3.Connection) -> Iterator[None]:
+    """One SQLite transaction around a flush's writes: all of them, or none on any error."""
+    db.execute("BEGIN")
+    try:
+        yield
+        db.execute("COMMIT")
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
 
 
 class Persistence:
@@ -89,8 +103,7 @@ class Persistence:
         if not changes:
             return
         db = self.connect()
-        db.execute("BEGIN")
-        try:
+        with committed(db):
             for aid in changes.activities:
                 data = store.activities.get(aid)
                 if data is None:
@@ -133,10 +146,6 @@ class Persistence:
                         "INSERT OR REPLACE INTO marks VALUES (?, ?, ?)",
                         (fid, json.dumps(sorted(feed.seen)), json.dumps(sorted(feed.read))),
                     )
-            db.execute("COMMIT")
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
         store.changes = Changes()
 
     def clear(self) -> None:

@@ -19,6 +19,7 @@ import logging
 import sqlite3
 from collections.abc import Callable
 
+from ..persistence import committed
 from .store import Activity, Feed, Follow, V3Changes, V3Store
 
 log = logging.getLogger("feed_outbox.emulator")
@@ -127,13 +128,8 @@ class V3Persistence:
         if not changes:
             return
         db = self._db()
-        db.execute("BEGIN")
-        try:
+        with committed(db):
             self._write(db, store, changes)
-            db.execute("COMMIT")
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
         store.changes = V3Changes()
 
     def _write(self, db: sqlite3.Connection, store: V3Store, changes: V3Changes) -> None:
