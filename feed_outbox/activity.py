@@ -10,6 +10,7 @@ from typing import Any
 
 from django.db import models
 from django.template.defaultfilters import slugify
+from django.utils.timezone import is_aware, make_naive  # noqa: F401  (stream-django exported them here)
 
 from feed_outbox import conf
 from feed_outbox.exceptions import ActivityDataError

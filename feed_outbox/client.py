@@ -120,14 +120,11 @@ def init_client(raise_config_error: bool = False) -> stream.client.StreamClient 
         return None
 
 
-class _LazyClient:
-    """Stands in for the client; every attribute access resolves it from current settings."""
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(get_client(), name)
-
-    def __repr__(self) -> str:
-        return "<lazy stream_client>"
+#: stream-django's module-level client, resolved from the current settings at each use.
+stream_client: Any = conf.SettingsProxy(get_client, "stream_client")
 
 
-stream_client: Any = _LazyClient()
+def __getattr__(name: str) -> Any:
+    if name == "DJANGO_MAJOR_VERSION":  # stream-django's client re-exported conf's
+        return conf.DJANGO_MAJOR_VERSION
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

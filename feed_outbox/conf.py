@@ -11,7 +11,7 @@ import os
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from django.conf import settings as django_settings
+from django.conf import settings  # also stream-django's ``conf.settings``
 from django.core.signals import setting_changed
 
 DEFAULTS: dict[str, Any] = {
@@ -64,7 +64,7 @@ def get(name: str) -> Any:
         pass
     if name not in DEFAULTS:
         raise KeyError(f"feed_outbox has no setting named {name!r}")
-    value = _memo[name] = getattr(django_settings, name, DEFAULTS[name])
+    value = _memo[name] = getattr(settings, name, DEFAULTS[name])
     return value
 
 
@@ -158,6 +158,33 @@ _LEGACY_NAMES = {
 def is_valid_config() -> bool:
     """stream-django's name for :func:`credentials_configured`."""
     return credentials_configured()
+
+
+class SettingsProxy:
+    """Stands in for an object built from settings (stream-django built it at import): every use
+    resolves it again, so ``override_settings`` applies, and ``isinstance`` sees the real class."""
+
+    __slots__ = ("_resolve", "_name")
+
+    def __init__(self, resolve: Any, name: str) -> None:
+        object.__setattr__(self, "_resolve", resolve)
+        object.__setattr__(self, "_name", name)
+
+    def __repr__(self) -> str:  # never resolves: a repr must not need credentials
+        return f"<lazy {self._name}>"
+
+    @property  # type: ignore[misc]
+    def __class__(self) -> type:  # what isinstance() and type checks of user code ask
+        return type(self._resolve())
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._resolve(), name)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        setattr(self._resolve(), name, value)
+
+    def __dir__(self) -> list[str]:
+        return dir(self._resolve())
 
 
 def __getattr__(name: str) -> Any:

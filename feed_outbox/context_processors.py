@@ -7,6 +7,8 @@ from typing import Any
 
 from django.utils.functional import SimpleLazyObject
 
+from feed_outbox.client import stream_client  # noqa: F401  (stream-django's name here)
+
 logger = logging.getLogger(__name__)
 
 

@@ -22,6 +22,9 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_FIELDS = ("actor", "object")
 
+#: stream-django's name for ``apps.get_model``.
+get_model = apps.get_model
+
 
 def combine_dicts(a: dict, b: dict) -> dict:
     """stream-django's helper: merge two {key: list} dicts, concatenating shared keys."""

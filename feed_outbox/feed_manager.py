@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db.models.signals import pre_migrate  # noqa: F401  (stream-django's module had it)
+
 from feed_outbox import conf
 from feed_outbox.utils import get_class_from_string
 
@@ -19,15 +21,13 @@ def get_feed_manager() -> Any:
     return manager
 
 
-class _LazyFeedManager:
-    def __getattr__(self, name: str) -> Any:
-        return getattr(get_feed_manager(), name)
+#: The manager of the current STREAM_FEED_MANAGER_CLASS (``isinstance`` sees its class);
+#: ``from feed_outbox import feed_manager`` gives this object too, as stream-django's package did.
+feed_manager: Any = conf.SettingsProxy(get_feed_manager, "feed_manager")
 
-    def __repr__(self) -> str:
-        return f"<feed_manager: {conf.get('STREAM_FEED_MANAGER_CLASS')}>"
-
-
-feed_manager: Any = _LazyFeedManager()
+#: stream-django bound this name to what ``class_prepared.connect(...)`` returns, None; kept so
+#: code that lists its names finds it. feed-outbox binds models in AppConfig.ready().
+class_prepared = None
 
 
 def disable_model_tracking(sender: Any = None, **kwargs: Any) -> None:
@@ -40,7 +40,9 @@ def disable_model_tracking(sender: Any = None, **kwargs: Any) -> None:
 
 
 def __getattr__(name: str) -> Any:
-    # stream-django exposed the resolved class as ``feed_manager_class``; resolve it now.
+    # stream-django's constants of this module, read from the settings now.
     if name == "feed_manager_class":
         return get_class_from_string(conf.get("STREAM_FEED_MANAGER_CLASS"))
+    if name in ("FEED_MANAGER_CLASS", "DJANGO_MAJOR_VERSION"):
+        return getattr(conf, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

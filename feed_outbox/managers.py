@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import models
+from django.db.models.signals import post_delete, post_save  # noqa: F401  (stream-django's names)
 
 from feed_outbox import conf, lifecycle, outbox, tracking
 from feed_outbox.activity import Activity

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from django import template
-from django.template import TemplateDoesNotExist
+from django.template import Context, TemplateDoesNotExist, loader  # noqa: F401  (stream-django's names)
 
 from feed_outbox.exceptions import MissingDataException
 

@@ -1,12 +1,16 @@
 """stream-django's remaining module-level names exist under feed_outbox with their meaning."""
 
+import importlib
+
 from django.test import RequestFactory, override_settings
 
 from feed_outbox import context_processors
-from feed_outbox import feed_manager as feed_manager_module
 from feed_outbox.feed_manager import feed_manager
 from feed_outbox.managers import FeedManager
 from sample_app.models import Tweet
+
+# The module: the package's ``feed_manager`` is the manager object, as stream-django's was.
+feed_manager_module = importlib.import_module("feed_outbox.feed_manager")
 
 
 class CustomManager(FeedManager):
