@@ -3,6 +3,12 @@
 "Publish only what was published": an instance remembers whether its activity is in Stream
 (read when it is loaded, and after each committed save), so a soft-deleted row is removed
 once, a draft saved again publishes nothing, and an object turning visible again is added.
+
+"The app's explicit calls win within a save": a stream-django app's own receivers call the
+feed manager's hooks during a save or delete (a soft delete removing its activity). Each save
+and delete of an Activity has an OperationScope: a hook the app calls for the instance before
+feed-outbox's receiver runs makes that receiver publish nothing; one called after it is written
+after its events, so it is applied after them.
 """
 
 from __future__ import annotations
@@ -92,6 +98,58 @@ def is_published(instance: Activity) -> bool:
     if published is None:
         published = bool(instance.activity_should_publish())
     return published
+
+
+_SCOPE_ATTR = "feed_outbox_scope"
+
+
+class OperationScope:
+    """One save or delete of an instance, while its signals are sent."""
+
+    __slots__ = ("automatic", "explicit")
+
+    def __init__(self) -> None:
+        self.automatic = False  # feed-outbox's own receiver is running
+        self.explicit = False  # the app called a publishing hook for the instance
+
+
+def open_scope(instance: Activity) -> OperationScope | None:
+    """Start a save's or delete's scope; returns the one it replaces (a save within a save)."""
+    state = instance._state  # type: ignore[attr-defined]
+    outer = getattr(state, _SCOPE_ATTR, None)
+    setattr(state, _SCOPE_ATTR, OperationScope())
+    return outer
+
+
+def close_scope(instance: Activity, outer: OperationScope | None = None) -> None:
+    setattr(instance._state, _SCOPE_ATTR, outer)  # type: ignore[attr-defined]
+
+
+def run_automatic(receiver: Any, sender: type, instance: Activity, **kwargs: Any) -> Any:
+    """Run feed-outbox's receiver for ``instance`` unless the app's own call decided already."""
+    scope = getattr(instance._state, _SCOPE_ATTR, None)  # type: ignore[attr-defined]
+    if scope is None:
+        return receiver(sender, instance=instance, **kwargs)
+    if scope.explicit:
+        return None
+    scope.automatic = True
+    try:
+        return receiver(sender, instance=instance, **kwargs)
+    finally:
+        scope.automatic = False
+
+
+def hook_called(instance: Activity) -> bool:
+    """Note a call of a feed manager hook for ``instance``; False when feed-outbox's receiver
+    made it. The app's call decides what the current save or delete publishes, even when it
+    writes nothing (``activity_delete`` of an activity already removed)."""
+    scope = getattr(instance._state, _SCOPE_ATTR, None)  # type: ignore[attr-defined]
+    if scope is None:
+        return True
+    if scope.automatic:
+        return False
+    scope.explicit = True
+    return True
 
 
 def explicit_events(instances: Any, kind: str) -> list[OutboxEvent]:

@@ -157,8 +157,7 @@ class FeedManager:
         self, instance: Activity, using: str | None = None
     ) -> list[OutboxEvent]:
         """Publish ``instance``'s activity (an add event per feed), whatever its state."""
-        events = outbox.activity_events(instance, EventKind.ADD)
-        return outbox.enqueue(events, outbox.db_alias_for(instance, using))
+        return self._write(instance, EventKind.ADD, using)
 
     def update_activity_in_feed(
         self,
@@ -167,15 +166,26 @@ class FeedManager:
         previous_to: list[str] | None = None,
     ) -> list[OutboxEvent]:
         """Publish the new state of ``instance``'s activity (same foreign_id and time)."""
-        events = outbox.activity_events(instance, EventKind.UPDATE, previous_to)
-        return outbox.enqueue(events, outbox.db_alias_for(instance, using))
+        return self._write(instance, EventKind.UPDATE, using, previous_to)
 
     def remove_activity_from_feed(
         self, instance: Activity, using: str | None = None
     ) -> list[OutboxEvent]:
         """Remove ``instance``'s activity by foreign id from every feed it is published to."""
-        events = outbox.activity_events(instance, EventKind.REMOVE)
-        return outbox.enqueue(events, outbox.db_alias_for(instance, using))
+        return self._write(instance, EventKind.REMOVE, using)
+
+    @staticmethod
+    def _write(
+        instance: Activity,
+        kind: EventKind,
+        using: str | None,
+        previous_to: list[str] | None = None,
+    ) -> list[OutboxEvent]:
+        alias = outbox.db_alias_for(instance, using)
+        events = outbox.enqueue(outbox.activity_events(instance, kind, previous_to), alias)
+        if lifecycle.hook_called(instance):  # the app's call: remember what it published
+            lifecycle.saved(instance, kind, events, alias)
+        return events
 
     def bind_model(self, sender: type[models.Model], **kwargs: Any) -> bool:
         """Publish ``sender``'s changes (Activity models are bound automatically)."""
@@ -186,6 +196,7 @@ class FeedManager:
     # Signal receivers (bound per Activity model by feed_outbox.signals).
     def activity_created(self, sender, instance, created, raw=False, using=None, **kwargs):
         """post_save: add, update or remove, depending on what was published before."""
+        lifecycle.hook_called(instance)
         if raw or not self.should_track(sender):
             return None
         kind, previous_to = lifecycle.save_kind(instance, created)
@@ -203,6 +214,7 @@ class FeedManager:
 
     def activity_delete(self, sender, instance, using=None, **kwargs):
         """post_delete: remove the activity if it was published."""
+        lifecycle.hook_called(instance)
         if not self.should_track(sender) or not lifecycle.is_published(instance):
             return None
         return self.remove_activity_from_feed(instance, **_where(instance, using))

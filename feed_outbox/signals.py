@@ -10,22 +10,36 @@ import functools
 
 from django.apps import apps as global_apps
 from django.db import models, router, transaction
-from django.db.models.signals import class_prepared, post_delete, post_migrate, post_save
+from django.db.models.signals import (
+    class_prepared,
+    post_delete,
+    post_migrate,
+    post_save,
+    pre_delete,
+)
 
 from feed_outbox import lifecycle, notify_trigger
 from feed_outbox.activity import Activity
 
 
-def _on_save(sender, **kwargs):
+def _on_save(sender, instance, **kwargs):
     from feed_outbox.feed_manager import feed_manager
 
-    return feed_manager.activity_created(sender, **kwargs)
+    return lifecycle.run_automatic(feed_manager.activity_created, sender, instance, **kwargs)
 
 
-def _on_delete(sender, **kwargs):
+def _on_pre_delete(sender, instance, **kwargs):
+    lifecycle.open_scope(instance)
+
+
+def _on_delete(sender, instance, **kwargs):
     from feed_outbox.feed_manager import feed_manager
 
-    return feed_manager.activity_delete(sender, **kwargs)
+    try:
+        return lifecycle.run_automatic(feed_manager.activity_delete, sender, instance, **kwargs)
+    finally:
+        # Calls the app makes after this one are written after the remove: no scope needed.
+        lifecycle.close_scope(instance)
 
 
 def _make_save_atomic(model: type[models.Model]) -> None:
@@ -43,8 +57,12 @@ def _make_save_atomic(model: type[models.Model]) -> None:
     def save_base(self, *args, **kwargs):
         using = kwargs.get("using") or router.db_for_write(type(self), instance=self)
         kwargs["using"] = using
-        with transaction.atomic(using=using, savepoint=False):
-            return original(self, *args, **kwargs)
+        outer = lifecycle.open_scope(self)  # the app's hook calls during the signals win
+        try:
+            with transaction.atomic(using=using, savepoint=False):
+                return original(self, *args, **kwargs)
+        finally:
+            lifecycle.close_scope(self, outer)
 
     save_base._feed_outbox_atomic = True  # type: ignore[attr-defined]
     model.save_base = save_base  # type: ignore[method-assign]
@@ -81,6 +99,7 @@ def bind_model(model: type[models.Model]) -> bool:
         return False
     uid = f"feed_outbox:{model._meta.label}"
     post_save.connect(_on_save, sender=model, dispatch_uid=uid, weak=False)
+    pre_delete.connect(_on_pre_delete, sender=model, dispatch_uid=uid, weak=False)
     post_delete.connect(_on_delete, sender=model, dispatch_uid=uid, weak=False)
     _make_save_atomic(model)
     _remember_loaded_state(model)

@@ -75,3 +75,27 @@ class OutboxEventFactory(factory.django.DjangoModelFactory):
             "time": "2026-01-01T00:00:00.000000",
         }
     )
+
+
+class PinFactory(factory.django.DjangoModelFactory):
+    """tests/migration/pinboard's Pin (a stream-django-era app's soft-deleted pin)."""
+
+    class Meta:
+        model = "pinboard.Pin"
+
+    user = factory.SubFactory(UserFactory)
+    influencer = factory.SubFactory(UserFactory)
+    message = factory.Faker("sentence", nb_words=4)
+
+
+class RepinFactory(PinFactory):
+    class Meta:
+        model = "pinboard.Repin"
+
+
+class PinboardFollowFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "pinboard.Follow"
+
+    user = factory.SubFactory(UserFactory)
+    target = factory.SubFactory(UserFactory)

@@ -49,8 +49,9 @@ if POSTGRES_PROBLEM is None:
     _other["NAME"] = f"{_default['NAME']}_other"
 
 DATABASES = {"default": _default, "other": _other}
-# Test-only Activity models of the write side (soft deletes, proxies, extra feeds, bad data).
-INSTALLED_APPS = [*INSTALLED_APPS, "tests.write_app"]  # noqa: F405
+# Test-only Activity models: the write side's (soft deletes, proxies, extra feeds, bad data) and
+# a stream-django-era app's (soft deletes through its own receivers, tests/migration/pinboard).
+INSTALLED_APPS = [*INSTALLED_APPS, "tests.write_app", "tests.migration.pinboard"]  # noqa: F405
 USING_POSTGRES = POSTGRES_PROBLEM is None
 
 # Subprocesses of a test (relays, writers) get the test's emulator and, to test bad
