@@ -1,8 +1,10 @@
 """The chirp project's life, one step per process: ``python -m tests.migration.scenario STEP``.
 
-* ``publish`` (stream-django): users tweet, like (two likes of one tweet) and follow;
+* ``publish`` (stream-django): users tweet, like (two likes of one tweet), post photos (one
+  soft-deleted: the app's receiver removes it) and follow;
 * ``edit`` (feed-outbox, after the switch): a tweet edited, a like and two tweets deleted (one
-  with a like, by cascade), a follow and an unfollow, a new tweet and a new like;
+  with a like, by cascade), a follow and an unfollow, a new tweet and a new like; a photo
+  soft-deleted through the app's receiver and saved again, the soft-deleted one restored;
 * ``check`` (feed-outbox): every feed read through stream-python against what the database
   says; prints a JSON report of lost, phantom, duplicated and stale activities and follows.
 """
@@ -14,12 +16,13 @@ import sys
 from collections import Counter, defaultdict
 
 import django
+from django.utils import timezone
 
 
 def publish() -> None:
     from django.contrib.auth import get_user_model
 
-    from tests.migration.chirp_before.models import Follow, Like, Tweet
+    from tests.migration.chirp_before.models import Follow, Like, Photo, Tweet
 
     users = {
         name: get_user_model().objects.create(username=name)
@@ -36,12 +39,17 @@ def publish() -> None:
     Like.objects.create(user=dave, tweet=t4)
     for source, target in ((bob, alice), (carol, alice), (dave, bob), (alice, carol)):
         Follow.objects.create(user=source, target=target)
+    Photo.objects.create(user=alice, caption="sunset")
+    Photo.objects.create(user=alice, caption="harbour")
+    hidden = Photo.objects.create(user=bob, caption="blurry")
+    hidden.deleted_at = timezone.now()
+    hidden.save()  # the app's receiver removes it from Stream
 
 
 def edit() -> None:
     from django.contrib.auth import get_user_model
 
-    from tests.migration.chirp_after.models import Follow, Like, Tweet
+    from tests.migration.chirp_after.models import Follow, Like, Photo, Tweet
 
     users = {u.username: u for u in get_user_model().objects.all()}
     alice, bob, carol, dave = (users[n] for n in ("alice", "bob", "carol", "dave"))
@@ -55,6 +63,17 @@ def edit() -> None:
     Follow.objects.get(user=carol, target=alice).delete()
     Tweet.objects.create(user=alice, text="after the switch")
     Like.objects.create(user=dave, tweet=first)
+    sunset = Photo.objects.get(caption="sunset")
+    sunset.deleted_at = timezone.now()
+    sunset.save()
+    sunset.caption = "sunset (hidden)"
+    sunset.save()  # saved again while hidden: stays out of every feed
+    harbour = Photo.objects.get(caption="harbour")
+    harbour.caption = "harbour at night"
+    harbour.save()
+    blurry = Photo.objects.get(caption="blurry")
+    blurry.deleted_at = None
+    blurry.save()  # restored: back in bob's feed and his followers' timelines, once
 
 
 def truth() -> tuple[dict[str, dict[str, str]], dict[str, set[str]]]:
@@ -62,10 +81,11 @@ def truth() -> tuple[dict[str, dict[str, str]], dict[str, set[str]]]:
     from django.contrib.auth import get_user_model
 
     from feed_outbox.outbox import activity_payload
-    from tests.migration.chirp_after.models import Follow, Like, Tweet
+    from tests.migration.chirp_after.models import Follow, Like, Photo, Tweet
 
     feeds: dict[str, dict[str, str]] = defaultdict(dict)
-    for row in [*Tweet.objects.all(), *Like.objects.select_related("tweet")]:
+    photos = Photo.objects.filter(deleted_at=None)
+    for row in [*Tweet.objects.all(), *Like.objects.select_related("tweet"), *photos]:
         payload = activity_payload(row)
         feeds[f"user:{row.user_id}"][payload["foreign_id"]] = payload["time"]
         for target in payload.get("to", ()):

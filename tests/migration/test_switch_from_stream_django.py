@@ -130,6 +130,10 @@ def test_switched_project_keeps_every_feed_equal_to_the_database(use_tz, time_zo
             # the tweet's reference (activity.py:95-97), as did carol's.
             likes = [a["foreign_id"] for a in bobs if a["verb"] == "like"]
             assert likes == ["chirp.Tweet:1"]
+            # The app's own receiver removed bob's soft-deleted photo through stream-django.
+            assert [a for a in bobs if a["verb"] == "photo"] == []
+            alice_photos = client.feed("user", "1").get()["results"]
+            assert sum(a["verb"] == "photo" for a in alice_photos) == 2
             alices = client.feed("notification", "1").get()["results"]
             assert sum(group["activity_count"] for group in alices) == 2
 
@@ -141,7 +145,7 @@ def test_switched_project_keeps_every_feed_equal_to_the_database(use_tz, time_zo
             assert queued(adopted.stdout) == queued(dry.stdout.replace("would queue", "queued"))
             follows, rekeyed, adds = queued(adopted.stdout)
             assert follows == 8  # 4 follows x 2 news feeds
-            assert rekeyed > 0 and adds == 8
+            assert rekeyed > 0 and adds == 10  # 4 tweets, 4 likes, 2 photos not hidden
             events = project.outbox_events()
             # Restartable: a second run before the relay drained queues nothing.
             again = project.manage("feed_outbox", "outbox_adopt_stream_django")
