@@ -121,7 +121,7 @@ def init_client(raise_config_error: bool = False) -> stream.client.StreamClient 
 
 
 #: stream-django's module-level client, resolved from the current settings at each use.
-stream_client: Any = conf.SettingsProxy(get_client, "stream_client")
+stream_client: Any = conf.SettingsProxy(get_client, lambda: "<lazy stream_client>")
 
 
 def __getattr__(name: str) -> Any:

@@ -164,14 +164,14 @@ class SettingsProxy:
     """Stands in for an object built from settings (stream-django built it at import): every use
     resolves it again, so ``override_settings`` applies, and ``isinstance`` sees the real class."""
 
-    __slots__ = ("_resolve", "_name")
+    __slots__ = ("_resolve", "_describe")
 
-    def __init__(self, resolve: Any, name: str) -> None:
+    def __init__(self, resolve: Any, describe: Any) -> None:
         object.__setattr__(self, "_resolve", resolve)
-        object.__setattr__(self, "_name", name)
+        object.__setattr__(self, "_describe", describe)
 
     def __repr__(self) -> str:  # never resolves: a repr must not need credentials
-        return f"<lazy {self._name}>"
+        return self._describe()
 
     @property  # type: ignore[misc]
     def __class__(self) -> type:  # what isinstance() and type checks of user code ask

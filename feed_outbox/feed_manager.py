@@ -23,7 +23,9 @@ def get_feed_manager() -> Any:
 
 #: The manager of the current STREAM_FEED_MANAGER_CLASS (``isinstance`` sees its class);
 #: ``from feed_outbox import feed_manager`` gives this object too, as stream-django's package did.
-feed_manager: Any = conf.SettingsProxy(get_feed_manager, "feed_manager")
+feed_manager: Any = conf.SettingsProxy(
+    get_feed_manager, lambda: f"<feed_manager: {conf.get('STREAM_FEED_MANAGER_CLASS')}>"
+)
 
 #: stream-django bound this name to what ``class_prepared.connect(...)`` returns, None; kept so
 #: code that lists its names finds it. feed-outbox binds models in AppConfig.ready().
