@@ -95,6 +95,22 @@ def test_nan_is_not_json():
     assert nothing_written()
 
 
+@pytest.mark.parametrize(
+    "extra, named",
+    [
+        ([("text", "hi")], "returned a list, not a dict"),
+        ("text", "returned a str, not a dict"),
+        ({1: "one"}, "keys that are not strings: 1"),
+    ],
+    ids=["list", "str", "int-key"],
+)
+def test_extra_data_that_is_not_a_dict_of_names_is_refused_naming_the_model(extra, named):
+    with pytest.raises(ActivityDataError, match=named) as error:
+        save_note(extra)
+    assert "write_app.Note.extra_activity_data" in str(error.value)
+    assert nothing_written()
+
+
 def test_a_core_field_in_extra_data_is_an_error():
     with pytest.raises(ActivityDataError, match=r"\['verb'\].*core"):
         save_note({"verb": "shadowed"})
