@@ -30,11 +30,13 @@ def check_credentials(app_configs=None, **kwargs):
 
 
 def _credentials_hint() -> str:
+    from feed_outbox.client import redacted
+
     base_url = conf.get("STREAM_V3_BASE_URL") or conf.get("STREAM_BASE_URL")
     if base_url:
         return (
             f"Set STREAM_API_KEY and STREAM_API_SECRET to the key and secret of the server at "
-            f"{base_url!r} (the emulator's --api-key and STREAM_API_SECRET)."
+            f"{redacted(str(base_url))!r} (the emulator's --api-key and STREAM_API_SECRET)."
         )
     return (
         "Set STREAM_API_KEY and STREAM_API_SECRET in your settings (or the STREAM_URL "

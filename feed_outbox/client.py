@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 import threading
 from typing import Any
 from urllib.parse import urlsplit
@@ -37,44 +38,54 @@ def base_url_problem(setting: str, value: Any, api: str = "v2") -> tuple[str, st
     IP address becomes ``api.127.0.0.1``, which never resolves. The getstream SDK (v3) uses
     the URL as given and refuses a scheme other than http/https (``validate_and_clean_url``).
     """
-    example = "http://localhost:8700"
-    if isinstance(value, str) and "://" not in value and value.strip():
-        example = f"http://{value.strip()}"  # 'localhost:8700' lacks only its scheme
     if not isinstance(value, str):
-        return f"{setting} is {value!r}, not a URL.", f"Write it as a URL like {example!r}."
+        return (
+            f"{setting} is {value!r}, not a URL.",
+            "Write it as a URL like 'http://localhost:8700'.",
+        )
+    shown = repr(redacted(value))
+    example = "http://localhost:8700"
+    if "://" not in value and value.strip():
+        example = redacted(f"http://{value.strip()}")  # 'localhost:8700' lacks only its scheme
     try:
         parts = urlsplit(value)
         host, port = parts.hostname, parts.port  # .port raises on a port that is no number
     except ValueError as exc:
-        return f"{setting} is {value!r}, not a URL the Stream clients can use: {exc}.", (
+        return f"{setting} is {shown}, not a URL the Stream clients can use: {exc}.", (
             f"Write it as a URL like {example!r}."
         )
     if parts.scheme not in ("http", "https") or not host:
-        return f"{setting} is {value!r}, which has no http:// or https:// scheme and host.", (
+        return f"{setting} is {shown}, which has no http:// or https:// scheme and host.", (
             f"Write it as a URL like {example!r}."
         )
+    at = f":{port}" if port else ""
+    origin = f"{parts.scheme}://{f'[{host}]' if ':' in host else host}{at}"
     if parts.query or parts.fragment:
-        return f"{setting} is {value!r}: the Stream clients cannot use a query or fragment.", (
-            f"Use {parts.scheme}://{parts.netloc} alone."
+        return f"{setting} is {shown}: the Stream clients cannot use a query or fragment.", (
+            f"Use {origin}{parts.path.rstrip('/') if api == 'v3' else ''} alone."
         )
     if api == "v3":
         return None
     if parts.path.strip("/") or parts.username or parts.password:
         return (
-            f"{setting} is {value!r}: stream-python keeps only its scheme, host and port, "
+            f"{setting} is {shown}: stream-python keeps only its scheme, host and port, "
             "and would drop the rest.",
-            f"Use {parts.scheme}://{host}{f':{port}' if port else ''} alone.",
+            f"Use {origin} alone.",
         )
     try:
         ipaddress.ip_address(host)
     except ValueError:
         return None
     return (
-        f"{setting} is {value!r}: stream-python sends its requests to 'api.{host}', "
+        f"{setting} is {shown}: stream-python sends its requests to 'api.{host}', "
         "which never resolves (it puts 'api.' before every host but 'localhost').",
-        f"Use {parts.scheme}://localhost{f':{port}' if port else ''} for a server on this "
-        "machine, or a host name.",
+        f"Use {parts.scheme}://localhost{at} for a server on this machine, or a host name.",
     )
+
+
+def redacted(url: str) -> str:
+    """``url`` with the password of its user part hidden: messages must never show a secret."""
+    return re.sub(r"(^|//)([^/@:]*):[^/@]*@", r"\1\2:[secret]@", url)
 
 
 def _usable_base_url(setting: str, value: Any, api: str) -> Any:

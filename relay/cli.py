@@ -127,6 +127,9 @@ def options_from(args: argparse.Namespace) -> RelayOptions:
 def run(args: argparse.Namespace, argv: list[str] | None = None) -> int:
     from feed_outbox import conf
 
+    if getattr(args, "strict", False) and not args.once:
+        logger.error("--strict applies to --once only (a sidecar never ends with a verdict)")
+        return 2
     apis = (args.api,) if args.api else conf.stream_apis()
     problems = startup_problems(apis, args.database)
     if problems:

@@ -82,6 +82,15 @@ def test_a_base_url_stream_python_cannot_use_is_an_error_naming_the_setting(url,
         assert "http://localhost:8711" in error.hint
 
 
+def test_a_base_url_with_a_password_is_refused_without_showing_it(monkeypatch):
+    monkeypatch.delenv("STREAM_URL", raising=False)
+    url = "http://key:hunter2-secret@localhost:8711"
+    with override_settings(STREAM_BASE_URL=url, STREAM_API_KEY=None, STREAM_API_SECRET=None):
+        found = _errors({"feed_outbox.E006", "feed_outbox.W003"})
+    assert {e.id for e in found} == {"feed_outbox.E006", "feed_outbox.W003"}
+    assert all("hunter2" not in f"{e.msg} {e.hint}" for e in found)
+
+
 @pytest.mark.parametrize("url", ["http://localhost:8711", "https://us-east-api.stream-io-api.com/"])
 def test_a_base_url_stream_python_can_use_passes(url):
     with override_settings(STREAM_BASE_URL=url):
