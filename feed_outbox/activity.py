@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime
 import re
+from collections.abc import Mapping
 from functools import cache
 from typing import Any
 
@@ -191,9 +192,28 @@ class Activity:
 
         return [f"{feed_manager.get_actor_feed(self)}:{self.activity_actor_id}"]
 
+    def _extra_data(self) -> dict[str, Any]:
+        """A copy of ``extra_activity_data``: None is no data, anything but a mapping with
+        string keys is refused naming the model (``dict()`` of a list says neither)."""
+        data = self.extra_activity_data
+        if data is None:
+            return {}
+        if not isinstance(data, Mapping):
+            raise ActivityDataError(
+                f"{_label(self)}.extra_activity_data returned a {type(data).__name__}, not a "
+                "dict: return a dict of extra activity fields (or None)"
+            )
+        odd = sorted(repr(k) for k in data if not isinstance(k, str))
+        if odd:
+            raise ActivityDataError(
+                f"{_label(self)}.extra_activity_data has keys that are not strings: "
+                f"{', '.join(odd[:5])}"
+            )
+        return dict(data)
+
     def create_activity(self) -> dict[str, Any]:
         """The activity dict sent to Stream. The dict ``extra_activity_data`` returned is not mutated."""
-        extra = dict(self.extra_activity_data or {})
+        extra = self._extra_data()
         clash = CORE_FIELDS & extra.keys()
         if clash:
             raise ActivityDataError(

@@ -13,17 +13,74 @@ SLUG = re.compile(r"^[\w-]+$")
 
 @checks.register()
 def check_credentials(app_configs=None, **kwargs):
-    if conf.credentials_configured():
+    """Missing credentials are a warning, not an error: ``migrate`` and a build step never
+    call Stream and must not be blocked; where Stream is called, the relay refuses to start
+    (``stream_setup_errors``) and reads raise ImproperlyConfigured naming the settings."""
+    missing = {m: None for api in conf.apis_in_use() for m in conf.missing_credentials(api)}
+    if not missing:
         return []
-    missing = [n for n in ("STREAM_API_KEY", "STREAM_API_SECRET") if not conf.get(n)]
     return [
-        checks.Error(
-            f"Stream credentials are not set: {' and '.join(missing)} missing.",
-            hint="Set STREAM_API_KEY and STREAM_API_SECRET in your settings (or the STREAM_URL "
-            "environment variable); offline, point STREAM_BASE_URL at the emulator.",
-            id="feed_outbox.E001",
+        checks.Warning(
+            f"Stream credentials are not set: {' and '.join(missing)} missing. The relay will "
+            "refuse to start and feed reads will raise ImproperlyConfigured.",
+            hint=_credentials_hint(),
+            id="feed_outbox.W003",
         )
     ]
+
+
+def _credentials_hint() -> str:
+    from feed_outbox.client import redacted
+
+    base_url = conf.get("STREAM_V3_BASE_URL") or conf.get("STREAM_BASE_URL")
+    if base_url:
+        return (
+            f"Set STREAM_API_KEY and STREAM_API_SECRET to the key and secret of the server at "
+            f"{redacted(str(base_url))!r} (the emulator's --api-key and STREAM_API_SECRET)."
+        )
+    return (
+        "Set STREAM_API_KEY and STREAM_API_SECRET in your settings (or the STREAM_URL "
+        "environment variable); offline, also point STREAM_BASE_URL at the emulator "
+        "(python -m feed_outbox.emulator), started with the same key and secret."
+    )
+
+
+@checks.register()
+def check_base_urls(app_configs=None, **kwargs):
+    """A base URL the Stream clients cannot use fails every request (an IP address included:
+    stream-python sends to ``api.<ip>``); see feed_outbox.client.base_url_problem."""
+    return [
+        checks.Error(message, hint=hint, id="feed_outbox.E006")
+        for message, hint in _base_url_problems(conf.apis_in_use())
+    ]
+
+
+def _base_url_problems(apis: tuple[str, ...]) -> list[tuple[str, str]]:
+    from feed_outbox.client import base_url_problem, v3_base_url_setting
+
+    problems = []
+    if "v2" in apis and conf.get("STREAM_BASE_URL"):
+        problems.append(base_url_problem("STREAM_BASE_URL", conf.get("STREAM_BASE_URL")))
+    v3_setting = v3_base_url_setting()
+    if ("v3" in apis or v3_setting == "STREAM_V3_BASE_URL") and conf.get(v3_setting):
+        if v3_setting == "STREAM_V3_BASE_URL" or "v2" not in apis:  # else checked above
+            problems.append(base_url_problem(v3_setting, conf.get(v3_setting), "v3"))
+    return [p for p in problems if p is not None]
+
+
+def stream_setup_errors(apis: tuple[str, ...]) -> list[str]:
+    """What keeps a process that calls Stream for ``apis`` (the relay) from working, one line
+    each: missing credentials, an unusable base URL. Empty when it can start."""
+    errors = []
+    for api in apis:
+        missing = conf.missing_credentials(api)
+        if missing:
+            errors.append(
+                f"Stream {api} credentials are not set: {' and '.join(missing)} missing. "
+                + _credentials_hint()
+            )
+    errors += [f"{message} {hint}" for message, hint in _base_url_problems(apis)]
+    return errors
 
 
 @checks.register()

@@ -3,9 +3,12 @@ v2, and the getstream SDK for Feeds v3 (``build_v3_client``, an optional depende
 
 from __future__ import annotations
 
+import ipaddress
 import os
+import re
 import threading
 from typing import Any
+from urllib.parse import urlsplit
 
 import stream
 from django.core.exceptions import ImproperlyConfigured
@@ -26,6 +29,72 @@ def _client_settings() -> tuple:
     )
 
 
+def base_url_problem(setting: str, value: Any, api: str = "v2") -> tuple[str, str] | None:
+    """Why the ``api`` client cannot use ``value`` as its base URL: ``(message, hint)`` naming
+    ``setting``, or None when it can.
+
+    stream-python keeps only the scheme, host and port of a base URL and sends to
+    ``api.<host>`` for every host but ``localhost`` (``BaseStreamClient.get_full_url``), so an
+    IP address becomes ``api.127.0.0.1``, which never resolves. The getstream SDK (v3) uses
+    the URL as given and refuses a scheme other than http/https (``validate_and_clean_url``).
+    """
+    if not isinstance(value, str):
+        return (
+            f"{setting} is {value!r}, not a URL.",
+            "Write it as a URL like 'http://localhost:8700'.",
+        )
+    shown = repr(redacted(value))
+    example = "http://localhost:8700"
+    if "://" not in value and value.strip():
+        example = redacted(f"http://{value.strip()}")  # 'localhost:8700' lacks only its scheme
+    try:
+        parts = urlsplit(value)
+        host, port = parts.hostname, parts.port  # .port raises on a port that is no number
+    except ValueError as exc:
+        return f"{setting} is {shown}, not a URL the Stream clients can use: {exc}.", (
+            f"Write it as a URL like {example!r}."
+        )
+    if parts.scheme not in ("http", "https") or not host:
+        return f"{setting} is {shown}, which has no http:// or https:// scheme and host.", (
+            f"Write it as a URL like {example!r}."
+        )
+    at = f":{port}" if port else ""
+    origin = f"{parts.scheme}://{f'[{host}]' if ':' in host else host}{at}"
+    if parts.query or parts.fragment:
+        return f"{setting} is {shown}: the Stream clients cannot use a query or fragment.", (
+            f"Use {origin}{parts.path.rstrip('/') if api == 'v3' else ''} alone."
+        )
+    if api == "v3":
+        return None
+    if parts.path.strip("/") or parts.username or parts.password:
+        return (
+            f"{setting} is {shown}: stream-python keeps only its scheme, host and port, "
+            "and would drop the rest.",
+            f"Use {origin} alone.",
+        )
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return None
+    return (
+        f"{setting} is {shown}: stream-python sends its requests to 'api.{host}', "
+        "which never resolves (it puts 'api.' before every host but 'localhost').",
+        f"Use {parts.scheme}://localhost{at} for a server on this machine, or a host name.",
+    )
+
+
+def redacted(url: str) -> str:
+    """``url`` with the password of its user part hidden: messages must never show a secret."""
+    return re.sub(r"(^|//)([^/@:]*):[^/@]*@", r"\1\2:[secret]@", url)
+
+
+def _usable_base_url(setting: str, value: Any, api: str) -> Any:
+    problem = base_url_problem(setting, value, api) if value else None
+    if problem is not None:
+        raise ImproperlyConfigured(" ".join(problem))
+    return value
+
+
 def build_client(**overrides: Any) -> stream.client.StreamClient:
     """A new client (with its own HTTP session) from settings; ``overrides`` replace them."""
     key, secret, location, timeout, base_url = _client_settings()
@@ -34,6 +103,8 @@ def build_client(**overrides: Any) -> stream.client.StreamClient:
     location = overrides.get("location", location)
     timeout = overrides.get("timeout", timeout)
     base_url = overrides.get("base_url", base_url)
+    if "base_url" not in overrides:
+        base_url = _usable_base_url("STREAM_BASE_URL", base_url, "v2")
     if key and secret:
         return stream.connect(
             key, secret, location=location, timeout=timeout, base_url=base_url or None
@@ -55,6 +126,11 @@ def _v3_settings() -> tuple:
     )
 
 
+def v3_base_url_setting() -> str:
+    """The setting the v3 client's base URL comes from (STREAM_BASE_URL is its fallback)."""
+    return "STREAM_V3_BASE_URL" if conf.get("STREAM_V3_BASE_URL") else "STREAM_BASE_URL"
+
+
 def build_v3_client(**overrides: Any) -> Any:
     """A new getstream ``Stream`` client (its own httpx pool) for Feeds v3, from settings.
 
@@ -72,6 +148,8 @@ def build_v3_client(**overrides: Any) -> Any:
     secret = overrides.get("api_secret", secret)
     timeout = overrides.get("timeout", timeout)
     base_url = overrides.get("base_url", base_url)
+    if "base_url" not in overrides:
+        base_url = _usable_base_url(v3_base_url_setting(), base_url, "v3")
     if not (key and secret):
         raise ImproperlyConfigured(
             "Stream v3 credentials are not set: define STREAM_API_KEY and STREAM_API_SECRET "

@@ -82,6 +82,29 @@ def credentials_configured() -> bool:
     )
 
 
+def missing_credentials(api: str = "v2") -> list[str]:
+    """The settings ``api``'s client lacks (empty when it can be built): v2 takes a key and a
+    secret or STREAM_URL; v3 its own key and secret, else the shared ones."""
+    if api == "v3":
+        return [
+            f"{name} (or STREAM_V3_{name[7:]})"
+            for name in ("STREAM_API_KEY", "STREAM_API_SECRET")
+            if not (get(f"STREAM_V3_{name[7:]}") or get(name))
+        ]
+    if credentials_configured():
+        return []
+    return [name for name in ("STREAM_API_KEY", "STREAM_API_SECRET") if not get(name)]
+
+
+def apis_in_use() -> tuple[str, ...]:
+    """The Stream APIs this project writes or reads (v2 when FEED_OUTBOX_STREAM_API is not
+    valid: that setting's own error is raised where it is used)."""
+    try:
+        return tuple(sorted({*stream_apis(), read_api()}))
+    except ValueError:
+        return ("v2",)
+
+
 def landing_seconds() -> float:
     """How long a request may stay in flight at Stream: never less than the client timeout."""
     timeout = float(get("STREAM_TIMEOUT"))

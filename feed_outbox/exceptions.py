@@ -10,6 +10,10 @@ class ActivityDataError(FeedOutboxError, ValueError):
     """An activity cannot be published as built: raised at save time, inside the transaction."""
 
 
+class OutboxNotMigrated(FeedOutboxError):
+    """The outbox table is missing (or lacks columns) on a database: ``migrate`` was not run."""
+
+
 class MissingDataException(FeedOutboxError):
     """An activity could not be enriched and the missing-data policy is ``fail``."""
 

@@ -11,12 +11,12 @@ from functools import cache, lru_cache
 from types import MappingProxyType
 from typing import Any
 
-from django.db import DEFAULT_DB_ALIAS, connections, models, router, transaction
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections, models, router, transaction
 
 from feed_outbox import conf
 from feed_outbox.activity import Activity, feed_id, model_content_type
 from feed_outbox.causality import lock_plan
-from feed_outbox.exceptions import ActivityDataError
+from feed_outbox.exceptions import ActivityDataError, OutboxNotMigrated
 from feed_outbox.models import EventKind, OutboxEvent
 from feed_outbox.payload import encoded_size, format_activity_time, json_safe
 from feed_outbox.tracing import current_trace_context
@@ -221,7 +221,32 @@ def _field_defaults() -> tuple[tuple[str, bool, Any], ...]:
     return tuple(plan)
 
 
+def not_migrated(exc: BaseException, alias: str) -> OutboxNotMigrated | None:
+    """The error to raise instead of ``exc`` when it says the outbox table (or a column of it)
+    does not exist, i.e. ``migrate`` was not run; None for any other error."""
+    table = OutboxEvent._meta.db_table
+    text = str(exc).strip()
+    if table not in text or not ("does not exist" in text or "no such table" in text):
+        return None
+    return OutboxNotMigrated(
+        f"The outbox table {table} is missing or not migrated in database {alias!r} "
+        f"({text.splitlines()[0]}): run `python manage.py migrate`."
+    )
+
+
 def _write(
+    events: list[OutboxEvent], alias: str, apis: tuple[str, ...] | None = None
+) -> list[OutboxEvent]:
+    try:
+        return _insert(events, alias, apis)
+    except DatabaseError as exc:
+        error = not_migrated(exc, alias)
+        if error is None:
+            raise
+        raise error from exc
+
+
+def _insert(
     events: list[OutboxEvent], alias: str, apis: tuple[str, ...] | None = None
 ) -> list[OutboxEvent]:
     """One INSERT of ``events`` (one row per API of ``apis``, default FEED_OUTBOX_STREAM_API)

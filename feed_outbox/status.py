@@ -15,6 +15,7 @@ from django.db.models import Count, F, Max, Min, Q
 from django.db.models.functions import Coalesce, TruncMinute
 from django.utils import timezone
 
+from feed_outbox.failure_causes import error_cause
 from feed_outbox.models import EventStatus, OutboxEvent
 
 # Dead letters are grouped by the start of their error: the tail is usually an id or a time.
@@ -71,6 +72,8 @@ class OutboxStatus:
     window_minutes: int
     delivered_in_window: int
     dead_by_error: list[tuple[str, int]] = field(default_factory=list)
+    # Pending events that failed before, by the cause of their last failure (why they wait).
+    waiting_by_cause: list[tuple[str, int]] = field(default_factory=list)
 
     def total(self, status: str) -> int:
         return sum(self.counts.get(status, {}).values())
@@ -88,6 +91,7 @@ class OutboxStatus:
         data["totals"] = {status: self.total(status) for status in EventStatus.values}
         data["throughput_per_minute"] = round(self.throughput_per_minute, 2)
         data["dead_by_error"] = [{"error": e, "count": n} for e, n in self.dead_by_error]
+        data["waiting_by_cause"] = [{"cause": c, "count": n} for c, n in self.waiting_by_cause]
         return data
 
 
@@ -128,7 +132,39 @@ def outbox_status(
         window_minutes=window_minutes,
         delivered_in_window=delivered,
         dead_by_error=sorted(errors.items(), key=lambda item: (-item[1], item[0]))[:top_errors],
+        waiting_by_cause=waiting_causes(alias)[:top_errors],
     )
+
+
+def waiting_causes(using: str | None = None, api: str | None = None) -> list[tuple[str, int]]:
+    """Pending events that failed before, grouped by the cause of their last failure
+    (feed_outbox.failure_causes), most frequent first."""
+    rows = OutboxEvent.objects.using(_alias(using)).filter(status=EventStatus.PENDING)
+    if api is not None:
+        rows = rows.filter(api=api)
+    causes: dict[str, int] = {}
+    # Grouped by the full text first: events of one outage mostly share it.
+    texts = rows.exclude(last_error="").values("last_error").annotate(n=Count("id")).order_by()
+    for row in texts.iterator():
+        cause = error_cause(row["last_error"])
+        causes[cause] = causes.get(cause, 0) + row["n"]
+    return sorted(causes.items(), key=lambda item: (-item[1], item[0]))
+
+
+@dataclass(frozen=True)
+class Undelivered:
+    pending: int
+    failed: int  # of the pending, those that failed before
+    causes: list[tuple[str, int]]
+
+
+def undelivered(using: str | None = None, api: str | None = None) -> Undelivered:
+    """What a drain left behind: pending events and why those that failed are waiting."""
+    rows = OutboxEvent.objects.using(_alias(using)).filter(status=EventStatus.PENDING)
+    if api is not None:
+        rows = rows.filter(api=api)
+    causes = waiting_causes(using, api)
+    return Undelivered(rows.count(), sum(n for _, n in causes), causes)
 
 
 @dataclass(frozen=True)

@@ -100,6 +100,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="deliver only this Stream API's rows (default: every API of "
         "FEED_OUTBOX_STREAM_API, each by relays of its own)",
     )
+    parser.add_argument(
+        "--strict",
+        action="store_true",
+        help="with --once: exit 1 when events are left undelivered (pending, e.g. waiting for "
+        "a retry) or were dead-lettered, naming their errors; for CI",
+    )
 
 
 def options_from(args: argparse.Namespace) -> RelayOptions:
@@ -121,7 +127,15 @@ def options_from(args: argparse.Namespace) -> RelayOptions:
 def run(args: argparse.Namespace, argv: list[str] | None = None) -> int:
     from feed_outbox import conf
 
+    if getattr(args, "strict", False) and not args.once:
+        logger.error("--strict applies to --once only (a sidecar never ends with a verdict)")
+        return 2
     apis = (args.api,) if args.api else conf.stream_apis()
+    problems = startup_problems(apis, args.database)
+    if problems:
+        for problem in problems:
+            logger.error("cannot start: %s", problem)
+        return 2
     if len(apis) > 1:
         # v2+v3: each API gets relays of its own, so an outage, a pause or a rate limit of one
         # never holds the other's events (their rows, leases and order are separate too).
@@ -142,13 +156,36 @@ def run(args: argparse.Namespace, argv: list[str] | None = None) -> int:
     relay = Relay(options_from(args))
     server = _start_health_server(args, relay)
     try:
-        return _serve(relay, once=args.once)
+        return _serve(relay, once=args.once, strict=getattr(args, "strict", False))
     except ImproperlyConfigured as exc:  # no credentials at all: nothing to retry
         logger.error("configuration error: %s", exc)
         return 2
     finally:
         if server is not None:
             server.stop()
+
+
+def startup_problems(apis: tuple[str, ...], using: str) -> list[str]:
+    """What makes every delivery fail, found before the relay starts: missing credentials, a
+    base URL the clients cannot use, an outbox table ``migrate`` has not created."""
+    from django.db import DatabaseError, connections
+
+    from feed_outbox.checks import stream_setup_errors
+    from feed_outbox.models import OutboxEvent
+
+    problems = stream_setup_errors(apis)
+    table = OutboxEvent._meta.db_table
+    try:
+        with connections[using].cursor() as cursor:
+            tables = connections[using].introspection.table_names(cursor)
+    except DatabaseError:
+        return problems  # unreachable now: the loop waits for the database and says so
+    if table not in tables:
+        problems.append(
+            f"the outbox table {table} does not exist in database {using!r}: "
+            "run `python manage.py migrate`"
+        )
+    return problems
 
 
 def _start_health_server(args: argparse.Namespace, relay: Relay):
@@ -162,7 +199,7 @@ def _start_health_server(args: argparse.Namespace, relay: Relay):
     return server
 
 
-def _serve(relay: Relay, once: bool = False) -> int:
+def _serve(relay: Relay, once: bool = False, strict: bool = False) -> int:
     stop = threading.Event()
 
     def _stop(signum, frame):
@@ -188,7 +225,9 @@ def _serve(relay: Relay, once: bool = False) -> int:
             events.get("retried", 0),
             events.get("dead", 0),
         )
-        return 2 if relay.paused_reason else 0
+        if relay.paused_reason:
+            return 2
+        return _left_failing(opts, events.get("dead", 0)) if strict else 0
     logger.info(
         "relay %s started (batch size %d, concurrency %d, poll every %.1fs%s)",
         opts.owner,
@@ -200,6 +239,25 @@ def _serve(relay: Relay, once: bool = False) -> int:
     relay.run(stop)
     logger.info("relay stopped")
     return 0
+
+
+def _left_failing(opts, dead: int) -> int:
+    """--strict: 1 (one line naming the errors) when events are left undelivered, else 0."""
+    from feed_outbox.status import undelivered
+
+    left = undelivered(opts.using, api=opts.api)
+    if not left.pending and not dead:
+        return 0
+    causes = "; ".join(f"{count} x {cause}" for cause, count in left.causes[:3])
+    logger.error(
+        "--strict: %d events left pending (%d of them failed before), %d dead-lettered by "
+        "this run%s",
+        left.pending,
+        left.failed,
+        dead,
+        f"; last errors: {causes}" if causes else "",
+    )
+    return 1
 
 
 def configure_logging(verbosity: int = 1) -> None:

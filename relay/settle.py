@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import OrderedDict
 from dataclasses import dataclass
 
+from feed_outbox.failure_causes import error_cause
 from relay import claim
 from relay.events import Event, Lease
 from relay.metrics import PAUSED, Metrics
@@ -46,11 +48,46 @@ class DrainStats:
         self.dead += batch.dead
 
 
+class RetryCauses:
+    """Says why events wait for a retry, once per cause rather than once per event: the first
+    event of a cause is logged, later ones are counted and summed up at most every
+    ``remind_every`` seconds while the cause lasts."""
+
+    def __init__(self, remind_every: float = 300.0, remember: int = 256) -> None:
+        self.remind_every = remind_every
+        self.remember = remember  # causes kept (a Stream detail may differ per event)
+        self._seen: OrderedDict[str, list[float]] = OrderedDict()  # cause: [logged at, count]
+
+    def met(self, error: str) -> None:
+        cause = error_cause(error)
+        now = time.monotonic()
+        seen = self._seen.get(cause)
+        if seen is None:
+            self._seen[cause] = [now, 0]
+            if len(self._seen) > self.remember:
+                self._seen.popitem(last=False)
+            logger.warning(
+                "events wait for a retry: %s (logged once per cause; outbox_status lists them)",
+                cause,
+            )
+            return
+        self._seen.move_to_end(cause)
+        seen[1] += 1
+        if now - seen[0] >= self.remind_every:
+            logger.warning(
+                "events still wait for a retry: %s (%d more since it was last logged)",
+                cause,
+                seen[1],
+            )
+            self._seen[cause] = [now, 0]
+
+
 class Settler:
     def __init__(self, options: RelayOptions, metrics: Metrics, pause: Pause) -> None:
         self.options = options
         self.metrics = metrics
         self.pause = pause
+        self.retry_causes = RetryCauses()
 
     def settle(self, batch: Batch) -> BatchResult:
         """Record every event of a finished (or abandoned) batch; one statement for the delivered."""
@@ -124,6 +161,8 @@ class Settler:
             result.retried += done
             self._count([event], "retried", done)
             logger.debug("event %d will be retried in %.1fs: %s", event.id, decision.delay, message)
+            if done:
+                self.retry_causes.met(message)
 
     def _pause(self, message: str, key: tuple | None) -> None:
         if self.pause.trip(message, key):

@@ -7,10 +7,10 @@ import uuid
 
 import pytest
 from django.core import checks
-from django.db import transaction
+from django.db import connection, transaction
 from django.test import override_settings
 
-from feed_outbox.exceptions import ActivityDataError
+from feed_outbox.exceptions import ActivityDataError, OutboxNotMigrated
 from feed_outbox.models import OutboxEvent
 from tests.factories import PostFactory, UserFactory
 from tests.write_app.models import Note, Post, Untimed
@@ -92,6 +92,34 @@ def test_text_jsonb_cannot_store_is_refused_at_save_naming_the_field(extra, fiel
 def test_nan_is_not_json():
     with pytest.raises(ActivityDataError, match="'score'"):
         save_note({"score": float("nan")})
+    assert nothing_written()
+
+
+@pytest.mark.parametrize(
+    "extra, named",
+    [
+        ([("text", "hi")], "returned a list, not a dict"),
+        ("text", "returned a str, not a dict"),
+        ({1: "one"}, "keys that are not strings: 1"),
+    ],
+    ids=["list", "str", "int-key"],
+)
+def test_extra_data_that_is_not_a_dict_of_names_is_refused_naming_the_model(extra, named):
+    with pytest.raises(ActivityDataError, match=named) as error:
+        save_note(extra)
+    assert "write_app.Note.extra_activity_data" in str(error.value)
+    assert nothing_written()
+
+
+def test_a_save_before_migrate_created_the_outbox_table_says_to_run_migrate():
+    user = UserFactory()
+    with pytest.raises(OutboxNotMigrated) as error, transaction.atomic():
+        with connection.cursor() as cursor:  # rolled back with the save's transaction
+            cursor.execute("ALTER TABLE feed_outbox_outboxevent RENAME TO hidden_outboxevent")
+        save_note({"text": "hi"}, user=user)
+    message = str(error.value)
+    assert "feed_outbox_outboxevent" in message and "'default'" in message
+    assert "run `python manage.py migrate`" in message
     assert nothing_written()
 
 

@@ -18,6 +18,14 @@ def test_importing_without_credentials_does_not_fail_and_using_the_client_explai
             stream_client.feed("user", "1")
 
 
+def test_a_read_through_an_ip_base_url_names_the_setting_instead_of_api_127_0_0_1():
+    with override_settings(
+        STREAM_API_KEY="k", STREAM_API_SECRET="s", STREAM_BASE_URL="http://127.0.0.1:8711"
+    ):
+        with pytest.raises(ImproperlyConfigured, match="STREAM_BASE_URL.*localhost:8711"):
+            feed_manager.get_user_feed(1).get()
+
+
 def test_the_client_follows_the_current_settings():
     with override_settings(
         STREAM_API_KEY="k1", STREAM_API_SECRET="s1", STREAM_BASE_URL="http://localhost:1234"

@@ -68,6 +68,9 @@ def render(status: OutboxStatus) -> str:
             row = "".join(f"{status.in_flight_by_kind.get(kind, 0):>10,}" for kind in kinds)
             lines.append(f"{'  in flight':<11}{row}{status.in_flight:>10,}")
     lines.append(f"waiting for a retry (backoff): {status.waiting_retry:,}")
+    if status.waiting_by_cause:
+        lines.append("pending after a failure, by last error:")
+        lines.extend(f"  {count:>7,}  {cause}" for cause, count in status.waiting_by_cause)
     if status.oldest_pending_at:
         lines.append(
             f"oldest pending: {status.oldest_pending_at:%Y-%m-%d %H:%M:%S} "

@@ -19,5 +19,7 @@ class Command(BaseCommand):
         # --workers starts `python -m relay` children with the options given here.
         argv = sys.argv[sys.argv.index("relay") + 1 :] if "relay" in sys.argv else []
         code = cli.run(argparse.Namespace(**options), argv)
+        if code == 1:  # --strict: the relay logged which events are left and why
+            raise CommandError("events are left undelivered (--strict)", returncode=code)
         if code:
             raise CommandError("the relay stopped on a configuration error", returncode=code)

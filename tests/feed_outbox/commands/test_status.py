@@ -52,6 +52,29 @@ def test_status_counts_each_status_by_kind_with_lag_and_dead_letters_by_error(ru
 
 
 @pytest.mark.django_db
+def test_status_says_why_pending_events_wait_grouped_by_cause_with_counts(run_command):
+    TweetFactory.create_batch(4)
+    events = list(OutboxEvent.objects.order_by("id"))
+    refused = (
+        "ConnectionError: HTTPConnectionPool(host='localhost', port=1): Max retries exceeded "
+        "with url: /api/v1.0/feed/user/{}/?api_key=k (Caused by NewConnectionError('<urllib3."
+        "connection.HTTPConnection object at 0x7f{}>: Failed to establish a new connection: "
+        "[Errno 111] Connection refused'))"
+    )
+    for n, event in enumerate(events[:3]):  # one cause, though each URL and object differ
+        age([event], attempts=1, last_error=refused.format(n, n))
+    # events[3] was never tried: it waits for nothing but the relay
+
+    cause = "ConnectionError: localhost:1: Failed to establish a new connection: [Errno 111] Connection refused"
+    assert outbox_status().waiting_by_cause == [(cause, 3)]
+    data = json.loads(run_command("outbox_status", "--json").out)
+    assert data["waiting_by_cause"] == [{"cause": cause, "count": 3}]
+    text = run_command("outbox_status").out
+    assert "pending after a failure, by last error:" in text
+    assert f"3  {cause}" in [line.strip() for line in text.splitlines()]
+
+
+@pytest.mark.django_db
 def test_max_lag_fails_only_when_the_oldest_pending_event_is_older(run_command):
     TweetFactory()
     OutboxEvent.objects.update(created_at=timezone.now() - datetime.timedelta(minutes=10))
