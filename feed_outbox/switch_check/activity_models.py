@@ -88,14 +88,14 @@ def _receivers_of(model: type[models.Model]) -> Iterator[tuple[Any, str, str]]:
 
 def receivers_calling_feed_manager(models_: list[type[models.Model]]) -> list[Finding]:
     """Receivers the app connected to its Activity models that call the feed manager or Stream."""
-    connected: dict[Any, dict[str, set[str]]] = {}
+    connected: dict[Any, dict[str, set]] = {}
     for model in models_:
         for receiver, signal, sender in _receivers_of(model):
             func = underlying_function(receiver)
             if func is not None:
                 where = connected.setdefault(func, {"signals": set(), "senders": set()})
                 where["signals"].add(signal)
-                where["senders"].add(sender)
+                where["senders"].add((sender, model))
     findings = []
     for func, where in connected.items():
         source = function_source(func)  # None for feed_outbox's own receivers and libraries'
@@ -104,7 +104,7 @@ def receivers_calling_feed_manager(models_: list[type[models.Model]]) -> list[Fi
         manager, stream = calls_in(source.node, source.file, source.offset)
         if not manager and not stream:
             continue
-        senders = ", ".join(sorted(where["senders"]))
+        senders = ", ".join(sorted({sender for sender, _ in where["senders"]}))
         called = ", ".join(sorted({c.text for c in manager + stream}))
         message = (
             f"{func.__qualname__} receives {'/'.join(sorted(where['signals']))} of {senders} "
@@ -127,12 +127,31 @@ def receivers_calling_feed_manager(models_: list[type[models.Model]]) -> list[Fi
                 display_path(source.file),
                 source.line,
                 message,
-                f"Override activity_should_publish() on {senders} (e.g. `return self.deleted_at "
-                "is None`) and drop the receiver: feed-outbox then adds, updates and removes "
-                "the activity as the row changes.",
+                _receiver_change({model for _, model in where["senders"]}, manager),
             )
         )
     return findings
+
+
+def _receiver_change(models_: set[type[models.Model]], manager: list) -> str:
+    labels = ", ".join(sorted(m._meta.label for m in models_))
+    if {"activity_delete", "remove_activity_from_feed"} & {c.name for c in manager}:
+        expressions = [
+            f"`return {e}`"
+            for m in sorted(models_, key=lambda m: m._meta.label)
+            for e in filter(None, map(_hiding_expression, m._meta.concrete_fields))
+        ]
+        example = expressions[0] if expressions else "e.g. `return self.deleted_at is None`"
+        return (
+            f"Override activity_should_publish() on {labels} ({example}) and drop the "
+            "receiver: turning false removes the activity, turning true adds it back."
+        )
+    return (
+        f"Drop the receiver: feed-outbox publishes the creates, updates and deletes of "
+        f"{labels} itself. More feeds belong in activity_feeds(), notified feeds in "
+        "activity_notify, drafts and soft deletes in activity_should_publish(); "
+        "feed_manager.follow_user / unfollow_user calls keep working (outbox events)."
+    )
 
 
 def _hiding_expression(field: models.Field) -> str | None:

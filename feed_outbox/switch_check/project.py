@@ -121,8 +121,12 @@ def _replacement(module: str, names: list[str]) -> str:
     if module == "stream_django" and "feed_manager" in names:
         return "`from feed_outbox.feed_manager import feed_manager` (the manager object)"
     if module == "stream_django":
-        return f"`import {target}` / `from {target}.<module> import ...`"
-    return f"`{target}` (same names)"
+        return f"`from {target}.<module> import ...` (the module stream_django's name is from)"
+    return f"`{statement_of(target, names)}` (the same names)"
+
+
+def statement_of(module: str, names: list[str]) -> str:
+    return f"from {module} import {', '.join(names)}" if names else f"import {module}"
 
 
 def stream_django_imports(configs: Iterable[AppConfig]) -> list[Finding]:
@@ -140,9 +144,7 @@ def stream_django_imports(configs: Iterable[AppConfig]) -> list[Finding]:
             for module, names in modules:
                 if module != "stream_django" and not module.startswith("stream_django."):
                     continue
-                statement = (
-                    f"from {module} import {', '.join(names)}" if names else f"import {module}"
-                )
+                statement = statement_of(module, names)
                 findings.append(
                     Finding(
                         "feed_outbox.W103",
@@ -151,7 +153,7 @@ def stream_django_imports(configs: Iterable[AppConfig]) -> list[Finding]:
                         node.lineno,
                         f"`{statement}` still imports stream-django, which publishes inline "
                         "from post_save and reads its settings once at import.",
-                        f"Import from {_replacement(module, names)} instead.",
+                        f"Write {_replacement(module, names)} instead.",
                     )
                 )
     return findings
