@@ -97,20 +97,21 @@ def string_line(value: str) -> tuple[str | None, int | None]:
     return None, None
 
 
-def project_files(configs: Iterable[AppConfig]) -> list[Path]:
-    """The project's own modules: its apps' (tests excepted) and its settings files."""
-    found: dict[Path, None] = {}
+def project_files(configs: Iterable[AppConfig]) -> dict[Path, str]:
+    """``{file: module name}`` of the project's own modules: its apps' (tests excepted) and its
+    settings files."""
+    found: dict[Path, str] = {}
     for config in configs:
         root = Path(config.path)
         for path in python_files(root):
             inside = path.relative_to(root).parts
-            if not any(
-                p == "tests" or p.startswith(("test_", "tests.", "conftest")) for p in inside
-            ):
-                found[path.resolve()] = None
+            if any(p == "tests" or p.startswith(("test_", "tests.", "conftest")) for p in inside):
+                continue
+            parts = [*inside[:-1], path.stem] if path.stem != "__init__" else list(inside[:-1])
+            found[path.resolve()] = ".".join([config.name, *parts])
     for file in settings_files():
-        found[Path(file).resolve()] = None
-    return list(found)
+        found.setdefault(Path(file).resolve(), getattr(settings, "SETTINGS_MODULE", ""))
+    return found
 
 
 # -- what is there ------------------------------------------------------------------------
@@ -331,21 +332,24 @@ def feed_manager_bypassing_outbox() -> list[Finding]:
     return findings
 
 
-def _enclosing_functions(tree: ast.AST) -> dict[int, set[int]]:
-    """``{line of a call: def lines of the functions around it}``."""
-    enclosing: dict[int, set[int]] = {}
-    for function in ast.walk(tree):
-        if isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef)):
+def _enclosing_functions(tree: ast.AST) -> dict[int, list[tuple[int, str]]]:
+    """``{line of a call: [(line, name) of the classes and functions around it, outermost
+    first]}``."""
+    enclosing: dict[int, list[tuple[int, str]]] = {}
+    for function in ast.walk(tree):  # breadth first: outer definitions come first
+        if isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
             for node in ast.walk(function):
                 if isinstance(node, ast.Call):
-                    enclosing.setdefault(node.lineno, set()).add(function.lineno)
+                    around = enclosing.setdefault(node.lineno, [])
+                    if (function.lineno, function.name) not in around:
+                        around.append((function.lineno, function.name))
     return enclosing
 
 
 def direct_stream_writes(configs: Iterable[AppConfig], skip: set) -> list[Finding]:
     """stream-python writes (``feed.add_activity``, ``feed.follow``…) in the project's modules."""
     findings = []
-    for path in project_files(configs):
+    for path, module in project_files(configs).items():
         tree = parse_file(str(path))
         if tree is None:
             continue
@@ -353,12 +357,14 @@ def direct_stream_writes(configs: Iterable[AppConfig], skip: set) -> list[Findin
         _, stream = calls_in(tree, str(path), 0)
         enclosing = _enclosing_functions(tree)
         for call in stream:
-            if any((shown, line) in skip for line in enclosing.get(call.line, ())):
+            around = enclosing.get(call.line, [])
+            if any((shown, line) in skip for line, _ in around):
                 continue  # inside a receiver or manager hook reported already
+            where = ".".join([module, *(name for _, name in around)])
             findings.append(
                 Finding(
                     "feed_outbox.W109",
-                    call.text,
+                    where,
                     shown,
                     call.line,
                     f"{call.text}(...) writes to Stream directly. That is not transactional: it "

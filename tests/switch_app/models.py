@@ -17,7 +17,7 @@ class Pin(Activity, models.Model):
     tags = models.ManyToManyField("Board", blank=True)
 
 
-class PinProxy(Pin):
+class PinProxy(Pin):  # marker: W113
     class Meta:
         proxy = True
 
@@ -57,7 +57,7 @@ class Comment(Activity, models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     posted_at = models.DateTimeField(default=timezone.now)
 
-    activity_time_field = "posted_at"
+    activity_time_field = "posted_at"  # marker: W111
 
 
 class Like(Activity, models.Model):
@@ -79,9 +79,5 @@ class Like(Activity, models.Model):
 class Follow(models.Model):
     """Not an Activity: its receivers' follow_user calls go through the outbox unchanged."""
 
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
-    )
-    target = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
-    )
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    target = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
