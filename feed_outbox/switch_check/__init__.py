@@ -50,7 +50,7 @@ def display_path(path: str | None) -> str | None:
 
 def find_all(app_configs: Iterable[AppConfig] | None = None) -> list[Finding]:
     """Every finding for the apps given (default: all); settings are the project's in any case."""
-    from feed_outbox.switch_check import activity_models, project
+    from feed_outbox.switch_check import activity_models, project, reads
 
     configs = list(app_configs) if app_configs is not None else list(global_apps.get_app_configs())
     models = activity_models.activity_models(configs)
@@ -61,6 +61,9 @@ def find_all(app_configs: Iterable[AppConfig] | None = None) -> list[Finding]:
         partial(activity_models.foreign_id_changes, models),
         partial(activity_models.proxy_identity_changes, models),
         partial(activity_models.time_changes, models),
+        partial(reads.hooks_without_property, models),
+        partial(reads.unenriched_references, models),
+        partial(reads.ambiguous_fetch_hooks, configs),
         partial(project.stream_django_imports, configs),
         project.stream_django_settings,
         project.changed_settings,

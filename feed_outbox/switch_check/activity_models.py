@@ -50,7 +50,7 @@ def activity_models(configs: Iterable[AppConfig]) -> list[type[models.Model]]:
     return [m for c in configs for m in c.get_models() if issubclass(m, Activity)]
 
 
-def _overridden_in_project(model: type, name: str) -> Any:
+def project_definition(model: type, name: str) -> Any:
     """The project's definition of ``name`` on ``model`` (None when it is a library's)."""
     owner = defining_class(model, name)
     if owner is None or not is_project_file(class_file(owner)):
@@ -172,7 +172,7 @@ def soft_delete_fields(models_: list[type[models.Model]]) -> list[Finding]:
     """Soft-delete fields on Activity models that keep the default activity_should_publish()."""
     findings = []
     for model in models_:
-        if model._meta.proxy or _overridden_in_project(model, "activity_should_publish"):
+        if model._meta.proxy or project_definition(model, "activity_should_publish"):
             continue
         for field in model._meta.concrete_fields:
             expression = _hiding_expression(field)
@@ -204,7 +204,7 @@ def row_dependent_identity(models_: list[type[models.Model]]) -> list[Finding]:
     for model in models_:
         fields = {n for f in model._meta.get_fields() for n in (f.name, getattr(f, "attname", ""))}
         for hook in _IDENTITY_HOOKS:
-            definition = _overridden_in_project(model, hook)
+            definition = project_definition(model, hook)
             source = function_source(definition) if definition is not None else None
             if source is None:
                 continue
@@ -237,7 +237,7 @@ def _object_is_instance(model: type[models.Model]) -> tuple[str, Any] | None:
         "activity_object": {"create_reference(self)", "create_model_reference(self)"},
     }
     for hook, returns in accepted.items():
-        definition = _overridden_in_project(model, hook)
+        definition = project_definition(model, hook)
         source = function_source(definition) if definition is not None else None
         if source is not None and not returns_only(source.node, returns):
             return hook, source
@@ -248,7 +248,7 @@ def foreign_id_changes(models_: list[type[models.Model]]) -> list[Finding]:
     """Models whose stream-django foreign id (activity_object's reference) is not the instance's."""
     findings = []
     for model in models_:
-        if _overridden_in_project(model, "activity_foreign_id"):
+        if project_definition(model, "activity_foreign_id"):
             continue  # the same override gave stream-django's foreign id
         found = _object_is_instance(model)
         if found is None:
@@ -299,7 +299,7 @@ def time_changes(models_: list[type[models.Model]]) -> list[Finding]:
     """Models whose activity time is read from another field than stream-django's created_at."""
     findings = []
     for model in models_:
-        if _overridden_in_project(model, "activity_time") or model._meta.proxy:
+        if project_definition(model, "activity_time") or model._meta.proxy:
             continue
         field = model.activity_time_field or conf.get("FEED_OUTBOX_TIME_FIELD")
         names = {f.name for f in model._meta.concrete_fields}

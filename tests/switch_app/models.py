@@ -22,10 +22,18 @@ class PinProxy(Pin):  # marker: W113
         proxy = True
 
 
+class Group(models.Model):
+    """Not an Activity, and named like auth.Group."""
+
+    name = models.CharField(max_length=50)
+
+
 class Board(Activity, models.Model):
-    """A soft delete done right (activity_should_publish), but a verb read from the row."""
+    """A soft delete done right (activity_should_publish), but a verb read from the row, and
+    extra data referring to a model Enrich does not load unless told."""
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
+    group = models.ForeignKey(Group, on_delete=models.CASCADE)
     kind = models.CharField(max_length=20, default="board")
     created_at = models.DateTimeField(default=timezone.now)
     is_removed = models.BooleanField(default=False)
@@ -36,6 +44,10 @@ class Board(Activity, models.Model):
     @property
     def activity_verb(self):  # marker: row-dependent verb
         return f"{self.kind}-created"
+
+    @property
+    def extra_activity_data(self):  # marker: W115
+        return {"group": self.group, "owner": self.user}
 
 
 class Repin(Activity, models.Model):
@@ -81,3 +93,18 @@ class Follow(models.Model):
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     target = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+
+
+class Vote(Activity, models.Model):
+    """Its actor hook lacks @property (stream-django's post_save failed on it after the save)."""
+
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
+    pin = models.ForeignKey(Pin, on_delete=models.CASCADE)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def activity_actor_attr(self):  # marker: W114
+        return self.author
+
+    @property
+    def activity_object_attr(self):  # marker: object is the voted pin
+        return self.pin

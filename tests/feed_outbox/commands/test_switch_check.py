@@ -97,9 +97,22 @@ def expected_findings() -> set[tuple[str, str, str, int]]:
             "switch_app.Repin.activity_object_attr",
             *marker("models.py", "object is another row"),
         ),
+        (
+            w + "110",
+            "switch_app.Vote.activity_object_attr",
+            *marker("models.py", "object is the voted pin"),
+        ),
         (w + "111", "switch_app.Comment", *marker("models.py", "W111")),
         (w + "112", "USE_TZ", *marker("settings.py", "W112")),
         (w + "113", "switch_app.PinProxy", *marker("models.py", "W113")),
+        # Found by the survey of real stream-django apps.
+        (w + "114", "switch_app.Vote.activity_actor_attr", *marker("models.py", "W114")),
+        (w + "115", "switch_app.Board.extra_activity_data", *marker("models.py", "W115")),
+        (
+            w + "116",
+            "tests.switch_app.enrich.PinEnrich.fetch_group_instances",
+            *marker("enrich.py", "W116"),
+        ),
     }
 
 
@@ -107,7 +120,8 @@ def test_every_pattern_is_found_at_its_file_and_line_and_nothing_else(switched):
     code, findings = switched
     # Also proves what is not reported: pin_counted (no feed call), follow_saved (Follow is not
     # an Activity), Board.is_removed and Like.is_active (activity_should_publish overridden),
-    # the manager's unfollow_user (super()), queryset.follow and a feed read.
+    # the manager's unfollow_user (super()), queryset.follow and a feed read, references to the
+    # user model and to Activity models, fetch_pin_instances, fetch_switch_app__group_instances.
     assert found(findings) == expected_findings()
     assert code == 1
 
@@ -129,6 +143,9 @@ def test_json_is_a_list_of_findings_with_the_change_to_make(switched):
     assert (
         "from feed_outbox.feed_manager import feed_manager" in by_object["stream_django"]["change"]
     )
+    hook = by_object["tests.switch_app.enrich.PinEnrich.fetch_group_instances"]
+    assert "auth.Group, switch_app.Group" in hook["message"]
+    assert "fetch_switch_app__group_instances" in hook["change"]
 
 
 def test_system_check_reports_the_same_findings_as_warnings(switched):
