@@ -51,6 +51,9 @@ def display_path(path: str | None) -> str | None:
 def find_all(app_configs: Iterable[AppConfig] | None = None) -> list[Finding]:
     """Every finding for the apps given (default: all); settings are the project's in any case."""
     from feed_outbox.switch_check import activity_models, project, reads
+    from feed_outbox.switch_check.source import parse_file
+
+    parse_file.cache_clear()  # each run reads the files as they are now
 
     configs = list(app_configs) if app_configs is not None else list(global_apps.get_app_configs())
     models = activity_models.activity_models(configs)

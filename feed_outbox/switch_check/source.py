@@ -6,6 +6,7 @@ from __future__ import annotations
 import ast
 import functools
 import inspect
+import os
 import site
 import sys
 import textwrap
@@ -96,13 +97,22 @@ def is_project_file(path: str | Path | None) -> bool:
 
 
 def python_files(directory: str | Path) -> Iterator[Path]:
-    """The project's .py files under ``directory`` (no virtualenvs, caches or migrations)."""
+    """The project's .py files under ``directory`` (no virtualenvs, caches, hidden directories
+    or migrations; pruned while walking, so a node_modules is never read)."""
     root = Path(directory)
     if not is_project_file(root):
         return
-    for path in sorted(root.rglob("*.py")):
-        if is_project_file(path) and not any(p.startswith(".") for p in path.parts[-4:-1]):
-            yield path
+    for current, dirs, files in os.walk(root):
+        dirs[:] = sorted(
+            d
+            for d in dirs
+            if d not in _SKIPPED_DIRS
+            and not d.startswith(".")
+            and is_project_file(Path(current, d))
+        )
+        for name in sorted(files):
+            if name.endswith(".py"):
+                yield Path(current, name)
 
 
 @functools.cache

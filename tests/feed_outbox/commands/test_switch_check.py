@@ -225,3 +225,21 @@ def test_the_check_reads_source_only():
     )
     assert "stream_django" not in result.stdout, result.stdout
     assert "tests.switch_app.context_processors" not in result.stdout
+
+
+def test_an_inspection_that_fails_is_reported_instead_of_breaking_manage_py(monkeypatch):
+    """Every management command runs the system checks: code the check cannot read must not
+    stop ``migrate``."""
+    from django.core import checks
+
+    from feed_outbox.switch_check import project
+
+    def changed_settings():
+        raise RuntimeError("unreadable")
+
+    monkeypatch.setattr(project, "changed_settings", changed_settings)
+    (warning,) = [w for w in checks.run_checks(databases=[]) if w.id == "feed_outbox.W120"]
+    assert (
+        warning.msg
+        == "The switch check could not finish changed_settings: RuntimeError: unreadable"
+    )
