@@ -14,6 +14,7 @@ from django.db.models.signals import m2m_changed, post_delete, post_save, pre_de
 from feed_outbox import conf
 from feed_outbox.activity import Activity
 from feed_outbox.switch_check import Finding, display_path
+from feed_outbox.switch_check.project import setting_line
 from feed_outbox.switch_check.source import (
     calls_in,
     class_attribute_line,
@@ -37,7 +38,8 @@ ADOPT = (
     'Deploy, then run `python manage.py outbox_adopt_stream_django` (README, "Migrating from '
     'stream-django", step 4): it re-keys what stream-django published.'
 )
-# Flags a soft delete or a draft: (field name, how activity_should_publish() reads it).
+# Names of soft-delete and draft flags: "hiding" ones are set when the row is not to be shown,
+# "showing" ones when it is.
 _HIDING_BOOLEANS = {"deleted", "is_deleted", "removed", "is_removed", "hidden", "is_hidden"}
 _HIDING_BOOLEANS |= {"archived", "is_archived", "draft", "is_draft", "trashed", "is_trashed"}
 _SHOWING_BOOLEANS = {"is_active", "active", "published", "is_published", "visible", "is_visible"}
@@ -211,18 +213,19 @@ def row_dependent_identity(models_: list[type[models.Model]]) -> list[Finding]:
             read = sorted(fields.intersection(self_attributes(source.node)) - {""})
             if not read:
                 continue
-            label = model._meta.label
+            label, names = model._meta.label, ", ".join(read)
+            change = "changes" if len(read) == 1 else "change"
             findings.append(
                 Finding(
                     "feed_outbox.W107",
                     f"{label}.{hook}",
                     display_path(source.file),
                     source.line,
-                    f"{label}.{hook} reads {', '.join(read)}. stream-django computed it at each "
-                    "call; feed-outbox freezes it in each event, and an activity's verb and "
-                    f"feeds are its identity: if {', '.join(read)} change{'s' * (len(read) == 1)} over the object's "
-                    "life, its later updates and its remove go to another verb or feed than "
-                    "its add. outbox_adopt_stream_django asks an unsaved instance for the verb.",
+                    f"{label}.{hook} reads {names}. stream-django computed it at each call; "
+                    "feed-outbox freezes it in each event, and an activity's verb and feeds are "
+                    f"its identity: if {names} {change} over the object's life, its later "
+                    "updates and its remove go to another verb or feed than its add. "
+                    "outbox_adopt_stream_django asks an unsaved instance for the verb.",
                     "Derive it from the class or from fields that never change; targets that "
                     "do change belong in activity_notify (reconciled on every update).",
                 )
@@ -311,7 +314,7 @@ def time_changes(models_: list[type[models.Model]]) -> list[Finding]:
             file, line = class_attribute_line(model, "activity_time_field") or class_line(model)
             source = f"activity_time_field = {field!r}"
         else:
-            file, line = class_line(model)
+            file, line = setting_line("FEED_OUTBOX_TIME_FIELD")
             source = f"FEED_OUTBOX_TIME_FIELD = {field!r}"
         findings.append(
             Finding(
