@@ -188,7 +188,9 @@ def is_stream_object(expr: ast.AST) -> bool:
         lowered = name.lower()
         if lowered == "feed_manager":  # its own methods go through the outbox
             continue
-        if "feed" in lowered or "timeline" in lowered or lowered.endswith(("client", "stream")):
+        if "feed" in lowered or "timeline" in lowered or lowered.endswith("stream_client"):
+            return True
+        if lowered in {"client", "stream"}:  # stream.connect(...) kept as ``client``
             return True
     return False
 
@@ -226,6 +228,8 @@ def self_attributes(node: ast.AST) -> dict[str, int]:
 def returns_only(node: ast.AST, accepted: set[str]) -> bool:
     """Whether every ``return`` of a function returns one of ``accepted`` (source text)."""
     body = node.body if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) else []
+    if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
+        body = body[1:]  # the docstring
     returns = [n for n in ast.walk(node) if isinstance(n, ast.Return)]
     if not returns or len(body) != len(returns):
         return False

@@ -87,6 +87,11 @@ class Like(Activity, models.Model):
     def activity_author_feed(self):
         return "user"
 
+    @property
+    def activity_object_attr(self):
+        """The like itself, as by default: the foreign id is the same in both libraries."""
+        return self
+
 
 class Follow(models.Model):
     """Not an Activity: its receivers' follow_user calls go through the outbox unchanged."""

@@ -121,7 +121,8 @@ def test_every_pattern_is_found_at_its_file_and_line_and_nothing_else(switched):
     # Also proves what is not reported: pin_counted (no feed call), follow_saved (Follow is not
     # an Activity), Board.is_removed and Like.is_active (activity_should_publish overridden),
     # the manager's unfollow_user (super()), queryset.follow and a feed read, references to the
-    # user model and to Activity models, fetch_pin_instances, fetch_switch_app__group_instances.
+    # user model and to Activity models, fetch_pin_instances, fetch_switch_app__group_instances,
+    # Like.activity_object_attr returning self.
     assert found(findings) == expected_findings()
     assert code == 1
 
