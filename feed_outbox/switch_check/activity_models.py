@@ -104,17 +104,20 @@ def receivers_calling_feed_manager(models_: list[type[models.Model]]) -> list[Fi
         if source is None:
             continue
         manager, stream = calls_in(source.node, source.file, source.offset)
-        if not manager and not stream:
+        models_ = {model for _, model in where["senders"]}
+        if not stream and _same_after_the_switch(models_, {c.name for c in manager}):
             continue
         senders = ", ".join(sorted({sender for sender, _ in where["senders"]}))
         called = ", ".join(sorted({c.text for c in manager + stream}))
         message = (
             f"{func.__qualname__} receives {'/'.join(sorted(where['signals']))} of {senders} "
-            f"and calls {called}. feed-outbox publishes every save of an Activity model itself: "
-            "a create as an add, a save of an existing row as an update (stream-django "
-            "published only creates, managers.py:79-81). A feed_manager call for the instance "
-            "during its save wins over the save's own event: made before it, that event is "
-            "skipped; made after it, it is applied after it."
+            f"and calls {called}. stream-django published only creates (managers.py:79-81); "
+            "feed-outbox also publishes every save of an existing row as an update. The app's "
+            "own call for the instance during its save decides what the save publishes (made "
+            "before feed-outbox's receiver, that receiver publishes nothing for the save; made "
+            "after it, it is applied after feed-outbox's events), so the receiver keeps "
+            "working for saves through save(), but a call made outside the save is followed "
+            "by the save's own update."
         )
         if stream:
             message += (
@@ -129,10 +132,22 @@ def receivers_calling_feed_manager(models_: list[type[models.Model]]) -> list[Fi
                 display_path(source.file),
                 source.line,
                 message,
-                _receiver_change({model for _, model in where["senders"]}, manager),
+                _receiver_change(models_, manager),
             )
         )
     return findings
+
+
+def _same_after_the_switch(models_: set[type[models.Model]], called: set[str]) -> bool:
+    """Calls that change nothing after the switch: follows (outbox events, and never what a
+    save publishes), or removes on models whose activity_should_publish() already unpublishes."""
+    called = called - {"follow_user", "unfollow_user"}
+    removes = {"activity_delete", "remove_activity_from_feed"}
+    if not called:
+        return True
+    return called <= removes and all(
+        project_definition(m, "activity_should_publish") for m in models_
+    )
 
 
 def _receiver_change(models_: set[type[models.Model]], manager: list) -> str:
@@ -146,7 +161,8 @@ def _receiver_change(models_: set[type[models.Model]], manager: list) -> str:
         example = expressions[0] if expressions else "e.g. `return self.deleted_at is None`"
         return (
             f"Override activity_should_publish() on {labels} ({example}) and drop the "
-            "receiver: turning false removes the activity, turning true adds it back."
+            "receiver: turning false removes the activity, turning true adds it back, on "
+            "every path (bulk writes through ActivityManager included)."
         )
     return (
         f"Drop the receiver: feed-outbox publishes the creates, updates and deletes of "

@@ -4,7 +4,7 @@ from django.db.models.signals import m2m_changed, post_save
 from django.dispatch import receiver
 
 from feed_outbox.feed_manager import feed_manager
-from tests.switch_app.models import Board, Follow, Pin
+from tests.switch_app.models import Board, Follow, Like, Pin
 
 
 @receiver(post_save, sender=Pin)
@@ -37,3 +37,13 @@ def follow_saved(sender, instance, created, **kwargs):
     """Follows are not activities: follow_user writes an outbox event, as it should."""
     if created:
         feed_manager.follow_user(instance.user_id, instance.target_id)
+
+
+@receiver(post_save, sender=Like)
+def like_saved(sender, instance, created, **kwargs):
+    """Like unpublishes by activity_should_publish(): the remove is redundant, the follow is an
+    outbox event. Nothing behaves differently: no finding."""
+    if not instance.is_active:
+        feed_manager.activity_delete(sender, instance)
+    if created:
+        feed_manager.follow_user(instance.user_id, instance.pin.user_id)

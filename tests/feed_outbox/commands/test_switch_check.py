@@ -122,7 +122,7 @@ def test_every_pattern_is_found_at_its_file_and_line_and_nothing_else(switched):
     # an Activity), Board.is_removed and Like.is_active (activity_should_publish overridden),
     # the manager's unfollow_user (super()), queryset.follow and a feed read, references to the
     # user model and to Activity models, fetch_pin_instances, fetch_switch_app__group_instances,
-    # Like.activity_object_attr returning self.
+    # Like.activity_object_attr returning self, like_saved (a redundant remove and a follow).
     assert found(findings) == expected_findings()
     assert code == 1
 
@@ -136,7 +136,7 @@ def test_json_is_a_list_of_findings_with_the_change_to_make(switched):
     by_object = {f["object"]: f for f in findings}
     assert "`return self.deleted_at is None`" in by_object["switch_app.Pin.deleted_at"]["change"]
     receiver = by_object["tests.switch_app.receivers.pin_saved"]
-    assert "made before it, that event is skipped" in receiver["message"]
+    assert "that receiver publishes nothing for the save" in receiver["message"]
     assert "activity_should_publish()" in receiver["change"]
     assert by_object["STREAM_PERSONAL_FEED"]["change"].startswith(
         "Set STREAM_NOTIFICATION_FEED = 'personal'"
