@@ -118,12 +118,9 @@ def project_files(configs: Iterable[AppConfig]) -> dict[Path, str]:
 
 
 def _replacement(module: str, names: list[str]) -> str:
-    target = "feed_outbox" + module[len("stream_django") :]
-    if module == "stream_django" and "feed_manager" in names:
-        return "`from feed_outbox.feed_manager import feed_manager` (the manager object)"
-    if module == "stream_django":
-        return f"`from {target}.<module> import ...` (the module stream_django's name is from)"
-    return f"`{statement_of(target, names)}` (the same names)"
+    # Every public name of stream-django's modules is in feed_outbox's module of the same name
+    # (the package's feed_manager is the manager object there too).
+    return statement_of("feed_outbox" + module[len("stream_django") :], names)
 
 
 def statement_of(module: str, names: list[str]) -> str:
@@ -154,7 +151,7 @@ def stream_django_imports(configs: Iterable[AppConfig]) -> list[Finding]:
                         node.lineno,
                         f"`{statement}` still imports stream-django, which publishes inline "
                         "from post_save and reads its settings once at import.",
-                        f"Write {_replacement(module, names)} instead.",
+                        f"Write `{_replacement(module, names)}` (the same names).",
                     )
                 )
     return findings

@@ -141,9 +141,7 @@ def test_json_is_a_list_of_findings_with_the_change_to_make(switched):
     assert by_object["STREAM_PERSONAL_FEED"]["change"].startswith(
         "Set STREAM_NOTIFICATION_FEED = 'personal'"
     )
-    assert (
-        "from feed_outbox.feed_manager import feed_manager" in by_object["stream_django"]["change"]
-    )
+    assert "`from feed_outbox import feed_manager`" in by_object["stream_django"]["change"]
     hook = by_object["tests.switch_app.enrich.PinEnrich.fetch_group_instances"]
     assert "auth.Group, switch_app.Group" in hook["message"]
     assert "fetch_switch_app__group_instances" in hook["change"]
