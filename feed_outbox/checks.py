@@ -186,3 +186,19 @@ def check_lease_outlasts_requests(app_configs=None, **kwargs):
             id="feed_outbox.W002",
         )
     ]
+
+
+@checks.register()
+def check_switch_from_stream_django(app_configs=None, **kwargs):
+    """What behaves differently after the switch from stream-django (``outbox_switch_check``)."""
+    from feed_outbox.switch_check import find_all
+
+    return [
+        checks.Warning(
+            f"{finding.where}: {finding.message}" if finding.file else finding.message,
+            hint=finding.change,
+            obj=finding.object,
+            id=finding.id,
+        )
+        for finding in find_all(app_configs)
+    ]
