@@ -50,7 +50,8 @@ if POSTGRES_PROBLEM is None:
 
 DATABASES = {"default": _default, "other": _other}
 # Test-only Activity models of the write side (soft deletes, proxies, extra feeds, bad data).
-INSTALLED_APPS = [*INSTALLED_APPS, "tests.write_app"]  # noqa: F405
+# And the stream-django patterns the survey found in public apps (tests/migration).
+INSTALLED_APPS = [*INSTALLED_APPS, "tests.write_app", "tests.migration.patterns"]  # noqa: F405
 USING_POSTGRES = POSTGRES_PROBLEM is None
 
 # Subprocesses of a test (relays, writers) get the test's emulator and, to test bad
