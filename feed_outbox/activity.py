@@ -239,7 +239,10 @@ class Activity:
             )
         to = self.activity_notify
         if to:
-            extra["to"] = [feed_id(f) for f in to]
+            try:
+                extra["to"] = [feed_id(f) for f in to]
+            except ActivityDataError as exc:
+                raise ActivityDataError(f"{_label(self)}.activity_notify: {exc}") from None
         actor = self.activity_actor
         if actor is None or actor == "":
             raise ActivityDataError(f"{_label(self)} has an empty actor")

@@ -64,6 +64,41 @@ def test_notify_targets_reach_own_timeline_hashtag_feeds_and_mentioned_users(
     assert {feed: foreign_ids(feed) for feed in holders} == {feed: [] for feed in holders}
 
 
+def test_a_notify_target_that_is_no_feed_id_fails_the_save_before_anything_is_written(
+    monkeypatch,
+):
+    """markui copies to ``hashtag:<keyword>`` with the keyword as typed; ``c++`` is no feed id.
+    ``feed_manager.get_feed`` refuses it in the app's ``activity_notify`` as stream-django's
+    did (stream-python checks the id), and the save fails with nothing written. A target given
+    as a string (feed_outbox accepts ``'slug:id'``) fails the same way, naming model and hook."""
+    monkeypatch.setattr(Chirp, "hashtags", lambda self: ["c++"])
+    user = UserFactory()
+    with pytest.raises(ValueError, match=r"hash_c\+\+"), transaction.atomic():
+        Chirp.objects.create(user=user, text="learning #c++")
+
+    monkeypatch.setattr(Chirp, "activity_notify", property(lambda self: ["user:hash_c++"]))
+    with pytest.raises(ActivityDataError) as raised, transaction.atomic():
+        Chirp.objects.create(user=user, text="learning #c++")
+    assert str(raised.value).startswith("patterns.Chirp.activity_notify: 'user:hash_c++'")
+    assert not Chirp.objects.exists() and not OutboxEvent.objects.exists()
+
+
+def test_tracking_switched_off_and_on_by_hand_as_deploy_commands_do(outbox_drain, foreign_ids):
+    """django_twitter's after_deploy command and Stream-Example-Py's tests call
+    ``disable_model_tracking()`` / ``enable_model_tracking()``: rows saved in between are not
+    published, later ones are."""
+    author = UserFactory()
+    item = Item.objects.create(owner=author, title="x")
+    feed_manager.disable_model_tracking()
+    try:
+        Keep.objects.create(user=author, item=item)
+    finally:
+        feed_manager.enable_model_tracking()
+    later = Keep.objects.create(user=author, item=item)
+    outbox_drain()
+    assert foreign_ids(f"user:{author.pk}") == [ref(later)]
+
+
 def test_follow_receivers_of_a_plain_follow_model_commit_with_the_save(outbox_drain, foreign_ids):
     """django_twitter's Follow is no Activity: its post_save/post_delete receivers call
     ``follow_user``/``unfollow_user``. A rolled-back follow follows nobody (stream-django had
