@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import datetime
+import inspect
 import re
 from collections.abc import Mapping
 from functools import cache
@@ -71,6 +72,41 @@ def _actor_foreign_key(cls: type) -> tuple[str, str] | None:
             return None
         return field.attname, model_content_type(field.related_model)
     return None
+
+
+# stream-django's hooks are properties; a subclass that writes one as a plain method
+# (GrowHome's Follow and Like did) hands a bound method to the activity.
+_PROPERTY_HOOKS = (
+    "activity_author_feed",
+    "extra_activity_data",
+    "activity_actor_attr",
+    "activity_object_attr",
+    "activity_actor_id",
+    "activity_actor",
+    "activity_verb",
+    "activity_object",
+    "activity_foreign_id",
+    "activity_time",
+    "activity_notify",
+)
+
+
+@cache
+def _hooks_written_as_methods(cls: type) -> tuple[str, ...]:
+    return tuple(
+        name
+        for name in _PROPERTY_HOOKS
+        if inspect.isfunction(inspect.getattr_static(cls, name, None))
+    )
+
+
+def _check_hooks(instance: Any) -> None:
+    methods = _hooks_written_as_methods(type(instance))
+    if methods:
+        raise ActivityDataError(
+            f"{_label(instance)}.{methods[0]} is a method; Activity hooks are properties: "
+            "add @property above it"
+        )
 
 
 class Activity:
@@ -190,6 +226,7 @@ class Activity:
         """
         from feed_outbox.feed_manager import feed_manager
 
+        _check_hooks(self)
         return [f"{feed_manager.get_actor_feed(self)}:{self.activity_actor_id}"]
 
     def _extra_data(self) -> dict[str, Any]:
@@ -213,6 +250,7 @@ class Activity:
 
     def create_activity(self) -> dict[str, Any]:
         """The activity dict sent to Stream. The dict ``extra_activity_data`` returned is not mutated."""
+        _check_hooks(self)
         extra = self._extra_data()
         clash = CORE_FIELDS & extra.keys()
         if clash:
@@ -222,7 +260,10 @@ class Activity:
             )
         to = self.activity_notify
         if to:
-            extra["to"] = [feed_id(f) for f in to]
+            try:
+                extra["to"] = [feed_id(f) for f in to]
+            except ActivityDataError as exc:
+                raise ActivityDataError(f"{_label(self)}.activity_notify: {exc}") from None
         actor = self.activity_actor
         if actor is None or actor == "":
             raise ActivityDataError(f"{_label(self)} has an empty actor")

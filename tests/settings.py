@@ -49,9 +49,15 @@ if POSTGRES_PROBLEM is None:
     _other["NAME"] = f"{_default['NAME']}_other"
 
 DATABASES = {"default": _default, "other": _other}
-# Test-only Activity models: the write side's (soft deletes, proxies, extra feeds, bad data) and
-# a stream-django-era app's (soft deletes through its own receivers, tests/migration/pinboard).
-INSTALLED_APPS = [*INSTALLED_APPS, "tests.write_app", "tests.migration.pinboard"]  # noqa: F405
+# Test-only Activity models: the write side's (soft deletes, proxies, extra feeds, bad data), a
+# stream-django-era app's (soft deletes through its own receivers, tests/migration/pinboard) and
+# the patterns the survey found in public stream-django apps (tests/migration/patterns).
+INSTALLED_APPS = [
+    *INSTALLED_APPS,  # noqa: F405
+    "tests.write_app",
+    "tests.migration.pinboard",
+    "tests.migration.patterns",
+]
 USING_POSTGRES = POSTGRES_PROBLEM is None
 
 # Subprocesses of a test (relays, writers) get the test's emulator and, to test bad
