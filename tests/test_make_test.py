@@ -43,5 +43,6 @@ def test_required_postgres_that_is_unreachable_fails_the_run():
 def test_without_postgres_the_postgres_tests_are_skipped_loudly():
     result = run_pytest({"FEED_OUTBOX_REQUIRE_POSTGRES": "0"})
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "PostgreSQL tests SKIPPED (1)" in result.stdout
+    assert "PostgreSQL tests SKIPPED (2)" in result.stdout
     assert "skipped: tests/feed_outbox/test_drain_in_testcase.py" in result.stdout
+    assert "skipped: tests/feed_outbox/test_checks.py" in result.stdout
