@@ -55,7 +55,7 @@ def pages() -> dict:
         return {
             "verb": activity["verb"],
             "actor": getattr(activity["actor"], "username", activity["actor"]),
-            "object": getattr(activity["object"], "text", activity["object"]),
+            "object": str(activity["object"]),  # a tweet's text, a photo's caption
             "liked_by_me": getattr(activity["object"], "liked_by_me", None),
             "enriched": activity.enriched,
         }

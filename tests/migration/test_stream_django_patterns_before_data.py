@@ -47,16 +47,18 @@ def test_pages_enrich_and_mark_seen_what_stream_django_wrote():
         }
 
     # Bob looks at alice's profile: her two tweets (his like of the first one known to the
-    # hook) and her like of his tweet.
+    # hook), her like of his tweet and her two photos.
     assert shown["profile"] == sorted(
         [
             row("tweet", "alice", "first", True),
             row("tweet", "alice", "second", False),
             row("like", "alice", "bob's", False),
+            row("photo", "alice", "sunset", None),
+            row("photo", "alice", "harbour", None),
         ],
         key=json.dumps,
     )
-    # Bob's timeline follows alice (stream-django's follow_user): the same three.
+    # Bob's timeline follows alice (stream-django's follow_user): the same five.
     assert shown["timeline"] == shown["profile"]
     # Alice's notifications: bob's and carol's likes of her first tweet, one group, then seen.
     assert shown["notifications"] == [
