@@ -80,8 +80,8 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
 DATABASES["default"]["ATOMIC_REQUESTS"] = True
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
-# Django's four validators guard sign-ups. The seeded accounts' password 'demo' fails them on
-# purpose: seed_demo sets it with set_password(), which validates nothing.
+# Django's four validators guard sign-ups. The seeded accounts' printed password 'demo' would
+# fail them: seed_demo sets it with set_password(), which validates nothing.
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": f"django.contrib.auth.password_validation.{name}"}
     for name in (

@@ -4,7 +4,7 @@ import datetime
 import random
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group, Permission
+from django.contrib.auth.models import AbstractUser, Group, Permission
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
@@ -113,7 +113,7 @@ class Command(BaseCommand):
         return tweet.created_at + (now - tweet.created_at) * rng.uniform(0.1, 0.9)
 
 
-def seed_staff(User=None) -> tuple:
+def seed_staff(User: type[AbstractUser] | None = None) -> tuple[AbstractUser, bool]:
     """The demo's staff account in the operators' group, and whether it was created. A staff
     seeded as a superuser by an older version is made an operator like a new one."""
     User = User or get_user_model()
