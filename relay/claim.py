@@ -359,13 +359,21 @@ def _unleased() -> dict:
     return {"lease_owner": "", "lease_token": None, "lease_expires_at": None}
 
 
-def mark_delivered(lease: Lease, ids: Iterable[int], using: str = "default") -> int:
+def mark_delivered(
+    lease: Lease, ids: Iterable[int], using: str = "default", refund: bool = False
+) -> int:
     """Settle delivered events; returns how many were still held by ``lease``. Events parked
-    behind them become claimable in the same transaction."""
+    behind them become claimable in the same transaction. ``refund``: the attempt was a paused
+    relay's probe, which is never counted against its event."""
     ids = list(ids)
+    refunded = {"attempts": F("attempts") - 1} if refund else {}
     with transaction.atomic(using=using):
         done = _held(lease, ids, using).update(
-            status=EventStatus.DELIVERED, delivered_at=_at(), last_error="", **_unleased()
+            status=EventStatus.DELIVERED,
+            delivered_at=_at(),
+            last_error="",
+            **refunded,
+            **_unleased(),
         )
         unpark(ids, using)
     return done
@@ -395,6 +403,15 @@ def mark_dead(lease: Lease, event_id: int, error: str, using: str = "default") -
 def release(lease: Lease, ids: Iterable[int], using: str = "default") -> int:
     """Give events back untouched (shutdown, configuration error); the attempt is refunded."""
     return _held(lease, ids, using).update(attempts=F("attempts") - 1, **_unleased())
+
+
+def hold(lease: Lease, ids: Iterable[int], seconds: float, using: str = "default") -> int:
+    """Refund the attempt of events whose request may still land at Stream and keep them
+    leased ``seconds`` more, their backoff untouched: neither they nor the later events of
+    their keys are claimed (by any relay) before that request can no longer be applied."""
+    return _held(lease, ids, using).update(
+        attempts=F("attempts") - 1, lease_expires_at=_at(seconds)
+    )
 
 
 def renew(lease: Lease, lease_seconds: float, using: str = "default") -> int:

@@ -212,6 +212,15 @@ def _serve(relay: Relay, once: bool = False, strict: bool = False) -> int:
 
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
+
+    def _orphaned() -> None:
+        logger.warning("the --workers parent process is gone: stopping as on SIGTERM")
+        stop.set()
+        relay.wake()
+
+    from relay.supervisor import watch_parent
+
+    watch_parent(_orphaned)
     opts = relay.options
     if once:
         from relay.wakeup import PollWakeup

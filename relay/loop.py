@@ -82,8 +82,10 @@ class Loop:
             self._failures = 0
             if claimed:
                 continue
-            if self.until_idle and (self.pause.paused or not self.producer.inflight):
-                return  # nothing claimable and nothing in flight (or an unusable configuration)
+            if self.until_idle and not self.producer.inflight:
+                # Nothing claimable (or the configuration unusable) and nothing in flight. A
+                # paused relay's probe is waited for, not cancelled: its answer is the point.
+                return
             self.wakeup.wait(self.idle_timeout())
 
     def idle_timeout(self) -> float:

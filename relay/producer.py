@@ -33,6 +33,9 @@ class Batch:
     deadline: float
     futures: dict[Future, Call]
     started: float = field(default_factory=time.monotonic)
+    # Claimed while the relay was paused: one event asking whether the configuration was
+    # fixed, settled as the relay's question, never as the event's try (relay.settle).
+    probe: bool = False
 
     def done(self) -> bool:
         return all(f.done() for f in self.futures)
@@ -74,6 +77,8 @@ class Producer:
     def may_claim(self) -> bool:
         if not self.pause.may_claim():
             return False
+        if self.pause.paused and self.inflight:
+            return False  # one probe at a time: its answer decides whether more may follow
         busy = sum(batch.busy() for batch in self.inflight)
         return busy < self.options.concurrency * CALLS_PER_THREAD
 
@@ -87,7 +92,7 @@ class Producer:
         if not lease.events:
             return None
         self.metrics.batch(len(lease))
-        batch = Batch(lease, started + opts.lease_seconds, {})
+        batch = Batch(lease, started + opts.lease_seconds, {}, probe=self.pause.paused)
         pool = self.pool()
         for call in self.delivery.plan_calls(lease.events):
             batch.futures[pool.submit(call, lambda b=batch: b.deadline)] = call

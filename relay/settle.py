@@ -16,10 +16,16 @@ from relay import claim
 from relay.events import Event, Lease
 from relay.metrics import PAUSED, Metrics
 from relay.options import RelayOptions
-from relay.pause import Pause
+from relay.pause import Pause, Probe
 from relay.producer import Batch
 from relay.publisher import Outcome
-from relay.retry import Action, Decision, decide, shared_configuration_failure
+from relay.retry import (
+    Action,
+    Decision,
+    decide,
+    may_still_land,
+    shared_configuration_failure,
+)
 
 logger = logging.getLogger("relay")
 
@@ -105,7 +111,9 @@ class Settler:
                 unsent.extend(call.events)
         delivered = [o.event for o in outcomes if o.ok]
         if delivered:
-            result.delivered = claim.mark_delivered(lease, [e.id for e in delivered], opts.using)
+            result.delivered = claim.mark_delivered(
+                lease, [e.id for e in delivered], opts.using, refund=batch.probe
+            )
             self._count(delivered, "delivered", result.delivered)
         failures = [o for o in outcomes if not o.ok]
         shared = shared_configuration_failure(
@@ -114,7 +122,11 @@ class Settler:
         policy = opts.retry_policy
         for outcome in failures:
             event = outcome.event
-            self._apply(lease, event, decide(outcome.error, event.attempts, policy, shared), result)
+            decision = decide(outcome.error, event.attempts, policy, shared)
+            if batch.probe:
+                self._settle_probe(lease, outcome, decision, result)
+            else:
+                self._apply(lease, event, decision, result)
         if unsent:
             result.released += claim.release(lease, [e.id for e in unsent], opts.using)
         if result.delivered and self.pause.close():
@@ -163,6 +175,41 @@ class Settler:
             logger.debug("event %d will be retried in %.1fs: %s", event.id, decision.delay, message)
             if done:
                 self.retry_causes.met(message)
+
+    def _settle_probe(
+        self, lease: Lease, outcome: Outcome, decision: Decision, result: BatchResult
+    ) -> None:
+        """A paused relay's probe is the relay's question (is the configuration fixed?), not
+        the event's try: whatever it met, the event keeps its attempts and its backoff."""
+        event, using = outcome.event, self.options.using
+        verdict = Probe.of(decision)
+        if verdict is Probe.STILL_BROKEN:
+            self._apply(lease, event, decision, result)  # released, the pause tripped again
+            return
+        if may_still_land(outcome.error):
+            # The request may still be applied: its event and key stay leased until it can
+            # no longer land, as a retry's backoff would hold them (late landings, issue 12).
+            result.released += claim.hold(lease, [event.id], self.options.landing_seconds, using)
+        else:
+            result.released += claim.release(lease, [event.id], using)
+        if verdict is Probe.FIXED:
+            logger.info(
+                "the probe's event %d met an answer about its own data (%s): Stream accepts "
+                "the configuration, resuming; the event is tried as any other",
+                event.id,
+                decision.message,
+            )
+            if self.pause.close():
+                self.metrics.set_gauge(PAUSED, 0)
+            return
+        self.pause.postpone()
+        logger.info(
+            "the probe's event %d met %s: still paused, next probe in %.1fs; the event keeps "
+            "its attempts and backoff",
+            event.id,
+            decision.message,
+            self.pause.seconds_to_probe(),
+        )
 
     def _pause(self, message: str, key: tuple | None) -> None:
         if self.pause.trip(message, key):

@@ -1,8 +1,16 @@
-"""``--workers N``: N relay processes under one parent that forwards SIGTERM/SIGINT to them.
+"""``--workers N``: N relay processes under one parent that forwards SIGTERM/SIGINT to them,
+and that they outlive by no more than their grace period, however it dies.
 
 With ``--metrics-port`` the parent serves /healthz, /readyz and /metrics for all of them: the
 children write their figures in prometheus-client's multiprocess mode to a directory of the
 parent's, which sums them in one scrape.
+
+A parent killed with SIGKILL (or by the OOM killer) forwards nothing: each child watches the
+read end of a pipe whose only write end the parent holds. The kernel closes it whatever way
+the parent ends, and the child reads end-of-file and stops as on SIGTERM. Linux's
+prctl(PR_SET_PDEATHSIG) was the other way; it fires when the parent *thread* that started the
+child ends (not the process), exists only on Linux (not on a developer's macOS) and leaves a
+window between fork and the prctl call. The pipe has none of these.
 """
 
 from __future__ import annotations
@@ -14,9 +22,13 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+from collections.abc import Callable
 
 logger = logging.getLogger("relay")
+# The environment variable naming, in a child, the pipe its parent holds open (watch_parent).
+PARENT_FD = "FEED_OUTBOX_RELAY_PARENT_FD"
 
 
 def _child_argv(argv: list[str]) -> list[str]:
@@ -55,7 +67,16 @@ def run_workers(
         # A fresh directory per run: files left by an earlier run would be summed in.
         metrics_dir = tempfile.mkdtemp(prefix="feed-outbox-relay-metrics-")
         env["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
-    children = [subprocess.Popen(c, env=env) for c in commands for _ in range(workers)]
+    # The parent keeps the write end (never written to) for as long as it lives; Popen's
+    # close_fds keeps it out of every child, so only the parent's death closes it.
+    watched, held = os.pipe()
+    env[PARENT_FD] = str(watched)
+    children = [
+        subprocess.Popen(c, env=env, pass_fds=(watched,))
+        for c in commands
+        for _ in range(workers)
+    ]
+    os.close(watched)
     logger.info("started %d relay processes: %s", len(children), [c.pid for c in children])
     server = None
     if metrics_dir is not None:
@@ -63,10 +84,31 @@ def run_workers(
     try:
         return _supervise(children, metrics_dir)
     finally:
+        os.close(held)
         if server is not None:
             server.stop()
         if metrics_dir is not None:
             shutil.rmtree(metrics_dir, ignore_errors=True)
+
+
+def watch_parent(on_gone: Callable[[], None]) -> bool:
+    """In a ``--workers`` child: call ``on_gone`` (on a thread of its own) once the parent
+    process is gone. False when this process was not started by ``run_workers``."""
+    value = os.environ.pop(PARENT_FD, None)
+    if not value:
+        return False
+    fd = int(value)
+    os.set_inheritable(fd, False)  # nothing this process starts may keep the pipe open
+
+    def watch() -> None:
+        # The parent never writes: read() returns only at end-of-file, when it has exited.
+        while os.read(fd, 1):
+            pass
+        os.close(fd)
+        on_gone()
+
+    threading.Thread(target=watch, name="relay-parent-watch", daemon=True).start()
+    return True
 
 
 def _serve_metrics(port: int, path: str, children: list[subprocess.Popen]):

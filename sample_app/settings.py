@@ -13,8 +13,14 @@ DEMO_DIR = BASE_DIR / ".demo"
 env = environ.Env(DEBUG=(bool, False))
 
 DEBUG = env("DEBUG")
+# Demo-only defaults (README, "The two commands"; `manage.py check --deploy` names each one):
+# a key anyone can read, and plain HTTP on localhost, where Secure cookies would never be
+# sent back and a redirect to HTTPS would find nothing. A deployment sets SECRET_KEY and,
+# behind TLS, HTTPS=1; HSTS (which browsers remember) is left to its own settings.
 SECRET_KEY = env("SECRET_KEY", default="insecure-demo-key-change-me-in-production")
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1"])
+HTTPS = env.bool("HTTPS", default=False)
+SECURE_SSL_REDIRECT = SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = HTTPS
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -74,7 +80,17 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
 DATABASES["default"]["ATOMIC_REQUESTS"] = True
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
-AUTH_PASSWORD_VALIDATORS = []
+# Django's four validators guard sign-ups. The seeded accounts' printed password 'demo' would
+# fail them: seed_demo sets it with set_password(), which validates nothing.
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": f"django.contrib.auth.password_validation.{name}"}
+    for name in (
+        "UserAttributeSimilarityValidator",
+        "MinimumLengthValidator",
+        "CommonPasswordValidator",
+        "NumericPasswordValidator",
+    )
+]
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = True

@@ -6,6 +6,7 @@ import pytest
 from django.urls import reverse
 
 from feed_outbox.client import get_client
+from sample_app.management.commands.seed_demo import seed_staff
 from sample_app.models import Follow, Like, Retweet, Tweet
 from tests.factories import TweetFactory, UserFactory
 
@@ -252,16 +253,18 @@ def test_feed_pages_link_to_older_activities(as_user, outbox_drain):
 def test_staff_see_the_outbox_status_link_and_the_stream_switch_only_under_the_demo(
     client, tmp_path, monkeypatch
 ):
-    staff = UserFactory(username="ops", is_staff=True, is_superuser=True)
+    staff, _ = seed_staff()  # the demo's: an outbox operator, not a superuser
     client.force_login(staff)
-    page = client.get(reverse("profile", args=["ops"])).content.decode()
+    page = client.get(reverse("profile", args=[staff.username])).content.decode()
     assert reverse("admin:feed_outbox_outboxevent_status") in page
+    assert client.get(reverse("admin:feed_outbox_outboxevent_status")).status_code == 200
     assert "stream-state" not in page  # not under make demo: no switch
     assert client.post(reverse("demo_stream"), {"action": "stop"}).status_code == 404
 
     monkeypatch.setenv("DEMO_CONTROL_DIR", str(tmp_path))
     (tmp_path / "stream.state").write_text("running")
-    assert 'id="stop-stream"' in client.get(reverse("profile", args=["ops"])).content.decode()
+    profile = reverse("profile", args=[staff.username])
+    assert 'id="stop-stream"' in client.get(profile).content.decode()
 
     client.force_login(UserFactory(username="plain"))
     page = client.get(reverse("profile", args=["plain"])).content.decode()
