@@ -123,7 +123,11 @@ def test_cli_fault_flags_are_applied_and_changeable_at_runtime():
             cli.client.feed("user", "1").add_activity(activity(1))
         faults = requests.get(f"{cli.url}/_emulator/control").json()["faults"]
         assert faults["error_rate"] == 1 and faults["rate_limits"] == "stream"
-        requests.post(f"{cli.url}/_emulator/control", json={"error_rate": 0})
+        requests.post(
+            f"{cli.url}/_emulator/control",
+            json={"error_rate": 0},
+            headers={"X-Emulator-Control": "1"},
+        )
         cli.client.feed("user", "1").add_activity(activity(1))
         stats = requests.get(f"{cli.url}/_emulator/stats").json()
         assert stats["faults"]["error"] == 1 and stats["activities"] == 1
