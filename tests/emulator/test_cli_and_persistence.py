@@ -20,7 +20,8 @@ PREFIX = "Stream emulator listening on http://localhost:"
 
 class Cli:
     def __init__(self, *args: str) -> None:
-        env = {**os.environ, "PYTHONPATH": str(ROOT)}
+        # the secret through the environment, as the demo and docker-compose pass it
+        env = {**os.environ, "PYTHONPATH": str(ROOT), "STREAM_API_SECRET": SECRET}
         env.pop("LOCAL", None)
         self.proc = subprocess.Popen(
             [
@@ -31,8 +32,6 @@ class Cli:
                 "0",
                 "--api-key",
                 KEY,
-                "--api-secret",
-                SECRET,
                 *args,
             ],
             stdout=subprocess.PIPE,
