@@ -13,13 +13,14 @@ from collections import Counter
 
 import jwt
 import pytest
+import stream
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from feed_outbox.emulator import Emulator
 from feed_outbox.emulator.api import ROUTES as V2_ROUTES
 from feed_outbox.emulator.v3.service import ROUTES as V3_ROUTES
-from tests.emulator.rawhttp import exchange
+from tests.emulator.rawhttp import NoAnswer, exchange
 
 KEY, SECRET = "fuzz-key", "fuzz-secret-0123456789abcdef0123456789abcdef"
 V2_TOKEN = jwt.encode({"resource": "*", "action": "*", "feed_id": "*"}, SECRET, algorithm="HS256")
@@ -290,10 +291,63 @@ def requests_for(draw, surface: str) -> tuple[bytes, bool, bool]:
     return raw, is_json, half_close
 
 
+@st.composite
+def framing(draw) -> tuple[bytes, bool, bool]:
+    """Malformed request lines and header blocks, sent whole and then half-closed."""
+    line = draw(
+        st.sampled_from(
+            [
+                "GET / HTTP/1.1",
+                "GET /_emulator/stats HTTP/1.0",
+                "GET  HTTP/1.1",
+                "GET /",
+                "",
+                "GET /x HTTP/2.0",
+                "\x00\x01 / HTTP/1.1",
+                "GET /a b HTTP/1.1",
+                "G\u00ffT / HTTP/1.1",
+            ]
+        )
+        | st.text(st.characters(min_codepoint=0, max_codepoint=0xFF, exclude_characters="\r\n"))
+    )
+    header_lines = draw(
+        st.lists(
+            st.sampled_from(
+                [
+                    "Host: localhost:PORT",
+                    "no colon here",
+                    ": empty name",
+                    "Host:",
+                    "Host: a:b:c",
+                    "Transfer-Encoding: chunked",
+                    "Content-Length: 5",
+                    "Content-Length: 1, 2",
+                    "Connection: keep-alive",
+                    "X-Big: " + "x" * 70_000,
+                    "\tfolded: value",
+                ]
+            )
+            | st.text(
+                st.characters(min_codepoint=0, max_codepoint=0xFF, exclude_characters="\r\n")
+            ),
+            max_size=5,
+        )
+    )
+    ending = draw(st.sampled_from(["\r\n\r\n", "\r\n\r\n12345", "\r\n", "", "\n\n"]))
+    raw = (line + "".join("\r\n" + h for h in header_lines) + ending).encode("latin-1")
+    return raw, True, True
+
+
 def _check(emulator, surface: str, case: tuple[bytes, bool, bool]) -> None:
     raw, is_json, half_close = case
     TRIED[surface] += 1
     try:
+        if not raw.strip():  # blank lines and EOF: no request, so a close or a 400 will do
+            try:
+                assert exchange(emulator.port, raw, half_close=True).status == 400
+            except NoAnswer:
+                pass
+            return
         answer = exchange(
             emulator.port,
             raw.replace(b":PORT", f":{emulator.port}".encode(), 1),
@@ -318,12 +372,13 @@ def _check(emulator, surface: str, case: tuple[bytes, bool, bool]) -> None:
 
 
 SURFACES = ["v2 API", "v3 API", "control", "reset", "log", "feeds.json", "inspector", "stats"]
+CASES = {surface: requests_for(surface) for surface in SURFACES} | {"HTTP framing": framing()}
 
 
-@pytest.mark.parametrize("surface", SURFACES)
+@pytest.mark.parametrize("surface", list(CASES))
 def test_every_surface_answers_malformed_requests_and_keeps_serving(emulator, surface):
     @FUZZ
-    @given(case=requests_for(surface))
+    @given(case=CASES[surface])
     def run(case):
         _check(emulator, surface, case)
 
@@ -332,8 +387,6 @@ def test_every_surface_answers_malformed_requests_and_keeps_serving(emulator, su
     assert TRIED[surface] - before >= min(EXAMPLES, 50)
     # and the real client is still served afterwards
     emulator.reset()
-    import stream
-
     client = stream.connect(KEY, SECRET, base_url=emulator.url)
     client.feed("user", "1").add_activity({"actor": "u:1", "verb": "v", "object": "o"})
     assert len(client.feed("user", "1").get()["results"]) == 1
