@@ -46,6 +46,20 @@ def _wait_for_port(port: int, proc: subprocess.Popen, name: str, timeout: float 
     raise SystemExit(f"{name} did not listen on port {port} within {timeout:.0f}s")
 
 
+def emulator_command(python: str) -> list[str]:
+    """The emulator's command line. It reads STREAM_API_KEY and STREAM_API_SECRET from the
+    environment it inherits: an argument would show the secret to anyone running `ps`."""
+    return [
+        python,
+        "-m",
+        "feed_outbox.emulator",
+        "--port",
+        str(EMULATOR_PORT),
+        "--data",
+        str(DATA_DIR / "emulator.sqlite3"),
+    ]
+
+
 def _interrupt(signum, frame):
     raise KeyboardInterrupt
 
@@ -85,19 +99,7 @@ def main() -> int:
         procs.append((name, proc))
         return proc
 
-    emulator_args = [
-        py,
-        "-m",
-        "feed_outbox.emulator",
-        "--port",
-        str(EMULATOR_PORT),
-        "--api-key",
-        env["STREAM_API_KEY"],
-        "--api-secret",
-        env["STREAM_API_SECRET"],
-        "--data",
-        str(DATA_DIR / "emulator.sqlite3"),
-    ]
+    emulator_args = emulator_command(py)
 
     def start_emulator() -> subprocess.Popen:
         emulator = start("emulator", emulator_args)

@@ -1,4 +1,4 @@
-"""Command line: `python -m feed_outbox.emulator --port 8700 --api-key K --api-secret S ...`."""
+"""Command line: `STREAM_API_SECRET=S python -m feed_outbox.emulator --port 8700 --api-key K ...`."""
 
 from __future__ import annotations
 
@@ -19,8 +19,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--api-key", default=os.environ.get("STREAM_API_KEY", "key"))
     parser.add_argument(
         "--api-secret",
-        default=os.environ.get("STREAM_API_SECRET", "secret"),
-        help="app secret (or env STREAM_API_SECRET, which keeps it out of `ps`)",
+        default=None,
+        help="app secret; prefer env STREAM_API_SECRET, which keeps it out of `ps`",
     )
     parser.add_argument("--data", metavar="FILE", help="persist state to this SQLite file")
     parser.add_argument(
@@ -42,11 +42,20 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    secret = args.api_secret
+    if secret is None:
+        secret = os.environ.get("STREAM_API_SECRET", "secret")
+    else:
+        print(
+            "warning: --api-secret is visible to every user in `ps`; "
+            "set STREAM_API_SECRET in the environment instead",
+            file=sys.stderr,
+        )
     try:
         groups = dict(parse_cli_group(g) for g in args.feed_group)
         emulator = Emulator(
             api_key=args.api_key,
-            api_secret=args.api_secret,
+            api_secret=secret,
             host=args.host,
             port=args.port,
             feed_groups=groups,

@@ -26,6 +26,42 @@ RATE_LIMITS: dict[str, tuple[int, int, int]] = {
 }
 _WINDOWS = (60.0, 900.0, 3600.0)
 
+# Accepted ranges of the numeric settings. Latency stops at ten minutes, longer than any client
+# waits (an unbounded one, or Infinity, would hang every later request); a scale past a million
+# makes a "minute" shorter than the clock's resolution matters.
+_NUMBER_RANGES: dict[str, tuple[float, float]] = {
+    "latency_ms": (0.0, 600_000.0),
+    "latency_jitter_ms": (0.0, 600_000.0),
+    "error_rate": (0.0, 1.0),
+    "lost_response_rate": (0.0, 1.0),
+    "rate_limit_scale": (0.0, 1_000_000.0),
+}
+MAX_COUNT = 1_000_000_000
+
+
+def _number(name: str, value: Any, low: float, high: float) -> float:
+    """A finite int or float within [low, high]; a bool or a string is not a number here."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValueError(f"{name} must be a number, got {value!r}")
+    try:
+        number = float(value)
+    except OverflowError:  # an int too large for a double
+        raise ValueError(f"{name} must be between {low:g} and {high:g}") from None
+    if not math.isfinite(number):
+        raise ValueError(f"{name} must be a finite number, got {value!r}")
+    if number < 0:
+        raise ValueError(f"{name} must not be negative")
+    if name in ("error_rate", "lost_response_rate") and number > high:
+        raise ValueError(f"{name} is a probability between 0 and 1")
+    if number < low or number > high:
+        raise ValueError(f"{name} must be between {low:g} and {high:g}, got {value!r}")
+    return number
+
+
+def _is_count(value: Any) -> bool:
+    # True is an int to Python, not a count to anyone writing JSON
+    return type(value) is int and 1 <= value <= MAX_COUNT
+
 
 @dataclass
 class FaultConfig:
@@ -47,33 +83,19 @@ class FaultConfig:
         if unknown:
             raise ValueError(f"unknown fault setting(s): {', '.join(sorted(unknown))}")
         merged = {**asdict(self), **{k: v for k, v in changes.items() if v is not None}}
-        for name in (
-            "latency_ms",
-            "latency_jitter_ms",
-            "error_rate",
-            "lost_response_rate",
-            "rate_limit_scale",
-        ):
-            try:
-                merged[name] = float(merged[name])
-            except (TypeError, ValueError):
-                raise ValueError(f"{name} must be a number, got {merged[name]!r}") from None
-            if merged[name] < 0:
-                raise ValueError(f"{name} must not be negative")
-        for name in ("error_rate", "lost_response_rate"):
-            if merged[name] > 1:
-                raise ValueError(f"{name} is a probability between 0 and 1")
-        if merged["rate_limits"] not in ("off", "stream"):
-            raise ValueError("rate_limits must be 'off' or 'stream'")
+        for name, (low, high) in _NUMBER_RANGES.items():
+            merged[name] = _number(name, merged[name], low, high)
         if merged["rate_limit_scale"] <= 0:
             raise ValueError("rate_limit_scale must be positive")
+        if merged["rate_limits"] not in ("off", "stream"):
+            raise ValueError("rate_limits must be 'off' or 'stream'")
         counts = merged["rate_limit_counts"]
         if not isinstance(counts, dict) or not all(
-            name in RATE_LIMITS and isinstance(n, int) and n > 0 for name, n in counts.items()
+            name in RATE_LIMITS and _is_count(n) for name, n in counts.items()
         ):
             raise ValueError(
                 "rate_limit_counts maps rate-limit classes (" + ", ".join(RATE_LIMITS)
-                + ") to positive request counts"
+                + f") to request counts between 1 and {MAX_COUNT} (integers)"
             )
         merged["rate_limit_counts"] = dict(counts)
         if not isinstance(merged["suspended"], bool):

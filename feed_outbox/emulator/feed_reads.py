@@ -39,7 +39,8 @@ def read_flat(store: Store, feed: Feed, limit: int, offset: int, bounds: dict[st
         aid = order[index][1]
         head = encoded.get(aid)
         if head is None:
-            head = encoded[aid] = json.dumps(store.activities[aid], default=str)[:-1]
+            activity = store.activities[aid]
+            head = encoded[aid] = json.dumps(activity, default=str, allow_nan=False)[:-1]
         origin = entries[aid][0]
         # feed ids are [\w-]+:[\w-]+, safe to quote without escaping
         results.append(f'{head},"origin":"{origin}"}}' if origin else head + ',"origin":null}')

@@ -3,6 +3,11 @@
 The pages show every feed's activities: they answer loopback clients, and other clients only
 with the app's API key (``?api_key=KEY``), so an emulator reachable from a network (a
 container's published port, ``--host 0.0.0.0``) does not show its data to anyone who finds it.
+A loopback peer may still be a browser running someone else's page, so every `/_emulator`
+request must also be one that page could not forge (``_forged``): a Host naming this machine
+(DNS rebinding sends the attacker's name), no cross-origin Origin, and on the state-changing
+POSTs an ``X-Emulator-Control: 1`` header, which a cross-origin page cannot send without a CORS
+preflight that the emulator never grants.
 """
 
 from __future__ import annotations
@@ -10,10 +15,10 @@ from __future__ import annotations
 import hmac
 import html
 import ipaddress
-import json
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
+from . import jsonstrict
 from .protocol import Response
 from .routing import Request, parse_query
 
@@ -22,6 +27,46 @@ if TYPE_CHECKING:
 
 _CONTROL = {"/_emulator/control", "/_emulator/stats", "/_emulator/log", "/_emulator/reset"}
 _PAGES = {"/_emulator", "/_emulator/feeds.json"}
+_STATE_CHANGING = {("POST", "/_emulator/control"), ("POST", "/_emulator/reset")}
+CONTROL_HEADER = "X-Emulator-Control"  # required, with the value "1", on _STATE_CHANGING
+_LOG_APIS = {"v2", "v3"}
+
+
+def _host_name(host: str) -> str:
+    """The name part of a Host header: `localhost:8700` -> localhost, `[::1]:8700` -> ::1."""
+    if host.startswith("["):
+        return host[1:].partition("]")[0]
+    return host.rpartition(":")[0] if host.count(":") == 1 else host
+
+
+def _allowed_host(host: str, local: str) -> bool:
+    """localhost, a loopback address, or the address this connection arrived on (a client on
+    the network that typed it): never a name someone else's DNS could point here."""
+    name = _host_name(host).lower()
+    if name == "localhost":
+        return True
+    try:
+        address = ipaddress.ip_address(name)
+    except ValueError:
+        return False
+    return address.is_loopback or (bool(local) and name == local.split("%")[0].lower())
+
+
+def _forged(request: Request, path: str) -> str | None:
+    """Why a browser page could have sent this request, or None when it could not."""
+    headers = request.headers
+    host = headers.get("host")
+    # An absent Host is an HTTP/1.0 tool's request; every browser sends one.
+    if host is not None and not _allowed_host(host, request.local):
+        return f"Host {host[:100]!r} is not localhost, a loopback address or this server's"
+    origin = headers.get("origin")
+    if origin is not None and (host is None or origin != f"http://{host}"):
+        return f"a cross-origin request (Origin {origin[:100]!r})"
+    if headers.get("sec-fetch-site") == "cross-site":
+        return "a cross-site request (Sec-Fetch-Site: cross-site)"
+    if (request.method, path) in _STATE_CHANGING and headers.get(CONTROL_HEADER.lower()) != "1":
+        return f"{request.method} {path} needs the header {CONTROL_HEADER}: 1"
+    return None
 
 
 def _is_loopback(peer: str) -> bool:
@@ -43,11 +88,15 @@ class Inspector:
         path = request.path.rstrip("/") or "/"
         if path in _CONTROL and not _is_loopback(request.peer):
             return _error(403, "the control endpoints only answer loopback clients")
-        key = parse_query(request.query).get("api_key", "")
+        query = parse_query(request.query)
+        key = query.get("api_key", "")
         if path in _PAGES and not (_is_loopback(request.peer) or self._is_api_key(key)):
             return _error(
                 401, "the inspection pages answer loopback clients, or others with ?api_key=KEY"
             )
+        forged = _forged(request, path)
+        if forged is not None:
+            return _error(403, f"refused, as a browser page could have sent it: {forged}")
         method = request.method
         if path == "/_emulator" and method == "GET":
             page = self.page(key)
@@ -62,11 +111,15 @@ class Inspector:
         if path == "/_emulator/stats" and method == "GET":
             return Response(200, self.emulator.stats_on_loop())
         if path == "/_emulator/log" and method == "GET":
-            query = parse_query(request.query)
-            since = query.get("since", "0")
-            after = int(since) if since.isdigit() else 0
+            since, api = query.get("since", "0") or "0", query.get("api", "v2") or "v2"
+            # isascii: "²".isdigit() is true, and int("²") raises
+            if not (since.isascii() and since.isdigit() and len(since) <= 18):
+                return _error(400, f"since must be a write's seq (0 or more), got {since[:40]!r}")
+            if api not in _LOG_APIS:
+                return _error(400, f"api must be v2 or v3, got {api[:40]!r}")
+            after = int(since)
             # ?api=v3: the Feeds v3 store's log, in the same shape (emulator/v3/store.py)
-            store = self.emulator.v3.store if query.get("api") == "v3" else self.emulator.store
+            store = self.emulator.v3.store if api == "v3" else self.emulator.store
             rows = [r for r in store.request_log() if r["seq"] > after]
             return Response(200, {"log": rows})
         if path == "/_emulator/reset" and method == "POST":
@@ -79,7 +132,10 @@ class Inspector:
 
     def _set_faults(self, request: Request) -> Response:
         try:
-            changes = json.loads(request.body or b"{}")
+            changes = jsonstrict.loads(request.body or b"{}")
+        except ValueError as exc:
+            return _error(400, f"the body is not valid JSON: {exc}")
+        try:
             if not isinstance(changes, dict):
                 raise ValueError("the body must be a JSON object of fault settings")
             self.emulator.faults.config.update(**changes)

@@ -23,7 +23,9 @@ def dumps(body: Any) -> str:
 
 
 def _plain(value: Any) -> str:
-    return json.dumps(value, default=str)
+    # allow_nan=False: an answer is strict JSON or an error (request bodies are parsed strictly,
+    # emulator/jsonstrict.py, so nothing non-finite should reach here)
+    return json.dumps(value, default=str, allow_nan=False)
 
 
 def loads_raw(items: RawList) -> list[Any]:

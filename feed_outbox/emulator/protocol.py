@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import sys
+import traceback
 from collections.abc import Awaitable, Callable
 from http import HTTPStatus
 from typing import Any
 
-from .errors import BODY_TOO_LARGE
+from .errors import BODY_TOO_LARGE, ApiError
 from .jsonraw import dumps
 from .routing import Request
 
@@ -37,7 +39,8 @@ class Response:
     def encode(self, keep_alive: bool) -> bytes:
         body = self.body
         if not isinstance(body, bytes):
-            body = (body if isinstance(body, str) else dumps(body)).encode()
+            # "replace": a lone surrogate (valid in a JSON string escape) in an HTML page
+            body = (body if isinstance(body, str) else dumps(body)).encode("utf-8", "replace")
         lines = [
             f"HTTP/1.1 {self.status} {_REASONS.get(self.status, 'Unknown')}",
             f"Content-Type: {self.content_type}",
@@ -52,18 +55,10 @@ class Response:
 
 
 def error_response(status: int, detail: str) -> Response:
-    """A protocol-level refusal in Stream's error shape (an oversized body is Stream's 413/18)."""
-    code, exception = (18, "RequestTooLarge") if status == 413 else (4, "InputException")
-    return Response(
-        status,
-        {
-            "detail": detail,
-            "status_code": status,
-            "code": code,
-            "exception": exception,
-            "duration": "0.00ms",
-        },
-    )
+    """A protocol-level refusal in Stream's error shape (an oversized body is Stream's 413/18; a
+    500 is its code -1, docs/stream-errors.md)."""
+    code = {413: 18, 500: -1}.get(status, 4)
+    return Response(status, {**ApiError(code, detail, status=status).body(), "duration": "0.00ms"})
 
 
 # returns a Response now, or an awaitable of one when the request must wait (latency)
@@ -78,8 +73,10 @@ class HttpProtocol(asyncio.Protocol):
         self._connections = connections
         self._buffer = bytearray()
         self._busy = False
+        self._eof = False
         self.transport: asyncio.Transport | None = None
         self._peer = ""
+        self._local = ""
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
@@ -89,6 +86,8 @@ class HttpProtocol(asyncio.Protocol):
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         peer = transport.get_extra_info("peername")
         self._peer = peer[0] if isinstance(peer, tuple) else str(peer or "")
+        local = transport.get_extra_info("sockname")
+        self._local = local[0] if isinstance(local, tuple) else str(local or "")
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._connections.discard(self)
@@ -105,7 +104,10 @@ class HttpProtocol(asyncio.Protocol):
             if parsed is None:
                 return
             request, keep_alive = parsed
-            result = self._dispatch(request)
+            try:
+                result = self._dispatch(request)
+            except Exception as exc:  # a bug still answers, and the connection keeps serving
+                result = _internal_error(exc)
             if isinstance(result, Response):
                 self._send(result, keep_alive)
             else:
@@ -118,8 +120,27 @@ class HttpProtocol(asyncio.Protocol):
         if task.cancelled():
             self.close()
             return
-        self._send(task.result(), keep_alive)
+        exc = task.exception()
+        self._send(task.result() if exc is None else _internal_error(exc), keep_alive)
+        if self._eof:
+            self._end_of_input()
+        else:
+            self._process()
+
+    def eof_received(self) -> bool:
+        """The client closed its side: answer what it sent, then close."""
+        self._eof = True
+        if not self._busy:
+            self._end_of_input()
+        return self._busy  # True keeps the transport open for a delayed answer; _finished ends it
+
+    def _end_of_input(self) -> None:
         self._process()
+        if self._busy:
+            return  # _finished comes back here once that answer is written
+        if self._buffer.strip():  # bytes of a request that never completed
+            self._reject(400, "the request ended before its headers and Content-Length body")
+        self.close()
 
     def _send(self, response: Response, keep_alive: bool) -> None:
         if self.transport is None:
@@ -127,7 +148,11 @@ class HttpProtocol(asyncio.Protocol):
         if response.drop:
             self.transport.abort()
             return
-        self.transport.write(response.encode(keep_alive))
+        try:
+            data = response.encode(keep_alive)
+        except Exception as exc:  # e.g. a body that is not strict JSON: answer, never drop
+            data = _internal_error(exc).encode(keep_alive)
+        self.transport.write(data)
         if not keep_alive:
             self.transport.close()
 
@@ -164,11 +189,11 @@ class HttpProtocol(asyncio.Protocol):
         if "chunked" in headers.get("transfer-encoding", "").lower():
             self._reject(411, "chunked bodies are not supported; send Content-Length")
             return None
-        try:
-            length = int(headers.get("content-length", "0") or 0)
-        except ValueError:
+        declared = headers.get("content-length", "") or "0"
+        if not (declared.isascii() and declared.isdigit()):  # int() would take "+1", "1_0", " 1"
             self._reject(400, "invalid Content-Length")
             return None
+        length = int(declared)
         if length < 0 or length > MAX_BODY_BYTES:
             self._reject(413, BODY_TOO_LARGE)
             return None
@@ -180,4 +205,10 @@ class HttpProtocol(asyncio.Protocol):
         path, _sep, query = target.partition("?")
         connection = headers.get("connection", "").lower()
         keep_alive = connection != "close" and (version == "HTTP/1.1" or connection == "keep-alive")
-        return Request(method.upper(), path, query, headers, body, self._peer), keep_alive
+        request = Request(method.upper(), path, query, headers, body, self._peer, self._local)
+        return request, keep_alive
+
+
+def _internal_error(exc: BaseException) -> Response:
+    traceback.print_exception(exc, file=sys.stderr)
+    return error_response(500, f"internal emulator error: {exc!r}")

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, unquote
 
+from . import jsonstrict
 from .auth import Authenticator
 from .errors import ApiError, input_error
 from .store import Store
@@ -23,6 +23,7 @@ class Request:
     headers: dict[str, str]
     body: bytes
     peer: str = ""
+    local: str = ""  # the address the connection arrived on (the emulator's side)
 
 
 @dataclass
@@ -116,9 +117,10 @@ def parse_body(request: Request) -> Any:
     if not request.body:
         return {}
     try:
-        return json.loads(request.body)
-    except ValueError:
-        raise ApiError(4, "the request body is not valid JSON") from None
+        return jsonstrict.loads(request.body)
+    except ValueError as exc:
+        # NaN/Infinity included: Stream's API is JSON (RFC 8259), see emulator/README.md
+        raise ApiError(4, f"the request body is not valid JSON: {exc}") from None
 
 
 def prepare(

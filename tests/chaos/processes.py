@@ -93,7 +93,8 @@ class EmulatorProcess:
         request = urllib.request.Request(
             f"http://127.0.0.1:{self.port}{path}",
             data=json.dumps(body).encode(),
-            headers={"Content-Type": "application/json"},
+            # the emulator refuses state-changing control requests without it (inspector.py)
+            headers={"Content-Type": "application/json", "X-Emulator-Control": "1"},
             method="POST",
         )
         with urllib.request.urlopen(request, timeout=5) as r:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import pytest
 import stream
 
@@ -34,3 +36,11 @@ def client(emulator, monkeypatch):
 def activity(n: int | str = 1, **extra):
     """A minimal valid activity; `extra` overrides or adds fields."""
     return {"actor": "user:1", "verb": "tweet", "object": f"tweet:{n}", **extra}
+
+
+def pytest_terminal_summary(terminalreporter):
+    """How many inputs the fuzz test (test_fuzz.py) tried per surface, when it ran."""
+    fuzz = sys.modules.get("tests.emulator.test_fuzz")
+    if fuzz is not None and fuzz.TRIED:
+        counts = ", ".join(f"{surface} {n}" for surface, n in sorted(fuzz.TRIED.items()))
+        terminalreporter.write_line(f"emulator fuzz, inputs tried per surface: {counts}")

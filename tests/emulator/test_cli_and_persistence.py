@@ -20,7 +20,8 @@ PREFIX = "Stream emulator listening on http://localhost:"
 
 class Cli:
     def __init__(self, *args: str) -> None:
-        env = {**os.environ, "PYTHONPATH": str(ROOT)}
+        # the secret through the environment, as the demo and docker-compose pass it
+        env = {**os.environ, "PYTHONPATH": str(ROOT), "STREAM_API_SECRET": SECRET}
         env.pop("LOCAL", None)
         self.proc = subprocess.Popen(
             [
@@ -31,8 +32,6 @@ class Cli:
                 "0",
                 "--api-key",
                 KEY,
-                "--api-secret",
-                SECRET,
                 *args,
             ],
             stdout=subprocess.PIPE,
@@ -123,7 +122,11 @@ def test_cli_fault_flags_are_applied_and_changeable_at_runtime():
             cli.client.feed("user", "1").add_activity(activity(1))
         faults = requests.get(f"{cli.url}/_emulator/control").json()["faults"]
         assert faults["error_rate"] == 1 and faults["rate_limits"] == "stream"
-        requests.post(f"{cli.url}/_emulator/control", json={"error_rate": 0})
+        requests.post(
+            f"{cli.url}/_emulator/control",
+            json={"error_rate": 0},
+            headers={"X-Emulator-Control": "1"},
+        )
         cli.client.feed("user", "1").add_activity(activity(1))
         stats = requests.get(f"{cli.url}/_emulator/stats").json()
         assert stats["faults"]["error"] == 1 and stats["activities"] == 1

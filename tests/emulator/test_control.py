@@ -7,14 +7,19 @@ import requests
 from feed_outbox.emulator.routing import Request
 from tests.emulator.conftest import activity
 
+# what every state-changing control request carries (emulator/inspector.py)
+CONTROL = {"X-Emulator-Control": "1"}
+
 
 def test_control_endpoint_reads_and_sets_faults(emulator):
     base = f"{emulator.url}/_emulator"
     assert requests.get(f"{base}/control").json()["faults"]["error_rate"] == 0
-    answer = requests.post(f"{base}/control", json={"latency_ms": 5, "rate_limits": "stream"})
+    answer = requests.post(
+        f"{base}/control", json={"latency_ms": 5, "rate_limits": "stream"}, headers=CONTROL
+    )
     assert answer.status_code == 200
     assert emulator.set_faults()["latency_ms"] == 5
-    bad = requests.post(f"{base}/control", json={"error_rate": "often"})
+    bad = requests.post(f"{base}/control", json={"error_rate": "often"}, headers=CONTROL)
     assert bad.status_code == 400 and "error_rate" in bad.json()["detail"]
 
 
@@ -30,7 +35,7 @@ def test_stats_log_and_reset_over_http(client, emulator):
         (2, "remove_activity", "p:1"),
     ]
     assert requests.get(f"{base}/log", params={"since": 1}).json()["log"][0]["seq"] == 2
-    assert requests.post(f"{base}/reset").json() == {"reset": True}
+    assert requests.post(f"{base}/reset", headers=CONTROL).json() == {"reset": True}
     assert requests.get(f"{base}/stats").json()["requests"] == {}
     assert emulator.request_log() == []
 

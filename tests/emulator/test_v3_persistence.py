@@ -163,7 +163,12 @@ def test_the_reset_endpoint_clears_the_persisted_v3_state(tmp_path):
     emulator = Emulator(api_key=KEY, api_secret=SECRET, port=0, data_path=data).start()
     client = Stream(api_key=KEY, api_secret=SECRET, base_url=emulator.url)
     write(client, client.feeds)
-    reset = urllib.request.Request(f"{emulator.url}/_emulator/reset", data=b"", method="POST")
+    reset = urllib.request.Request(
+        f"{emulator.url}/_emulator/reset",
+        data=b"",
+        method="POST",
+        headers={"X-Emulator-Control": "1"},
+    )
     with urllib.request.urlopen(reset, timeout=5) as answer:
         assert answer.status == 200
     emulator.stop()

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from .. import jsonstrict
 from ..feed_groups import AGGREGATED, NOTIFICATION, FeedGroup
 from ..routing import Request, parse_query
 from . import activity_updates, bookmarks, comments, feed_config, pins, queries, render
@@ -377,12 +378,10 @@ class V3Service:
         self.auth.require_server(payload)
         body: Any = {}
         if request.body:
-            import json
-
             try:
-                body = json.loads(request.body)
-            except ValueError:
-                raise V3Error(INPUT, "the request body is not valid JSON") from None
+                body = jsonstrict.loads(request.body)
+            except ValueError as exc:
+                raise V3Error(INPUT, f"the request body is not valid JSON: {exc}") from None
             if not isinstance(body, dict):
                 raise V3Error(INPUT, "the request body must be a JSON object")
         return route, V3Call(
