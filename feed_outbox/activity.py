@@ -100,13 +100,11 @@ def _hooks_written_as_methods(cls: type) -> tuple[str, ...]:
     )
 
 
-def _check_hooks(instance: Any) -> None:
-    methods = _hooks_written_as_methods(type(instance))
-    if methods:
-        raise ActivityDataError(
-            f"{_label(instance)}.{methods[0]} is a method; Activity hooks are properties: "
-            "add @property above it"
-        )
+def _method_hook_error(instance: Any) -> ActivityDataError:
+    return ActivityDataError(
+        f"{_label(instance)}.{_hooks_written_as_methods(type(instance))[0]} is a method; "
+        "Activity hooks are properties: add @property above it"
+    )
 
 
 class Activity:
@@ -226,31 +224,36 @@ class Activity:
         """
         from feed_outbox.feed_manager import feed_manager
 
-        _check_hooks(self)
+        if _hooks_written_as_methods(type(self)):  # cached per class: a dict look-up a save
+            raise _method_hook_error(self)
         return [f"{feed_manager.get_actor_feed(self)}:{self.activity_actor_id}"]
 
     def _extra_data(self) -> dict[str, Any]:
-        """A copy of ``extra_activity_data``: None is no data, anything but a mapping with
-        string keys is refused naming the model (``dict()`` of a list says neither)."""
+        """A copy of ``extra_activity_data``: None is no data, anything but a mapping is
+        refused naming the model (``dict()`` of a list says neither)."""
         data = self.extra_activity_data
         if data is None:
             return {}
+        if type(data) is dict:  # the usual case, without an ABC check on every save
+            return data.copy()
         if not isinstance(data, Mapping):
             raise ActivityDataError(
                 f"{_label(self)}.extra_activity_data returned a {type(data).__name__}, not a "
                 "dict: return a dict of extra activity fields (or None)"
             )
-        odd = sorted(repr(k) for k in data if not isinstance(k, str))
-        if odd:
-            raise ActivityDataError(
-                f"{_label(self)}.extra_activity_data has keys that are not strings: "
-                f"{', '.join(odd[:5])}"
-            )
         return dict(data)
+
+    def _keys_error(self, extra: dict[Any, Any]) -> ActivityDataError:
+        odd = sorted(repr(k) for k in extra if not isinstance(k, str))
+        return ActivityDataError(
+            f"{_label(self)}.extra_activity_data has keys that are not strings: "
+            f"{', '.join(odd[:5])}"
+        )
 
     def create_activity(self) -> dict[str, Any]:
         """The activity dict sent to Stream. The dict ``extra_activity_data`` returned is not mutated."""
-        _check_hooks(self)
+        if _hooks_written_as_methods(type(self)):
+            raise _method_hook_error(self)
         extra = self._extra_data()
         clash = CORE_FIELDS & extra.keys()
         if clash:
@@ -267,11 +270,16 @@ class Activity:
         actor = self.activity_actor
         if actor is None or actor == "":
             raise ActivityDataError(f"{_label(self)} has an empty actor")
-        return dict(
-            actor=actor,
-            verb=self.activity_verb,
-            object=self.activity_object,
-            foreign_id=self.activity_foreign_id,
-            time=self.activity_time,
-            **extra,
-        )
+        try:
+            return dict(
+                actor=actor,
+                verb=self.activity_verb,
+                object=self.activity_object,
+                foreign_id=self.activity_foreign_id,
+                time=self.activity_time,
+                **extra,
+            )
+        except TypeError:  # "keywords must be strings": checked only when it fails
+            if all(isinstance(key, str) for key in extra):
+                raise
+            raise self._keys_error(extra) from None
