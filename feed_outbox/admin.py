@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
@@ -182,7 +183,10 @@ class OutboxEventAdmin(admin.ModelAdmin):
 
 
 def _hours(value: str | None) -> float:
+    """?hours= clamped to 0.25..48; anything that is not a finite number reads the default 3."""
     try:
-        return min(max(float(value), 0.25), 48.0) if value else 3.0
+        hours = float(value) if value else 3.0
     except ValueError:
         return 3.0
+    # float() accepts "nan" and "inf": timedelta(hours=nan) raised, a 500.
+    return min(max(hours, 0.25), 48.0) if math.isfinite(hours) else 3.0
