@@ -9,6 +9,7 @@ from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
+from django.http import HttpResponseBadRequest
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
@@ -55,6 +56,12 @@ class OutboxEventAdmin(admin.ModelAdmin):
     )
     actions = ("retry_now", "requeue_dead_letters", "mark_dead")
     change_list_template = "admin/feed_outbox/outboxevent/change_list.html"
+
+    def changelist_view(self, request, extra_context=None):
+        # PostgreSQL text cannot hold NUL: a search or filter value with one was a 500.
+        if any("\x00" in value for _name, values in request.GET.lists() for value in values):
+            return HttpResponseBadRequest("A query parameter holds a NUL character.")
+        return super().changelist_view(request, extra_context)
 
     # Events are written by the app and settled by the relay; the admin only looks and nudges.
     def has_add_permission(self, request) -> bool:

@@ -1,0 +1,96 @@
+"""A command run where it cannot work (migrate forgotten, Stream unreachable, a feed group Stream
+does not know) says so in one line and exits 2, the README's configuration error."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+
+import pytest
+from django.db import connection
+from django.test import override_settings
+
+from tests.conftest import ROOT, database_url
+from tests.factories import OutboxEventFactory, TweetFactory, UserFactory
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
+
+COMMANDS = [
+    ("outbox_status",),
+    ("outbox_purge", "--dry-run"),
+    ("outbox_backfill", "sample_app.Tweet", "--dry-run"),
+    ("outbox_replay", "--all", "--dry-run"),
+    ("outbox_reconcile",),
+    ("outbox_adopt_stream_django", "--dry-run"),
+    ("relay", "--once"),
+]
+
+
+@pytest.mark.parametrize("argv", COMMANDS, ids=lambda argv: argv[0])
+def test_a_forgotten_migrate_is_one_line_saying_to_run_migrate(argv, run_command):
+    # DDL is transactional in PostgreSQL: the test's rollback brings the table back.
+    with connection.cursor() as cursor:
+        cursor.execute("ALTER TABLE feed_outbox_outboxevent RENAME TO feed_outbox_elsewhere")
+    result = run_command(*argv)
+    assert result.code == 2, result
+    assert "feed_outbox_outboxevent" in result.err and "migrate" in result.err, result.err
+    assert len(result.err.strip().splitlines()) == 1, result.err
+
+
+def test_python_m_relay_on_a_database_without_the_tables_is_one_line_and_exit_2(
+    subprocess_env, python
+):
+    # The server's maintenance database: reachable, and without any of the project's tables.
+    empty = database_url().rsplit("/", 1)[0] + "/postgres"
+    result = subprocess.run(
+        [python, "-m", "relay", "--once"],
+        env={**subprocess_env, "DATABASE_URL": empty},
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr
+    assert "no table feed_outbox_outboxevent" in result.stderr
+    assert "run `manage.py migrate`" in result.stderr
+
+
+def closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.mark.parametrize(
+    "argv", [("outbox_reconcile",), ("outbox_adopt_stream_django", "--dry-run")]
+)
+def test_stream_unreachable_is_one_line_and_exit_2_not_drift(argv, run_command):
+    TweetFactory(user=UserFactory())
+    port = closed_port()
+    with override_settings(STREAM_BASE_URL=f"http://127.0.0.1:{port}", STREAM_LOCATION=None):
+        result = run_command(*argv)
+    assert result.code == 2, result
+    assert "Stream cannot be reached" in result.err and str(port) in result.err, result.err
+    assert "api_key" not in result.err  # the URL's query string is left out
+
+
+def test_a_feed_group_stream_does_not_know_is_exit_2(run_command, stream_emulator):
+    # An outbox event named the group, so the command cannot tell it is a typo: Stream can.
+    OutboxEventFactory(feed="board:1", status="delivered")
+    result = run_command("outbox_reconcile", "--feed", "board:1")
+    assert result.code == 2, result
+    assert "FeedConfigException" in result.err and "board" in result.err, result.err
+
+
+def test_a_feed_group_neither_settings_nor_outbox_name_is_refused_before_stream(run_command):
+    result = run_command("outbox_reconcile", "--feed", "no_such_group:1")
+    assert result.code == 2
+    assert "'no_such_group'" in result.err and "user" in result.err, result.err
+
+
+def test_an_unlisted_feed_group_the_outbox_used_is_accepted_by_replay(run_command):
+    OutboxEventFactory(feed="board:1", status="delivered")
+    result = run_command("outbox_replay", "--feed", "board:1", "--dry-run")
+    assert result.code == 0, result
+    assert "1 keys selected" in result.out
