@@ -77,15 +77,14 @@ VALUES = st.text(st.characters(blacklist_categories=("Cs",)), max_size=50)
 
 
 @pytest.mark.parametrize("name, args, parameters", PAGES, ids=[p[0] for p in PAGES])
-def test_a_generated_query_never_answers_500(browser, name, args, parameters):
-    @settings(
-        max_examples=25,
-        deadline=None,
-        database=None,
-        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-    )
-    @given(st.dictionaries(st.sampled_from(parameters), st.lists(VALUES, min_size=1, max_size=3)))
-    def never_500(params):
-        assert answer(browser, name, args, params) in ANSWERS, params
-
-    never_500()
+@settings(
+    max_examples=25,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(data=st.data())
+def test_a_generated_query_never_answers_500(browser, name, args, parameters, data):
+    values = st.lists(VALUES, min_size=1, max_size=3)
+    params = data.draw(st.dictionaries(st.sampled_from(parameters), values), label="query")
+    assert answer(browser, name, args, params) in ANSWERS, params

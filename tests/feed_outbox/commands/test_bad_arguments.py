@@ -214,16 +214,12 @@ FUZZED = [
 
 
 @pytest.mark.parametrize("command, name, kind, before", FUZZED, ids=lambda v: str(v))
-def test_a_generated_bad_value_is_one_line_naming_it_and_exit_2(command, name, kind, before):
-    @settings(
-        max_examples=40,
-        deadline=None,
-        database=None,
-        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.filter_too_much],
-    )
-    @given(GENERATED[kind])
-    def refused(value):
-        assert_refused(command, name, value, *before)
-
-    refused()
-
+@settings(
+    max_examples=100,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.filter_too_much],
+)
+@given(data=st.data())
+def test_a_generated_bad_value_is_one_line_naming_it_and_exit_2(command, name, kind, before, data):
+    assert_refused(command, name, data.draw(GENERATED[kind], label=name), *before)
