@@ -24,10 +24,14 @@ from feed_outbox.management.arguments import (  # noqa: F401 (the commands' argu
 from feed_outbox.progress import ProgressBar
 from feed_outbox.stream_errors import FEED_CONFIG, refuses_credentials
 
-try:  # the v3 SDK's HTTP client; absent without the [v3] extra
+try:  # the v3 SDK and its HTTP client; absent without the [v3] extra
+    from getstream.exceptions import StreamApiException as V3ApiException
+    from getstream.exceptions import StreamTransportException as V3TransportException
     from httpx import TransportError as V3TransportError
 except ImportError:  # pragma: no cover
-    V3TransportError = requests.RequestException  # type: ignore[misc,assignment]
+    V3ApiException = V3TransportException = V3TransportError = requests.RequestException  # type: ignore[misc,assignment]
+
+DOES_NOT_EXIST = 16  # Stream's DoesNotExistException: v3's answer to an unknown feed group
 
 OK, PROBLEMS, USAGE = 0, 1, 2
 EXIT_CODES = """exit codes:
@@ -93,8 +97,13 @@ class OperationsCommand(BaseCommand):
             raise
         except ImproperlyConfigured as exc:
             raise CommandError(str(exc), returncode=USAGE) from exc
-        except (requests.RequestException, V3TransportError) as exc:
+        except (requests.RequestException, V3TransportError, V3TransportException) as exc:
             raise CommandError(unreachable(exc), returncode=USAGE) from exc
+        except V3ApiException as exc:
+            if getattr(exc, "code", None) != DOES_NOT_EXIST:
+                raise
+            message = getattr(exc, "message", "") or str(exc)
+            raise CommandError(f"Stream v3: {message}", returncode=USAGE) from exc
         except StreamApiException as exc:
             if refuses_credentials(exc):
                 message = f"Stream refused the credentials: {exc}"
@@ -114,9 +123,7 @@ def check_outbox_tables(using: str | None) -> None:
         missing = missing_tables(alias)
     except DatabaseError as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise CommandError(
-            f"cannot read database {alias!r}: {first}", returncode=USAGE
-        ) from exc
+        raise CommandError(f"cannot read database {alias!r}: {first}", returncode=USAGE) from exc
     if missing:
         raise CommandError(
             f"database {alias!r} has no table {', '.join(missing)}: run `manage.py migrate`",
@@ -127,10 +134,15 @@ def check_outbox_tables(using: str | None) -> None:
 def unreachable(exc: BaseException) -> str:
     """One line for a request that never got an answer, naming where it went (no query string:
     it carries the API key)."""
-    try:
-        url = str(getattr(exc.request, "url", "") or "")
-    except (AttributeError, RuntimeError):  # httpx raises RuntimeError for an unset request
-        url = ""
+    url = ""
+    # getstream wraps httpx's error: the request is on its cause.
+    for error in (exc, exc.__cause__, exc.__context__):
+        try:
+            url = str(getattr(error.request, "url", "") or "")  # type: ignore[union-attr]
+        except (AttributeError, RuntimeError):  # httpx: RuntimeError for an unset request
+            continue
+        if url:
+            break
     where = ""
     if url:
         parts = urlsplit(url)

@@ -75,12 +75,23 @@ def test_stream_unreachable_is_one_line_and_exit_2_not_drift(argv, run_command):
     assert "api_key" not in result.err  # the URL's query string is left out
 
 
-def test_a_feed_group_stream_does_not_know_is_exit_2(run_command, stream_emulator):
+@pytest.mark.parametrize("api", ["v2", "v3"])
+def test_a_feed_group_stream_does_not_know_is_exit_2(run_command, stream_emulator, api):
     # An outbox event named the group, so the command cannot tell it is a typo: Stream can.
-    OutboxEventFactory(feed="board:1", status="delivered")
-    result = run_command("outbox_reconcile", "--feed", "board:1")
+    OutboxEventFactory(feed="board:1", status="delivered", api=api)
+    result = run_command("outbox_reconcile", "--feed", "board:1", "--api", api)
     assert result.code == 2, result
-    assert "FeedConfigException" in result.err and "board" in result.err, result.err
+    assert "board" in result.err and len(result.err.strip().splitlines()) == 1, result.err
+
+
+@pytest.mark.parametrize("api", ["v2", "v3"])
+def test_reconcile_with_stream_unreachable_is_exit_2_on_either_api(run_command, api):
+    OutboxEventFactory(feed="user:1", status="delivered", api=api)
+    port = closed_port()
+    with override_settings(STREAM_BASE_URL=f"http://127.0.0.1:{port}", STREAM_LOCATION=None):
+        result = run_command("outbox_reconcile", "--feed", "user:1", "--api", api)
+    assert result.code == 2, result
+    assert "Stream cannot be reached" in result.err and str(port) in result.err, result.err
 
 
 def test_a_feed_group_neither_settings_nor_outbox_name_is_refused_before_stream(run_command):
