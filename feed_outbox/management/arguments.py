@@ -35,13 +35,20 @@ def bad(value: Any, why: str) -> NoReturn:
 
 def duration(value: str) -> datetime.timedelta:
     """``90``, ``90s``, ``15m``, ``2h``, ``7d``, ``1w``: an age, so now minus it is a time."""
+    delta = _age(value)
+    if delta is None:
+        bad(value, "is not a duration like 90s, 15m, 2h or 7d")
+    return delta
+
+
+def _age(value: str) -> datetime.timedelta | None:
+    """The duration ``value`` spells, None when it spells none; refused when it reaches back
+    before the year 1 (float("9" * 400) is inf, and timedelta() or now - delta overflow)."""
     match = _DURATION.fullmatch(value.strip().lower())
     if not match:
-        bad(value, "is not a duration like 90s, 15m, 2h or 7d")
-    seconds = float(match[1]) * _UNITS[match[2] or "s"]
-    # float("9" * 400) is inf; timedelta() and now - delta overflow long before that.
+        return None
     try:
-        delta = datetime.timedelta(seconds=seconds)
+        delta = datetime.timedelta(seconds=float(match[1]) * _UNITS[match[2] or "s"])
         timezone.now() - delta
     except (OverflowError, ValueError):
         bad(value, "reaches back before the year 1")
@@ -59,12 +66,10 @@ def instant(value: str) -> datetime.datetime:
         bad(value, f"is not a valid date/time ({exc})")
     if parsed is not None:
         return parsed if timezone.is_aware(parsed) else parsed.replace(tzinfo=datetime.UTC)
-    try:
-        return timezone.now() - duration(text)
-    except argparse.ArgumentTypeError as exc:
-        if "year 1" in str(exc):
-            raise
+    delta = _age(value)
+    if delta is None:
         bad(value, "is neither an ISO date/time nor a duration ago like 2h")
+    return timezone.now() - delta
 
 
 def count(minimum: int = 1, maximum: int | None = None) -> Callable[[str], int]:
@@ -155,7 +160,7 @@ def primary_key(model, value: str) -> Any:
 
 def ordering_key(value: str) -> str:
     """An outbox ordering key: an activity's ``app.Model:pk`` or ``follow:<feed>><feed>``."""
-    from feed_outbox.references import split_foreign_id
+    from feed_outbox.references import model_content_type, split_foreign_id
 
     if value.startswith(FOLLOW_KEY_PREFIX):
         source, sep, target = value[len(FOLLOW_KEY_PREFIX) :].partition(">")
@@ -171,10 +176,11 @@ def ordering_key(value: str) -> str:
         bad(value, "is not an ordering key like app.Tweet:7 or follow:timeline:1>user:2")
     label, pk = parts
     try:
-        primary_key(activity_model(label), pk)
+        model = activity_model(label)
+        # As the outbox wrote it (feed_outbox.references): keys are matched exactly.
+        return f"{model_content_type(model)}:{primary_key(model, pk)}"
     except argparse.ArgumentTypeError as exc:
         bad(value, f"is not an ordering key: {exc}")
-    return value
 
 
 def database_alias(value: str) -> str:
