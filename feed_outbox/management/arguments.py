@@ -21,9 +21,9 @@ USAGE = 2
 
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*([smhdw])?")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
-# stream-python validates a feed's slug and id with ^[\w-]+$ (stream/utils.py, valid_re) and the
-# slug's documented alphabet is letters, digits and "_"; fullmatch, unlike its ``$``, also
-# refuses a trailing newline.
+# stream-python checks a feed's slug and id with ^[\w-]+$ (stream/utils.py, valid_re), its
+# error saying "please only use letters, numbers and _" for the slug; fullmatch, unlike its
+# ``$``, also refuses a trailing newline.
 _FEED_SLUG = re.compile(r"\w+")
 _FEED_USER_ID = re.compile(r"[\w-]+")
 FOLLOW_KEY_PREFIX = "follow:"
