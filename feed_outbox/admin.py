@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import math
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
+from django.http import HttpResponseBadRequest
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
@@ -54,6 +56,12 @@ class OutboxEventAdmin(admin.ModelAdmin):
     )
     actions = ("retry_now", "requeue_dead_letters", "mark_dead")
     change_list_template = "admin/feed_outbox/outboxevent/change_list.html"
+
+    def changelist_view(self, request, extra_context=None):
+        # PostgreSQL text cannot hold NUL: a search or filter value with one was a 500.
+        if any("\x00" in value for _name, values in request.GET.lists() for value in values):
+            return HttpResponseBadRequest("A query parameter holds a NUL character.")
+        return super().changelist_view(request, extra_context)
 
     # Events are written by the app and settled by the relay; the admin only looks and nudges.
     def has_add_permission(self, request) -> bool:
@@ -182,7 +190,10 @@ class OutboxEventAdmin(admin.ModelAdmin):
 
 
 def _hours(value: str | None) -> float:
+    """?hours= clamped to 0.25..48; anything that is not a finite number reads the default 3."""
     try:
-        return min(max(float(value), 0.25), 48.0) if value else 3.0
+        hours = float(value) if value else 3.0
     except ValueError:
         return 3.0
+    # float() accepts "nan" and "inf": timedelta(hours=nan) raised, a 500.
+    return min(max(hours, 0.25), 48.0) if math.isfinite(hours) else 3.0

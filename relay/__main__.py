@@ -10,10 +10,12 @@ import sys
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     parser = argparse.ArgumentParser(prog="python -m relay", description=__doc__)
+    from feed_outbox.management.arguments import count, one_line_errors
     from relay import cli
 
+    one_line_errors(parser)
     cli.add_arguments(parser)
-    parser.add_argument("-v", "--verbosity", type=int, default=1)
+    parser.add_argument("-v", "--verbosity", type=count(0, 3), default=1)
     parser.add_argument(
         "--settings",
         help="the settings module, e.g. mysite.settings (default: DJANGO_SETTINGS_MODULE)",

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from django.core.exceptions import ImproperlyConfigured
 
+from feed_outbox.management.arguments import count, database_alias, port, seconds
 from relay.options import RelayOptions
 
 if TYPE_CHECKING:  # imported at use: the parser is built before django.setup()
@@ -28,20 +29,26 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--once", action="store_true", help="drain until nothing is claimable, then exit 0"
     )
     parser.add_argument(
-        "--workers", type=int, default=1, help="relay processes to run (each claims on its own)"
+        "--workers",
+        type=count(1, 256),
+        default=1,
+        help="relay processes to run (each claims on its own)",
     )
     parser.add_argument(
-        "--batch-size", type=int, default=_default("batch_size"), help="events claimed per batch"
+        "--batch-size",
+        type=count(1, 10_000),
+        default=_default("batch_size"),
+        help="events claimed per batch",
     )
     parser.add_argument(
         "--concurrency",
-        type=int,
+        type=count(1, 1024),
         default=_default("concurrency"),
         help="Stream requests in flight per process",
     )
     parser.add_argument(
         "--poll-interval",
-        type=float,
+        type=seconds(0, 86400, above=True),
         default=_default("poll_interval"),
         help="seconds between polls when idle (the floor under LISTEN/NOTIFY)",
     )
@@ -52,39 +59,39 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--grace-period",
-        type=float,
+        type=seconds(0, 86400),
         default=_default("grace_period"),
         help="seconds SIGTERM/SIGINT waits for in-flight requests before exiting",
     )
     parser.add_argument(
         "--metrics-port",
-        type=int,
+        type=port,
         default=None,
         help="serve /healthz, /readyz and /metrics on this port (0 picks a free one); "
         "with --workers the parent serves them for every worker",
     )
     parser.add_argument(
         "--lease-seconds",
-        type=float,
+        type=seconds(0, 86400, above=True),
         default=None,
         help="lease of a claimed batch (default FEED_OUTBOX_LEASE_SECONDS); renewed while waiting",
     )
     parser.add_argument(
         "--max-attempts",
-        type=int,
+        type=count(1, 1_000_000),
         default=None,
         help="tries before a permanently failing event is dead-lettered "
         "(default FEED_OUTBOX_MAX_ATTEMPTS)",
     )
     parser.add_argument(
         "--retry-backoff",
-        type=float,
+        type=seconds(0, 3600),
         default=_default("retry_backoff"),
         help="base of the exponential retry backoff in seconds (full jitter, capped at 300)",
     )
     parser.add_argument(
         "--landing-seconds",
-        type=float,
+        type=seconds(0, 86400),
         default=None,
         help="how long Stream may still apply a request that timed out or lost its answer; "
         "its event (and its key) waits that long before the retry "
@@ -131,7 +138,7 @@ def run(args: argparse.Namespace, argv: list[str] | None = None) -> int:
         logger.error("--strict applies to --once only (a sidecar never ends with a verdict)")
         return 2
     apis = (args.api,) if args.api else conf.stream_apis()
-    problems = startup_problems(apis, args.database)
+    problems = preflight(args)
     if problems:
         for problem in problems:
             logger.error("cannot start: %s", problem)
@@ -163,6 +170,18 @@ def run(args: argparse.Namespace, argv: list[str] | None = None) -> int:
     finally:
         if server is not None:
             server.stop()
+
+
+def preflight(args: argparse.Namespace) -> list[str]:
+    """``startup_problems`` of the API(s) and database ``args`` name; an unknown --database
+    alias first (connections[alias] would raise, a traceback)."""
+    from feed_outbox import conf
+
+    try:
+        database_alias(args.database)
+    except argparse.ArgumentTypeError as exc:
+        return [f"--database {exc}"]
+    return startup_problems((args.api,) if args.api else conf.stream_apis(), args.database)
 
 
 def startup_problems(apis: tuple[str, ...], using: str) -> list[str]:

@@ -1,19 +1,38 @@
-"""What the outbox_* commands share: exit codes, duration and model arguments, the progress bar."""
+"""What the outbox_* commands share: exit codes, the checks of their environment (database,
+tables, Stream) that turn a setup mistake into one line and exit 2, the progress bar."""
 
 from __future__ import annotations
 
 import argparse
 import datetime
-import re
+from urllib.parse import urlsplit
 
+import requests
 from django.core.exceptions import ImproperlyConfigured
-from django.core.management.base import BaseCommand, CommandError
-from django.db import models
-from django.utils import timezone
-from django.utils.dateparse import parse_datetime
+from django.core.management.base import BaseCommand, CommandError, SystemCheckError
+from django.db import DatabaseError, models, router
+from stream.exceptions import StreamApiException
 
 from feed_outbox.current_state import activity_model
+from feed_outbox.exceptions import OutboxNotMigrated
+from feed_outbox.management.arguments import (  # noqa: F401 (the commands' argument types)
+    database_alias,
+    duration,
+    instant,
+    missing_tables,
+    one_line_errors,
+)
 from feed_outbox.progress import ProgressBar
+from feed_outbox.stream_errors import FEED_CONFIG, refuses_credentials
+
+try:  # the v3 SDK and its HTTP client; absent without the [v3] extra
+    from getstream.exceptions import StreamApiException as V3ApiException
+    from getstream.exceptions import StreamTransportException as V3TransportException
+    from httpx import TransportError as V3TransportError
+except ImportError:  # pragma: no cover
+    V3ApiException = V3TransportException = V3TransportError = requests.RequestException  # type: ignore[misc,assignment]
+
+DOES_NOT_EXIST = 16  # Stream's DoesNotExistException: v3's answer to an unknown feed group
 
 OK, PROBLEMS, USAGE = 0, 1, 2
 EXIT_CODES = """exit codes:
@@ -22,19 +41,7 @@ EXIT_CODES = """exit codes:
   2  usage or configuration error (bad argument, unknown model, Stream credentials missing
      or refused)"""
 
-_DURATION = re.compile(r"^(\d+(?:\.\d+)?)\s*([smhdw])$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
-
-
-def duration(value: str) -> datetime.timedelta:
-    """``90``, ``90s``, ``15m``, ``2h``, ``7d``, ``1w``."""
-    value = value.strip().lower()
-    if re.fullmatch(r"\d+(\.\d+)?", value):
-        return datetime.timedelta(seconds=float(value))
-    match = _DURATION.match(value)
-    if not match:
-        raise argparse.ArgumentTypeError(f"{value!r} is not a duration like 90s, 15m, 2h or 7d")
-    return datetime.timedelta(seconds=float(match[1]) * _UNITS[match[2]])
 
 
 def describe(delta: datetime.timedelta) -> str:
@@ -44,21 +51,6 @@ def describe(delta: datetime.timedelta) -> str:
         if seconds >= _UNITS[unit] and seconds % _UNITS[unit] == 0:
             return f"{seconds / _UNITS[unit]:g}{unit}"
     return f"{seconds:g}s"
-
-
-def instant(value: str) -> datetime.datetime:
-    """An ISO date/time (UTC if naive) or a duration ago (``2h`` = two hours ago)."""
-    parsed = parse_datetime(value) or (
-        parse_datetime(value + "T00:00:00") if re.fullmatch(r"\d{4}-\d\d-\d\d", value) else None
-    )
-    if parsed is not None:
-        return parsed if timezone.is_aware(parsed) else parsed.replace(tzinfo=datetime.UTC)
-    try:
-        return timezone.now() - duration(value)
-    except argparse.ArgumentTypeError:
-        raise argparse.ArgumentTypeError(
-            f"{value!r} is neither an ISO date/time nor a duration ago like 2h"
-        ) from None
 
 
 def activity_model_arg(label: str) -> type[models.Model]:
@@ -74,6 +66,8 @@ class OperationsCommand(BaseCommand):
     """A command whose --help ends with the exit codes scripts can rely on."""
 
     problems = "problems found"
+    # Whether the command reads or writes the outbox (so needs `migrate` to have been run).
+    needs_outbox = True
 
     def create_parser(self, prog_name, subcommand, **kwargs):
         parser = super().create_parser(
@@ -83,11 +77,15 @@ class OperationsCommand(BaseCommand):
             epilog=EXIT_CODES.format(problems=self.problems),
             **kwargs,
         )
+        one_line_errors(parser, raise_as=CommandError)
         return parser
 
     def add_database_argument(self, parser) -> None:
         parser.add_argument(
-            "--database", default=None, help="database alias of the outbox (default: routed)"
+            "--database",
+            type=database_alias,
+            default=None,
+            help="database alias of the outbox (default: routed)",
         )
 
     def progress(self, total: int | None, label: str = "") -> ProgressBar:
@@ -95,6 +93,68 @@ class OperationsCommand(BaseCommand):
 
     def execute(self, *args, **options):
         try:
+            if self.needs_outbox:
+                check_outbox_tables(options.get("database"))
             return super().execute(*args, **options)
+        except OutboxNotMigrated as exc:  # a column a later migration adds, say
+            raise CommandError(str(exc), returncode=USAGE) from exc
+        except SystemCheckError as exc:  # a configuration error, not problems found
+            exc.returncode = USAGE
+            raise
         except ImproperlyConfigured as exc:
             raise CommandError(str(exc), returncode=USAGE) from exc
+        except (requests.RequestException, V3TransportError, V3TransportException) as exc:
+            raise CommandError(unreachable(exc), returncode=USAGE) from exc
+        except V3ApiException as exc:
+            if getattr(exc, "code", None) != DOES_NOT_EXIST:
+                raise
+            message = getattr(exc, "message", "") or str(exc)
+            raise CommandError(f"Stream v3: {message}", returncode=USAGE) from exc
+        except StreamApiException as exc:
+            if refuses_credentials(exc):
+                message = f"Stream refused the credentials: {exc}"
+            elif getattr(exc, "code", None) == FEED_CONFIG:
+                message = f"Stream does not know a feed group (FeedConfigException): {exc}"
+            else:
+                raise
+            raise CommandError(message, returncode=USAGE) from exc
+
+
+def check_outbox_tables(using: str | None) -> None:
+    """Refuse to run against a database that migrate has not set up, or cannot reach."""
+    from feed_outbox.models import OutboxEvent
+
+    alias = using or router.db_for_write(OutboxEvent)
+    try:
+        missing = missing_tables(alias)
+    except DatabaseError as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise CommandError(f"cannot read database {alias!r}: {first}", returncode=USAGE) from exc
+    if missing:
+        raise CommandError(
+            f"the outbox table {', '.join(missing)} does not exist in database {alias!r}: "
+            "run `python manage.py migrate`",
+            returncode=USAGE,
+        )
+
+
+def unreachable(exc: BaseException) -> str:
+    """One line for a request that never got an answer, naming where it went (no query string:
+    it carries the API key)."""
+    url = ""
+    # getstream wraps httpx's error: the request is on its cause.
+    for error in (exc, exc.__cause__, exc.__context__):
+        try:
+            url = str(getattr(error.request, "url", "") or "")  # type: ignore[union-attr]
+        except (AttributeError, RuntimeError):  # httpx: RuntimeError for an unset request
+            continue
+        if url:
+            break
+    where = ""
+    if url:
+        parts = urlsplit(url)
+        where = f" at {parts.scheme}://{parts.netloc}"
+    return (
+        f"Stream cannot be reached{where} ({type(exc).__name__}): check that it is up and "
+        "STREAM_BASE_URL / STREAM_LOCATION"
+    )

@@ -7,11 +7,11 @@ from stream.exceptions import StreamApiException
 
 from feed_outbox.adoption import Adoption
 from feed_outbox.current_state import activity_models
+from feed_outbox.management.arguments import activity_model, count
 from feed_outbox.management.operations import (
     PROBLEMS,
     USAGE,
     OperationsCommand,
-    activity_model_arg,
 )
 from feed_outbox.rate_limits import estimate_drain
 from feed_outbox.stream_errors import refuses_credentials
@@ -34,16 +34,19 @@ class Command(OperationsCommand):
 
     def add_arguments(self, parser):
         parser.add_argument(
-            "models", nargs="*", help="Activity models, like app.Tweet (default: every one)"
+            "models",
+            nargs="*",
+            type=activity_model,
+            help="Activity models, like app.Tweet (default: every one)",
         )
+        parser.add_argument("--dry-run", action="store_true", help="read and count, queue nothing")
         parser.add_argument(
-            "--dry-run", action="store_true", help="read and count, queue nothing"
+            "--page-size", type=count(1, 100), default=100, help="activities per read (at most 100)"
         )
-        parser.add_argument("--page-size", type=int, default=100, help="activities per read")
         self.add_database_argument(parser)
 
     def handle(self, *args, **options):
-        chosen = [activity_model_arg(label) for label in options["models"]] or activity_models()
+        chosen = list(options["models"]) or activity_models()
         if not chosen:
             raise CommandError("no Activity models are installed", returncode=USAGE)
         bars: dict[str, object] = {}
@@ -60,7 +63,7 @@ class Command(OperationsCommand):
             chosen,
             using=options["database"],
             dry_run=options["dry_run"],
-            page_size=min(max(1, options["page_size"]), 100),
+            page_size=options["page_size"],
             on_progress=on_progress,
         )
         try:

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import argparse
+
+from django.core.management.base import CommandError
 from django.db import router
 
 from feed_outbox.backfill import BackfillReport, backfill, rows_to_backfill
-from feed_outbox.management.operations import OperationsCommand, activity_model_arg, instant
+from feed_outbox.management.arguments import activity_model, count, instant, primary_key
+from feed_outbox.management.operations import USAGE, OperationsCommand
 from feed_outbox.rate_limits import estimate_drain
 
 
@@ -21,9 +25,13 @@ class Command(OperationsCommand):
     problems = "not used by this command"
 
     def add_arguments(self, parser):
-        parser.add_argument("model", help="the Activity model, like sample_app.Tweet")
+        parser.add_argument(
+            "model", type=activity_model, help="the Activity model, like sample_app.Tweet"
+        )
         parser.add_argument("--since", type=instant, help="ISO time or duration ago (30d)")
-        parser.add_argument("--batch-size", type=int, default=500, help="rows per transaction")
+        parser.add_argument(
+            "--batch-size", type=count(1, 100_000), default=500, help="rows per transaction"
+        )
         parser.add_argument("--after-pk", help="resume after this primary key")
         parser.add_argument(
             "--dry-run", action="store_true", help="count what would be queued, queue nothing"
@@ -37,10 +45,13 @@ class Command(OperationsCommand):
         self.add_database_argument(parser)
 
     def handle(self, *args, **options):
-        model = activity_model_arg(options["model"])
+        model = options["model"]
         after_pk = options["after_pk"]
         if after_pk is not None:
-            after_pk = model._meta.pk.to_python(after_pk)
+            try:
+                after_pk = primary_key(model, after_pk)
+            except argparse.ArgumentTypeError as exc:
+                raise CommandError(f"--after-pk {exc}", returncode=USAGE) from None
         using = options["database"] or router.db_for_write(model)
         rows = rows_to_backfill(model, using, options["since"])
         if after_pk is not None:
@@ -53,7 +64,7 @@ class Command(OperationsCommand):
         report = backfill(
             model,
             since=options["since"],
-            batch_size=max(1, options["batch_size"]),
+            batch_size=options["batch_size"],
             using=using,
             dry_run=options["dry_run"],
             after_pk=after_pk,

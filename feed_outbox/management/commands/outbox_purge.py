@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from feed_outbox.management.operations import OperationsCommand, describe, duration
+from feed_outbox.management.arguments import count, duration
+from feed_outbox.management.operations import OperationsCommand, describe
 from feed_outbox.retention import PurgePlan, purge, purgeable, retention
 
 
@@ -30,7 +31,7 @@ class Command(OperationsCommand):
             action="store_true",
             help="also delete old pending events: they will never be published",
         )
-        parser.add_argument("--batch-size", type=int, default=1000)
+        parser.add_argument("--batch-size", type=count(1, 100_000), default=1000)
         parser.add_argument(
             "--dry-run", action="store_true", help="count what would be deleted, delete nothing"
         )
@@ -56,6 +57,6 @@ class Command(OperationsCommand):
         if not candidates:
             return
         bar = self.progress(candidates, "purge")
-        deleted = purge(plan, using, max(1, options["batch_size"]), on_batch=bar.advance)
+        deleted = purge(plan, using, options["batch_size"], on_batch=bar.advance)
         bar.finish()
         self.stdout.write(f"deleted {deleted:,} events")

@@ -6,16 +6,14 @@
 
 from __future__ import annotations
 
+import argparse
+
 from django.core.management.base import CommandError
 from stream.exceptions import StreamApiException
 
 from feed_outbox import conf
-from feed_outbox.management.operations import (
-    PROBLEMS,
-    USAGE,
-    OperationsCommand,
-    activity_model_arg,
-)
+from feed_outbox.management.arguments import activity_model, count, feed_id, known_feed_group
+from feed_outbox.management.operations import PROBLEMS, USAGE, OperationsCommand
 from feed_outbox.reconcile import FOLLOW_RELATION, reconcile
 from feed_outbox.repair import repair
 from feed_outbox.shadow_read import FOLLOW_RELATION as SHADOW_FOLLOW
@@ -47,15 +45,17 @@ class Command(OperationsCommand):
 
     def add_arguments(self, parser):
         scope = parser.add_mutually_exclusive_group()
-        scope.add_argument("--feed", help="only this feed (any group), like timeline:42")
-        scope.add_argument("--model", help="only this Activity model, like sample_app.Tweet")
+        scope.add_argument(
+            "--feed", type=feed_id, help="only this feed (any group), like timeline:42"
+        )
+        scope.add_argument(
+            "--model", type=activity_model, help="only this Activity model, like sample_app.Tweet"
+        )
         parser.add_argument("--fix", action="store_true", help="queue the repairing events")
         parser.add_argument(
             "--dry-run", action="store_true", help="with --fix: count the repairs, queue nothing"
         )
-        parser.add_argument(
-            "--api", choices=("v2", "v3"), help="the Stream API to read and repair"
-        )
+        parser.add_argument("--api", choices=("v2", "v3"), help="the Stream API to read and repair")
         parser.add_argument(
             "--compare",
             nargs=2,
@@ -63,18 +63,26 @@ class Command(OperationsCommand):
             choices=("v2", "v3"),
             help="shadow read: compare two Stream APIs' feeds, like --compare v2 v3",
         )
-        parser.add_argument("--page-size", type=int, default=100, help="activities per read")
         parser.add_argument(
-            "--show", type=int, default=50, help="list at most this many drifted activities"
+            "--page-size", type=count(1, 100), default=100, help="activities per read (at most 100)"
+        )
+        parser.add_argument(
+            "--show",
+            type=count(0, 1_000_000),
+            default=50,
+            help="list at most this many drifted activities",
         )
         self.add_database_argument(parser)
 
     def handle(self, *args, **options):
-        model = activity_model_arg(options["model"]) if options["model"] else None
+        model = options["model"]
         feed = options["feed"]
-        if feed is not None and feed.count(":") != 1:
-            raise CommandError(f"--feed {feed!r} is not a feed id like user:42", returncode=USAGE)
-        page_size = min(max(1, options["page_size"]), 100)
+        if feed is not None:
+            try:
+                known_feed_group(feed, options["database"])
+            except argparse.ArgumentTypeError as exc:
+                raise CommandError(f"--feed {exc}", returncode=USAGE) from None
+        page_size = options["page_size"]
         if options["compare"]:
             self._check_compare(options)
             return self._compare(options, page_size)

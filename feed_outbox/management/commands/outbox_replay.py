@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
+import argparse
+
 from django.core.management.base import CommandError
 
-from feed_outbox.management.operations import USAGE, OperationsCommand, instant
+from feed_outbox.management.arguments import (
+    count,
+    event_model,
+    feed_id,
+    instant,
+    known_feed_group,
+    ordering_key,
+)
+from feed_outbox.management.operations import USAGE, OperationsCommand
 from feed_outbox.replay import ReplaySelection, blocked_by_dead_letters, replay
 
 
@@ -28,21 +38,32 @@ class Command(OperationsCommand):
     def add_arguments(self, parser):
         parser.add_argument("--since", type=instant, help="ISO time or duration ago (2h)")
         parser.add_argument("--until", type=instant, help="ISO time or duration ago")
-        parser.add_argument("--feed", help="only events of this feed, like user:42")
-        parser.add_argument("--key", help="only this ordering key, like sample_app.Tweet:7")
-        parser.add_argument("--model", help="only events of this model, like sample_app.Tweet")
+        parser.add_argument("--feed", type=feed_id, help="only events of this feed, like user:42")
+        parser.add_argument(
+            "--key", type=ordering_key, help="only this ordering key, like sample_app.Tweet:7"
+        )
+        parser.add_argument(
+            "--model",
+            type=event_model,
+            help="only events of this Activity model, like sample_app.Tweet (or: follow)",
+        )
         parser.add_argument("--dead", action="store_true", help="replay the keys of dead letters")
         parser.add_argument("--all", action="store_true", help="replay every delivered key")
+        parser.add_argument("--api", choices=("v2", "v3"), help="replay to this Stream API only")
         parser.add_argument(
-            "--api", choices=("v2", "v3"), help="replay to this Stream API only"
+            "--chunk-size", type=count(1, 100_000), default=500, help="keys per transaction"
         )
-        parser.add_argument("--chunk-size", type=int, default=500, help="keys per transaction")
         parser.add_argument(
             "--dry-run", action="store_true", help="count and estimate, queue nothing"
         )
         self.add_database_argument(parser)
 
     def handle(self, *args, **options):
+        if options["feed"] is not None:
+            try:
+                known_feed_group(options["feed"], options["database"])
+            except argparse.ArgumentTypeError as exc:
+                raise CommandError(f"--feed {exc}", returncode=USAGE) from None
         selection = ReplaySelection(
             since=options["since"],
             until=options["until"],
@@ -78,7 +99,7 @@ class Command(OperationsCommand):
             selection,
             options["database"],
             dry_run=options["dry_run"],
-            chunk_size=max(1, options["chunk_size"]),
+            chunk_size=options["chunk_size"],
             on_chunk=on_chunk,
         )
         if bar is not None:

@@ -6,6 +6,7 @@ import json
 
 from django.core.management.base import CommandError
 
+from feed_outbox.management.arguments import count, seconds
 from feed_outbox.management.operations import PROBLEMS, OperationsCommand
 from feed_outbox.models import EventKind, EventStatus
 from feed_outbox.status import OutboxStatus, outbox_status
@@ -24,14 +25,14 @@ class Command(OperationsCommand):
         parser.add_argument("--json", action="store_true", help="print the figures as JSON")
         parser.add_argument(
             "--max-lag",
-            type=float,
+            type=seconds(0),
             default=None,
             metavar="SECONDS",
             help="exit 1 when the oldest pending event is older than this",
         )
         parser.add_argument(
             "--minutes",
-            type=int,
+            type=count(1, 10 * 525_600),
             default=5,
             help="window of the throughput figure (default 5 minutes)",
         )

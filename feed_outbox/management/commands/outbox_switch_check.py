@@ -26,6 +26,7 @@ class Command(OperationsCommand):
     )
     problems = "something behaves differently after the switch (the findings are listed)"
     requires_system_checks: list[str] = []  # the findings are the system check's: not twice
+    needs_outbox = False  # it reads the project's code and settings, not the outbox
 
     def add_arguments(self, parser):
         parser.add_argument("app_labels", nargs="*", metavar="app_label")

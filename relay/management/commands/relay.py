@@ -5,20 +5,31 @@ import sys
 
 from django.core.management.base import BaseCommand, CommandError
 
+from feed_outbox.management.arguments import one_line_errors
 from relay import cli
 
 
 class Command(BaseCommand):
     help = "Drain the feed outbox into Stream (run it as a sidecar; --once drains and exits)."
 
+    def create_parser(self, prog_name, subcommand, **kwargs):
+        parser = super().create_parser(prog_name, subcommand, **kwargs)
+        one_line_errors(parser, raise_as=CommandError)
+        return parser
+
     def add_arguments(self, parser):
         cli.add_arguments(parser)
 
     def handle(self, *args, **options):
+        args = argparse.Namespace(**options)
+        # Found before the relay starts, the problems are this command's one answer.
+        problems = cli.preflight(args)
+        if problems:
+            raise CommandError("cannot start: " + "; ".join(problems), returncode=2)
         cli.configure_logging(options["verbosity"])
         # --workers starts `python -m relay` children with the options given here.
         argv = sys.argv[sys.argv.index("relay") + 1 :] if "relay" in sys.argv else []
-        code = cli.run(argparse.Namespace(**options), argv)
+        code = cli.run(args, argv)
         if code == 1:  # --strict: the relay logged which events are left and why
             raise CommandError("events are left undelivered (--strict)", returncode=code)
         if code:
