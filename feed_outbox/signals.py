@@ -23,9 +23,7 @@ from feed_outbox.activity import Activity
 
 
 def _on_save(sender, instance, **kwargs):
-    from feed_outbox.feed_manager import feed_manager
-
-    return lifecycle.run_automatic(feed_manager.activity_created, sender, instance, **kwargs)
+    return lifecycle.run_automatic("activity_created", sender, instance, kwargs)
 
 
 def _on_pre_delete(sender, instance, **kwargs):
@@ -33,10 +31,8 @@ def _on_pre_delete(sender, instance, **kwargs):
 
 
 def _on_delete(sender, instance, **kwargs):
-    from feed_outbox.feed_manager import feed_manager
-
     try:
-        return lifecycle.run_automatic(feed_manager.activity_delete, sender, instance, **kwargs)
+        return lifecycle.run_automatic("activity_delete", sender, instance, kwargs)
     finally:
         # Calls the app makes after this one are written after the remove: no scope needed.
         lifecycle.close_scope(instance)
