@@ -5,7 +5,8 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 # The migration test (tests/migration) publishes with the real stream-django 1.8, whose wheel
 # pins Django<5: installed without its pins (its other requirements, stream-python and pytz,
-# come with ours). Never a dependency of the package, so it stays out of pyproject.toml.
+# come with ours). Never a dependency of the package, so it stays out of pyproject.toml;
+# noxfile.py reads this line for the matrix's sessions.
 STREAM_DJANGO := stream-django==1.8.0
 STAMP := $(VENV)/.installed-$(shell echo '$(STREAM_DJANGO)' | cat pyproject.toml - | cksum | cut -d' ' -f1)
 PYTEST_ARGS ?=
