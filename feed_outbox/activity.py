@@ -76,7 +76,7 @@ def _actor_foreign_key(cls: type) -> tuple[str, str] | None:
 
 # stream-django's hooks are properties; a subclass that writes one as a plain method
 # (GrowHome's Follow and Like did) hands a bound method to the activity.
-_PROPERTY_HOOKS = (
+PROPERTY_HOOKS = (
     "activity_author_feed",
     "extra_activity_data",
     "activity_actor_attr",
@@ -95,7 +95,7 @@ _PROPERTY_HOOKS = (
 def _hooks_written_as_methods(cls: type) -> tuple[str, ...]:
     return tuple(
         name
-        for name in _PROPERTY_HOOKS
+        for name in PROPERTY_HOOKS
         if inspect.isfunction(inspect.getattr_static(cls, name, None))
     )
 

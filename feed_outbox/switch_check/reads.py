@@ -12,6 +12,7 @@ from django.apps import AppConfig
 from django.apps import apps as global_apps
 from django.db import models
 
+from feed_outbox.activity import PROPERTY_HOOKS
 from feed_outbox.enrich import allowed_model
 from feed_outbox.switch_check import Finding, display_path
 from feed_outbox.switch_check.activity_models import project_definition
@@ -23,20 +24,6 @@ from feed_outbox.switch_check.source import (
     parse_file,
 )
 
-# The hooks stream-django read as attributes (properties on its Activity).
-PROPERTY_HOOKS = (
-    "activity_actor_attr",
-    "activity_object_attr",
-    "activity_actor_id",
-    "activity_actor",
-    "activity_verb",
-    "activity_object",
-    "activity_foreign_id",
-    "activity_time",
-    "activity_author_feed",
-    "extra_activity_data",
-    "activity_notify",
-)
 _REFERENCING_HOOKS = ("activity_actor_attr", "activity_object_attr", "extra_activity_data")
 _LEGACY_FETCH = re.compile(r"fetch_(?P<model>[a-z0-9_]+?)_instances")
 
