@@ -4,6 +4,7 @@ values left behind, settings whose meaning changed, and writes that reach Stream
 from __future__ import annotations
 
 import ast
+import warnings
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -172,7 +173,11 @@ def stream_django_settings() -> list[Finding]:
     """Setting values naming stream_django: INSTALLED_APPS, STREAM_FEED_MANAGER_CLASS, TEMPLATES…"""
     findings = []
     for name in sorted(n for n in dir(settings) if n.isupper()):
-        for value in sorted(set(_strings(getattr(settings, name, None)))):
+        with warnings.catch_warnings():  # reading a setting Django deprecates warns (6.1)
+            warnings.simplefilter("ignore", DeprecationWarning)
+            warnings.simplefilter("ignore", PendingDeprecationWarning)
+            value_of_setting = getattr(settings, name, None)
+        for value in sorted(set(_strings(value_of_setting))):
             if value != "stream_django" and not value.startswith("stream_django."):
                 continue
             file, line = string_line(value)
