@@ -1,4 +1,4 @@
-"""The Activity mixin (stream-django's hooks and defaults); model references are feed_outbox.references'
+"""The Activity mixin (stream-django's hooks and defaults); model references are feed_outbox.write.references'
 (re-exported here under stream-django's names)."""
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from django.utils.timezone import is_aware, make_naive  # noqa: F401  (stream-dj
 
 from feed_outbox import conf
 from feed_outbox.exceptions import ActivityDataError
-from feed_outbox.payload import to_utc
-from feed_outbox.references import (
+from feed_outbox.write.payload import to_utc
+from feed_outbox.write.references import (
     create_model_reference,
     create_reference,
     model_content_type,

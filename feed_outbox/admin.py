@@ -18,8 +18,8 @@ from django.utils.timesince import timesince
 
 from feed_outbox import conf
 from feed_outbox.models import EventKind, EventStatus, OutboxEvent
-from feed_outbox.status import history, outbox_status
-from feed_outbox.status_chart import history_svg
+from feed_outbox.operations.status import history, outbox_status
+from feed_outbox.operations.status_chart import history_svg
 
 
 def _newer_of_key():

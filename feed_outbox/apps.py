@@ -9,6 +9,7 @@ class FeedOutboxConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from feed_outbox import checks, signals  # noqa: F401  (registers checks)
+        from feed_outbox import checks  # noqa: F401  (registers checks)
+        from feed_outbox.write import signals
 
         signals.connect()

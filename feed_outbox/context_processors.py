@@ -34,7 +34,7 @@ def notifications(request) -> dict[str, Any]:
 
 def outbox_lag(request) -> dict[str, Any]:
     """``outbox_lag`` (pending events, ``.seconds`` behind): a page can say the relay is behind."""
-    from feed_outbox.status import outbox_lag as read_lag
+    from feed_outbox.operations.status import outbox_lag as read_lag
 
     return {"outbox_lag": SimpleLazyObject(read_lag)}
 

@@ -16,7 +16,7 @@ from django.core.exceptions import ValidationError
 from django.db import connections, models, router
 
 from feed_outbox import conf
-from feed_outbox.references import REFERENCE
+from feed_outbox.write.references import REFERENCE
 
 logger = logging.getLogger(__name__)
 

@@ -7,10 +7,11 @@ from typing import Any
 from django.db import models
 from django.db.models.signals import post_delete, post_save  # noqa: F401  (stream-django's names)
 
-from feed_outbox import conf, lifecycle, outbox, tracking
+from feed_outbox import conf, tracking
 from feed_outbox.activity import Activity
 from feed_outbox.client import stream_client
 from feed_outbox.models import EventKind, OutboxEvent
+from feed_outbox.write import lifecycle, outbox
 
 EVERY_MODEL = tracking.EVERY_MODEL
 
@@ -56,11 +57,11 @@ class FeedManager:
     def get_feed(self, feed: str, user_id: Any) -> Any:
         """The ``feed`` group's feed of ``user_id`` (``.get(limit=…, id_lt=…)`` reads it).
 
-        On v3 reads (FEED_OUTBOX_READ_API) a feed_outbox.v3_reads.V3Feed: the same reads,
+        On v3 reads (FEED_OUTBOX_READ_API) a feed_outbox.stream_api.v3_reads.V3Feed: the same reads,
         v2-shaped, through the getstream SDK."""
         if conf.read_api() == "v3":
             from feed_outbox.client import get_v3_client
-            from feed_outbox.v3_reads import V3Feed
+            from feed_outbox.stream_api.v3_reads import V3Feed
 
             return V3Feed(get_v3_client(), feed, user_id)
         return stream_client.feed(feed, user_id)
@@ -189,11 +190,11 @@ class FeedManager:
 
     def bind_model(self, sender: type[models.Model], **kwargs: Any) -> bool:
         """Publish ``sender``'s changes (Activity models are bound automatically)."""
-        from feed_outbox.signals import bind_model
+        from feed_outbox.write.signals import bind_model
 
         return bind_model(sender)
 
-    # Signal receivers (bound per Activity model by feed_outbox.signals).
+    # Signal receivers (bound per Activity model by feed_outbox.write.signals).
     def activity_created(self, sender, instance, created, raw=False, using=None, **kwargs):
         """post_save: add, update or remove, depending on what was published before."""
         lifecycle.hook_called(instance)

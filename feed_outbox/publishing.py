@@ -11,8 +11,8 @@ from typing import Any, Literal
 
 from django.db import models, transaction
 
-from feed_outbox import lifecycle, outbox
 from feed_outbox.models import OutboxEvent
+from feed_outbox.write import lifecycle, outbox
 
 Kind = Literal["add", "update", "remove"]
 

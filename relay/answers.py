@@ -17,7 +17,7 @@ from typing import Any
 
 from stream import exceptions as stream_exceptions
 
-from feed_outbox.stream_errors import FEED_CONFIG, names_a_bad_token
+from feed_outbox.stream_api.errors import FEED_CONFIG, names_a_bad_token
 
 # Set on a StreamApiException by the pool: (HTTP status, body text) of the answer.
 RAW_ATTRIBUTE = "stream_answer"

@@ -28,10 +28,10 @@ from django.db.models.functions import Now
 from django.utils import timezone
 
 from feed_outbox import conf
-from feed_outbox.causality import blocked_across_keys
 from feed_outbox.models import EventStatus, OutboxEvent
-from feed_outbox.rate_limits import MAX_BATCH
-from feed_outbox.status import outbox_lag
+from feed_outbox.operations.status import outbox_lag
+from feed_outbox.stream_api.rate_limits import MAX_BATCH
+from feed_outbox.write.causality import blocked_across_keys
 from relay.events import Event, Lease
 
 logger = logging.getLogger("relay")
@@ -47,13 +47,13 @@ TABLE = OutboxEvent._meta.db_table
 # * an older event of its key (per-key FIFO across any number of relays). Events of one key
 #   are serialised by the row lock of the object they describe, so id order is their commit
 #   order;
-# * across keys, where the order changes what readers see (issue 12): an activity event
+# * across keys, where the order changes what readers see: an activity event
 #   waits for older follows/unfollows *of* a feed it is added to (its feed, or a `to`
 #   target), and a follow/unfollow of feed T waits for older activity events added to T
 #   (directly or through `to`). Otherwise a follow applied after the activities committed
 #   behind it copies only the newest `activity_copy_limit` of them, and an unfollow with
 #   keep_history applied before an older activity leaves that activity out. Writers take
-#   advisory locks on those feeds (feed_outbox.outbox), so id order is commit order here too.
+#   advisory locks on those feeds (feed_outbox.write.outbox), so id order is commit order here too.
 #
 # Every probe is answered by a partial index over pending rows: pending_key, pending_feed,
 # pending_follow (on payload->>'target') and, for `to` targets, the GIN index pending_to.
@@ -347,7 +347,7 @@ def _held(lease: Lease, ids: Iterable[int], using: str):
 
 
 def _at(seconds: float = 0.0) -> Any:
-    """The database's clock plus ``seconds``: every relay shares one clock (issue 12)."""
+    """The database's clock plus ``seconds``: every relay shares one clock, whatever its host's clock says."""
     if not seconds:
         return Now()
     return ExpressionWrapper(
@@ -544,7 +544,7 @@ class PendingStats:
 
 
 def pending_stats(using: str = "default") -> PendingStats:
-    """How many events wait and since when: feed_outbox.status's figure, which outbox_status
+    """How many events wait and since when: feed_outbox.operations.status's figure, which outbox_status
     and the admin show too, so the relay's gauges never disagree with them."""
     lag = outbox_lag(using)
     return PendingStats(pending=lag.pending, oldest_created_at=lag.oldest_pending_at)

@@ -271,7 +271,7 @@ def _serve(relay: Relay, once: bool = False, strict: bool = False) -> int:
 
 def _left_failing(opts, dead: int) -> int:
     """--strict: 1 (one line naming the errors) when events are left undelivered, else 0."""
-    from feed_outbox.status import undelivered
+    from feed_outbox.operations.status import undelivered
 
     left = undelivered(opts.using, api=opts.api)
     if not left.pending and not dead:

@@ -8,8 +8,8 @@ from typing import Any
 
 from stream import exceptions as stream_exceptions
 
-from feed_outbox.outbox import RECONCILE_KEY
-from feed_outbox.rate_limits import MAX_BATCH
+from feed_outbox.stream_api.rate_limits import MAX_BATCH
+from feed_outbox.write.outbox import RECONCILE_KEY
 from relay.events import Event
 from relay.retry import BOUNDED, classify
 

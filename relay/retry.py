@@ -20,7 +20,7 @@ import urllib3
 from django.core.exceptions import ImproperlyConfigured
 
 from feed_outbox import conf
-from feed_outbox.stream_errors import (
+from feed_outbox.stream_api.errors import (
     CREDENTIAL_CODES,
     NOT_ALLOWED,
     RATE_LIMITED,
@@ -220,7 +220,7 @@ def retry_delay(exc: BaseException, attempt: int, base: float, landing_seconds: 
     """Seconds before an event is tried again. An event whose last request may still land is
     held (and with it its key and the events that must follow it) until that request can no
     longer be applied: otherwise a later event of the key (a remove) could be overtaken by
-    the late write it follows (issue 12, late landings)."""
+    the late write it follows (late landings)."""
     delay = backoff_seconds(attempt, base=base)
     if may_still_land(exc):
         delay = max(delay, landing_seconds)

@@ -19,21 +19,11 @@ from relay.delivery import Delivery, delivery_for
 from relay.exceptions import ConfigurationError
 from relay.loop import Loop
 from relay.metrics import Metrics
-from relay.options import RelayOptions, default_owner
+from relay.options import RelayOptions
 from relay.pause import Pause
 from relay.producer import Producer
 from relay.settle import BatchResult, DrainStats, Settler
 from relay.wakeup import ListenWakeup, PollWakeup
-
-# Names this module has always exported (relay.runner.RelayOptions and friends).
-__all__ = [
-    "BatchResult",
-    "ConfigurationError",
-    "DrainStats",
-    "Relay",
-    "RelayOptions",
-    "default_owner",
-]
 
 logger = logging.getLogger("relay")
 

@@ -11,7 +11,7 @@ import time
 from collections import OrderedDict
 from dataclasses import dataclass
 
-from feed_outbox.failure_causes import error_cause
+from feed_outbox.operations.failure_causes import error_cause
 from relay import claim
 from relay.events import Event, Lease
 from relay.metrics import PAUSED, Metrics
@@ -188,7 +188,7 @@ class Settler:
             return
         if may_still_land(outcome.error):
             # The request may still be applied: its event and key stay leased until it can
-            # no longer land, as a retry's backoff would hold them (late landings, issue 12).
+            # no longer land, as a retry's backoff would hold them (late landings).
             result.released += claim.hold(lease, [event.id], self.options.landing_seconds, using)
         else:
             result.released += claim.release(lease, [event.id], using)

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.utils import timezone
 
-from feed_outbox.tracing import opentelemetry_api, span_context
+from feed_outbox.write.tracing import opentelemetry_api, span_context
 
 if TYPE_CHECKING:
     from relay.publisher import Call

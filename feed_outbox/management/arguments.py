@@ -127,7 +127,7 @@ def feed_id(value: str) -> str:
 
 def activity_model(value: str):
     """An Activity model by its label, ``app_label.ModelName``."""
-    from feed_outbox.current_state import activity_model as lookup
+    from feed_outbox.operations.current_state import activity_model as lookup
 
     model = lookup(value.strip()) if "." in value else None
     if model is None:
@@ -160,7 +160,7 @@ def primary_key(model, value: str) -> Any:
 
 def ordering_key(value: str) -> str:
     """An outbox ordering key: an activity's ``app.Model:pk`` or ``follow:<feed>><feed>``."""
-    from feed_outbox.references import model_content_type, split_foreign_id
+    from feed_outbox.write.references import model_content_type, split_foreign_id
 
     if value.startswith(FOLLOW_KEY_PREFIX):
         source, sep, target = value[len(FOLLOW_KEY_PREFIX) :].partition(">")
@@ -177,7 +177,7 @@ def ordering_key(value: str) -> str:
     label, pk = parts
     try:
         model = activity_model(label)
-        # As the outbox wrote it (feed_outbox.references): keys are matched exactly.
+        # As the outbox wrote it (feed_outbox.write.references): keys are matched exactly.
         return f"{model_content_type(model)}:{primary_key(model, pk)}"
     except argparse.ArgumentTypeError as exc:
         bad(value, f"is not an ordering key: {exc}")

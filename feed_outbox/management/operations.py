@@ -13,7 +13,6 @@ from django.core.management.base import BaseCommand, CommandError, SystemCheckEr
 from django.db import DatabaseError, models, router
 from stream.exceptions import StreamApiException
 
-from feed_outbox.current_state import activity_model
 from feed_outbox.exceptions import OutboxNotMigrated
 from feed_outbox.management.arguments import (  # noqa: F401 (the commands' argument types)
     database_alias,
@@ -22,8 +21,9 @@ from feed_outbox.management.arguments import (  # noqa: F401 (the commands' argu
     missing_tables,
     one_line_errors,
 )
-from feed_outbox.progress import ProgressBar
-from feed_outbox.stream_errors import FEED_CONFIG, refuses_credentials
+from feed_outbox.operations.current_state import activity_model
+from feed_outbox.operations.progress import ProgressBar
+from feed_outbox.stream_api.errors import FEED_CONFIG, refuses_credentials
 
 try:  # the v3 SDK and its HTTP client; absent without the [v3] extra
     from getstream.exceptions import StreamApiException as V3ApiException

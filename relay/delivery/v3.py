@@ -1,6 +1,6 @@
 """Feeds v3 through the getstream SDK: batch upsert by id, batch delete, get-or-create follows.
 
-The mapping of an outbox payload to a v3 activity is feed_outbox.feeds_v3. What this adds:
+The mapping of an outbox payload to a v3 activity is feed_outbox.stream_api.v3_mapping. What this adds:
 v3 feeds must exist before activities are added to them, so every feed a call writes to (and
 both feeds of a follow) is created first with its owner (CreateFeedsBatch, get-or-create),
 once per process; the other calls are idempotent by construction (upsert by a deterministic
@@ -13,8 +13,8 @@ import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from feed_outbox import feeds_v3
 from feed_outbox.client import build_v3_client
+from feed_outbox.stream_api import v3_mapping
 from relay.delivery.base import ResponseObserver
 from relay.events import Event
 from relay.publisher import MAX_BATCH, Call
@@ -81,7 +81,7 @@ class V3Delivery:
         feeds = client.feeds
         events = call.events
         if call.endpoint == UPSERT:
-            requests = [feeds_v3.activity_request(e.feed, _activity(e)) for e in events]
+            requests = [v3_mapping.activity_request(e.feed, _activity(e)) for e in events]
             self._ensure_feeds(feeds, [f for r in requests for f in r["feeds"]], pace)
             pace(BUCKETS[UPSERT])
             feeds.upsert_activities(activities=[ActivityRequest(**r) for r in requests])
@@ -129,7 +129,7 @@ class V3Delivery:
                     FeedRequest(
                         feed_group_id=fid.split(":", 1)[0],
                         feed_id=fid.split(":", 1)[1],
-                        created_by_id=feeds_v3.feed_owner(fid),
+                        created_by_id=v3_mapping.feed_owner(fid),
                     )
                     for fid in chunk
                 ]
@@ -140,7 +140,7 @@ class V3Delivery:
     def _delete(self, feeds: Any, events: Sequence[Event], pace: Callable[[str], None]) -> None:
         from getstream.exceptions import StreamApiException
 
-        ids = [feeds_v3.activity_id(e.feed, e.payload["foreign_id"]) for e in events]
+        ids = [v3_mapping.activity_id(e.feed, e.payload["foreign_id"]) for e in events]
         try:
             pace(BUCKETS[DELETE])
             feeds.delete_activities(ids=ids, hard_delete=True)
@@ -168,7 +168,7 @@ class V3Delivery:
 
 
 def _activity(event: Event) -> dict[str, Any]:
-    from feed_outbox.outbox import RECONCILE_KEY
+    from feed_outbox.write.outbox import RECONCILE_KEY
 
     # An update whose `to` changed needs nothing more on v3: the upsert replaces `feeds`.
     return {k: v for k, v in event.payload.items() if k != RECONCILE_KEY}

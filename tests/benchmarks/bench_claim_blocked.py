@@ -1,4 +1,4 @@
-"""Claim cost when much of the backlog is held back (issue 12): 100,000 pending events, half of
+"""Claim cost when much of the backlog is held back by causal order across keys: 100,000 pending events, half of
 them blocked — behind an older event of their key, behind a pending follow of their feed,
 leased to another relay, or backing off — against the claim with no backlog.
 

@@ -33,10 +33,10 @@ def run(rows: int) -> dict:
 
         from feed_outbox.client import get_client
         from feed_outbox.models import EventStatus, OutboxEvent
-        from feed_outbox.outbox import activity_payload
-        from feed_outbox.reconcile import reconcile
-        from feed_outbox.status import history, outbox_status
+        from feed_outbox.operations.reconcile import reconcile
+        from feed_outbox.operations.status import history, outbox_status
         from feed_outbox.tracking import tracking_disabled
+        from feed_outbox.write.outbox import activity_payload
         from sample_app.models import Tweet
 
         def command(*args: str) -> float:

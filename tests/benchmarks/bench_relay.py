@@ -42,7 +42,7 @@ TARGETS = {
 def add_event(feed: str, foreign_id: str, i: int):
     """An unsaved pending add of a small activity (what the write side stores)."""
     from feed_outbox.models import OutboxEvent
-    from feed_outbox.payload import format_time
+    from feed_outbox.write.payload import format_time
 
     payload = {
         "actor": f"auth.User:{i % 997}",

@@ -128,7 +128,7 @@ def run(quick: bool = False) -> dict:
         "ratios": ratios,
         "notes": [
             f"{reps} runs × {saves} saves per variant, variants interleaved save by save",
-            "issue 9's reference for (c)/(b) with a plain outbox insert: ≈ 2.3× at 0 ms, "
+            "the write-side work's reference for (c)/(b) with a plain outbox insert: ≈ 2.3× at 0 ms, "
             "≈ 22× at 20 ms",
             "no relay runs during the measurement: (b) is the request path only",
         ],

@@ -22,7 +22,7 @@ def _backlog(n: int, api: str) -> None:
     from django.db import connection
 
     from feed_outbox.models import EventKind, OutboxEvent
-    from feed_outbox.outbox import enqueue, new_event
+    from feed_outbox.write.outbox import enqueue, new_event
 
     events = [
         new_event(

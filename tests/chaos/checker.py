@@ -21,7 +21,7 @@ activity_count), and follow relations through ``following()``. Five counts per f
 Commit order. The replay applies outbox events in id order. For one key that is commit
 order (the object's row lock serialises its writers); for events of different keys that
 interact (an activity of a feed, and a follow of that feed) it is commit order because the
-outbox write takes advisory locks before its rows get their ids (feed_outbox.causality:
+outbox write takes advisory locks before its rows get their ids (feed_outbox.write.causality:
 activities lock their feeds shared, follows the followed feed exclusively). When news feeds
 differ, the report says how many of them the order Stream applied the writes in explains
 (``diagnosis.py``), to tell a relay that delivered out of commit order from a model error.
@@ -140,7 +140,7 @@ def combined(reports: dict[str, Report]) -> Report:
 
 def _time_str(value: Any) -> str:
     """Stream's time string; stream-python decodes it into a naive UTC datetime."""
-    from feed_outbox.payload import TIME_FORMAT, format_time
+    from feed_outbox.write.payload import TIME_FORMAT, format_time
 
     if isinstance(value, str) or value is None:
         return value

@@ -1,4 +1,4 @@
-"""The held follow (issue 12): A follows B, the follow's outbox rows are held as by a relay that
+"""The held follow (causal order across keys): A follows B, the follow's outbox rows are held as by a relay that
 died holding its batch, and B posts 150 tweets, each in its own later transaction, while the
 relays drain. Stream copies only the newest 100 activities when a follow lands, so a relay
 that delivers the tweets first and the follow when the lease ends leaves 50 of B's tweets —

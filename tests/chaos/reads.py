@@ -15,13 +15,13 @@ FOLLOW_PAGE = 100
 
 class V3Reader:
     """A getstream client whose ``feed(slug, id)`` reads like stream-python's: the ``V3Feed``
-    feed_manager returns when reads are on v3 (feed_outbox/v3_reads.py)."""
+    feed_manager returns when reads are on v3 (feed_outbox/stream_api/v3_reads.py)."""
 
     def __init__(self, sdk: Any) -> None:
         self.sdk = sdk
 
     def feed(self, slug: str, user_id: str) -> Any:
-        from feed_outbox.v3_reads import V3Feed
+        from feed_outbox.stream_api.v3_reads import V3Feed
 
         return V3Feed(self.sdk, slug, user_id)
 

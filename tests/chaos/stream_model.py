@@ -2,8 +2,8 @@
 of writes, applied one by one. The chaos checker replays the committed outbox through it in
 commit order to get the content every feed *should* have, whatever order the relay used.
 
-The semantics are Stream's as documented in STREAM_API.md (and implemented by the emulator,
-``feed_outbox/emulator/store.py``; tests/chaos/test_stream_model.py replays random writes into
+The semantics are Stream's v2 API as the emulator implements it, each with its source there
+(``feed_outbox/emulator/store.py``; tests/chaos/test_stream_model.py replays random writes into
 both and compares). It is written separately on purpose: it shares no code with the emulator,
 so a bug there is not copied here.
 
@@ -36,7 +36,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 DEFAULT_COPY_LIMIT = 100
-RECONCILE_KEY = "_outbox"  # feed_outbox.outbox.RECONCILE_KEY: write-side data, not activity data
+RECONCILE_KEY = "_outbox"  # feed_outbox.write.outbox.RECONCILE_KEY: write-side data, not activity data
 _ABSENT = "<absent>"
 
 Key = tuple[str, str]  # (foreign_id, time): an activity's identity on Stream

@@ -4,7 +4,7 @@ chaos checker: what every v3 feed holds after the committed outbox, applied in c
 It is the v2 model's counterpart (``stream_model.py``) where v3 differs, per the mapping in
 docs/stream-v3.md and the relay's v3 delivery; like it, it shares no code with the emulator.
 
-* An activity is identified by ``feeds_v3.activity_id(feed, foreign_id)`` (not by time) and
+* An activity is identified by ``v3_mapping.activity_id(feed, foreign_id)`` (not by time) and
   lists its ``feeds``: the event's feed, then its ``to`` targets. An upsert replaces its data
   and its feeds: feeds it left lose it (and the copies fanned out from them), feeds it entered
   get it and fan it out to their followers. Feeds it was already in do not fan out again
@@ -27,7 +27,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from feed_outbox import feeds_v3
+from feed_outbox.stream_api import v3_mapping
 from tests.chaos.stream_model import DEFAULT_COPY_LIMIT, RECONCILE_KEY, GroupKey, default_group_key
 
 _UNLOGGED = 10**12  # ranks after every logged creation
@@ -49,9 +49,9 @@ class StreamModelV3:
         self._events += 1
         if kind in ("add", "update"):
             data = {k: v for k, v in payload.items() if k != RECONCILE_KEY}
-            self.upsert(feeds_v3.activity_request(feed, data))
+            self.upsert(v3_mapping.activity_request(feed, data))
         elif kind == "remove":
-            self.delete(feeds_v3.activity_id(feed, payload["foreign_id"]))
+            self.delete(v3_mapping.activity_id(feed, payload["foreign_id"]))
         elif kind == "follow":
             self.follow(feed, payload["target"], payload.get("activity_copy_limit"))
         elif kind == "unfollow":

@@ -108,8 +108,8 @@ def plant_poison(users: list[int]) -> dict[str, int]:
     """A tweet, then an event Stream rejects (an invalid time) on its key, then a healthy update."""
     from django.db import transaction
 
-    from feed_outbox import outbox
     from feed_outbox.models import EventKind
+    from feed_outbox.write import outbox
     from sample_app.models import Tweet
 
     tweet = Tweet.objects.create(user_id=users[0], text="before the poison")

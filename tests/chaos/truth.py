@@ -46,7 +46,7 @@ class RowTruth:
 def from_rows(user_ids: list[int]) -> RowTruth:
     """Author feeds, notification feeds and follow relations as the sample app's rows say."""
     from feed_outbox.conf import get, news_feed_slugs
-    from feed_outbox.payload import format_time
+    from feed_outbox.write.payload import format_time
     from sample_app.models import Follow, Like, Retweet, Tweet
 
     authors: dict[str, Flat] = {f"user:{u}": {} for u in user_ids}

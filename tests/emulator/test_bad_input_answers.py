@@ -1,4 +1,4 @@
-"""The bad inputs of issue 23 each get an answer, and none of them changes or poisons the state:
+"""The bad inputs (wrong types, unknown fields, malformed ids, forgeries) each get an answer, and none of them changes or poisons the state:
 control values are finite, in range and of the right type; stored data stays strict JSON."""
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ from django.test import override_settings
 
 from feed_outbox.activity import Activity
 from feed_outbox.models import EventKind, OutboxEvent
-from feed_outbox.outbox import activity_payload
+from feed_outbox.write.outbox import activity_payload
 from sample_app.models import Tweet
 from tests.factories import UserFactory
 from tests.write_app.models import (

@@ -155,7 +155,7 @@ def test_a_failing_batch_rolls_back_rows_and_events():
 
 
 def test_a_bulk_write_larger_than_one_insert_publishes_every_row(monkeypatch):
-    from feed_outbox import outbox
+    from feed_outbox.write import outbox
 
     monkeypatch.setattr(outbox, "MAX_ROWS_PER_INSERT", 3)
     author = UserFactory()

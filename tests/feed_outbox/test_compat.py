@@ -186,8 +186,8 @@ class AlsoToTopicManager(managers.FeedManager):
 
 def feed_manager_follow_marker(instance):
     # Something only the override writes: a follow of the author's topic feed.
-    from feed_outbox import outbox
     from feed_outbox.models import EventKind
+    from feed_outbox.write import outbox
 
     event = outbox.follow_event(f"topic:{instance.activity_actor_id}", "user:1", EventKind.FOLLOW)
     return outbox.enqueue([event])

@@ -7,7 +7,7 @@ from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
 from feed_outbox.models import EventKind, OutboxEvent
-from feed_outbox.outbox import RECONCILE_KEY
+from feed_outbox.write.outbox import RECONCILE_KEY
 from sample_app.models import Tweet
 from tests.factories import PostFactory, TweetFactory, UserFactory
 from tests.write_app.models import Broadcast, Post

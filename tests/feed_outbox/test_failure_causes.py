@@ -1,6 +1,6 @@
 """A failure's cause groups events whose errors differ only in their request (URL, object)."""
 
-from feed_outbox.failure_causes import CAUSE_CHARS, error_cause
+from feed_outbox.operations.failure_causes import CAUSE_CHARS, error_cause
 
 RESOLVE = (
     "ConnectionError: HTTPConnectionPool(host='api.127.0.0.1', port=8711): Max retries exceeded "

@@ -58,7 +58,7 @@ def test_committed_tweet_reaches_the_author_feed_with_frozen_time(
 
 
 def test_a_save_outside_any_transaction_is_still_atomic_with_its_outbox_row(monkeypatch):
-    from feed_outbox import outbox
+    from feed_outbox.write import outbox
 
     author = UserFactory()
 

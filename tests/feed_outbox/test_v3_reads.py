@@ -1,4 +1,4 @@
-"""feed_manager's v3 reads (feed_outbox/v3_reads.py) through the getstream SDK and the emulator:
+"""feed_manager's v3 reads (feed_outbox/stream_api/v3_reads.py) through the getstream SDK and the emulator:
 follow lists past the 100 a v3 feed read can hold."""
 
 import pytest
@@ -6,7 +6,7 @@ from django.test import override_settings
 
 from feed_outbox.client import get_v3_client
 from feed_outbox.feed_manager import feed_manager
-from feed_outbox.feed_reads import following
+from feed_outbox.stream_api.feed_reads import following
 
 pytestmark = pytest.mark.usefixtures("stream_emulator")
 

@@ -13,7 +13,7 @@ from django.db import close_old_connections, connection, transaction
 
 from feed_outbox.feed_manager import feed_manager
 from feed_outbox.models import OutboxEvent
-from feed_outbox.outbox import PER_ROW_LOCKS, enqueue, new_event
+from feed_outbox.write.outbox import PER_ROW_LOCKS, enqueue, new_event
 from sample_app.models import Tweet
 from tests.factories import UserFactory
 

@@ -80,7 +80,7 @@ def truth() -> tuple[dict[str, dict[str, str]], dict[str, set[str]]]:
     """Per feed, ``{foreign_id: time}`` the database implies; per news feed, what it follows."""
     from django.contrib.auth import get_user_model
 
-    from feed_outbox.outbox import activity_payload
+    from feed_outbox.write.outbox import activity_payload
     from tests.migration.chirp_after.models import Follow, Like, Photo, Tweet
 
     feeds: dict[str, dict[str, str]] = defaultdict(dict)
@@ -102,8 +102,8 @@ def truth() -> tuple[dict[str, dict[str, str]], dict[str, set[str]]]:
 
 
 def check() -> dict:
-    from feed_outbox.feed_reads import feed_entries, following
-    from feed_outbox.legacy_identity import stream_time
+    from feed_outbox.operations.legacy_identity import stream_time
+    from feed_outbox.stream_api.feed_reads import feed_entries, following
 
     wanted, wanted_follows = truth()
     report: dict[str, list] = {"lost": [], "phantom": [], "duplicated": [], "stale": []}

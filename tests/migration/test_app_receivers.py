@@ -18,9 +18,9 @@ from django.db.models.signals import post_delete, post_save
 from django.dispatch.dispatcher import _make_id
 from django.utils import timezone
 
-from feed_outbox import signals
 from feed_outbox.client import get_client
 from feed_outbox.feed_manager import feed_manager
+from feed_outbox.write import signals
 from tests.factories import PinboardFollowFactory, PinFactory, RepinFactory, UserFactory
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db]

@@ -1,4 +1,4 @@
-"""Timelines end as if events were applied in commit order across keys (issue 12), end to end:
+"""Timelines end as if events were applied in commit order across keys, end to end:
 the sample app's models, ``python -m relay`` processes, the real client and the emulator, and
 every feed a reader reads (timeline and grouped timeline) read back page by page."""
 

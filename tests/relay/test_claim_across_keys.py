@@ -3,9 +3,9 @@ each other in id order; other keys never wait. On PostgreSQL (the SQL) and on SQ
 
 import pytest
 
-from feed_outbox.causality import blocked_across_keys, lock_plan
 from feed_outbox.models import OutboxEvent
-from feed_outbox.outbox import follow_event
+from feed_outbox.write.causality import blocked_across_keys, lock_plan
+from feed_outbox.write.outbox import follow_event
 from relay import claim
 from tests.factories import OutboxEventFactory
 
@@ -123,7 +123,7 @@ def test_lock_plan_is_sorted_and_a_followed_feed_is_locked_exclusively():
 
 
 def test_relays_with_skewed_clocks_share_the_databases_clock(monkeypatch):
-    # One clock (issue 12): a relay whose host clock runs an hour ahead must not take a lease
+    # One clock: a relay whose host clock runs an hour ahead must not take a lease
     # that is live by the database's clock, and its backoffs are counted on that clock too.
     import datetime
 

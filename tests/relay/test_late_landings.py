@@ -69,7 +69,7 @@ def test_without_the_landing_window_a_late_add_resurrects_a_removed_activity(
     start_relay, stream_emulator, user_feed_activities
 ):
     # The control: a landing window shorter than Stream's latency (only the client timeout)
-    # lets a key's remove overtake its own late add, as the relay did before issue 12.
+    # lets a key's remove overtake its own late add, as the relay did before causal order across keys.
     user, keys, log = run_add_then_remove(start_relay, stream_emulator, landing_seconds=0)
 
     resurrected = [a["foreign_id"] for a in user_feed_activities(f"user:{user.pk}")]

@@ -11,7 +11,7 @@ from django.db import close_old_connections, connection, transaction
 from django.utils import timezone
 
 from feed_outbox.models import EventStatus, OutboxEvent
-from feed_outbox.outbox import follow_event
+from feed_outbox.write.outbox import follow_event
 from relay import claim
 from tests.factories import OutboxEventFactory
 

@@ -11,9 +11,10 @@ from django.utils import timezone
 
 from feed_outbox.client import build_client
 from feed_outbox.models import EventStatus, OutboxEvent
+from relay.options import RelayOptions
 from relay.pause import Probe
 from relay.retry import Action, Decision, Failure
-from relay.runner import Relay, RelayOptions
+from relay.runner import Relay
 from tests.factories import OutboxEventFactory
 from tests.polling import wait_for
 

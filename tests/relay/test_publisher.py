@@ -5,7 +5,7 @@ import pytest
 from feed_outbox.client import get_client
 from feed_outbox.feed_manager import feed_manager
 from feed_outbox.models import EventStatus, OutboxEvent
-from feed_outbox.outbox import RECONCILE_KEY
+from feed_outbox.write.outbox import RECONCILE_KEY
 from relay.events import Event
 from relay.publisher import plan_calls
 from tests.factories import OutboxEventFactory, UserFactory
@@ -104,11 +104,11 @@ def test_an_update_that_changes_to_targets_moves_the_copies_and_sends_no_instruc
 
 @pytest.mark.parametrize("seed", range(20))
 def test_the_drain_estimate_counts_the_requests_the_relay_plans(seed):
-    # feed_outbox.rate_limits cannot import the relay: this holds its count equal to plan_calls.
+    # feed_outbox.stream_api.rate_limits cannot import the relay: this holds its count equal to plan_calls.
     import random
     from collections import Counter
 
-    from feed_outbox.rate_limits import requests_for
+    from feed_outbox.stream_api.rate_limits import requests_for
 
     rng = random.Random(seed)
     kinds = ["add", "update", "remove", "follow", "unfollow"]

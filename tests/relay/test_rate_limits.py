@@ -134,7 +134,8 @@ def test_v3_429s_are_waited_out_until_their_reset_without_spending_attempts(stre
 
     from feed_outbox.client import build_v3_client
     from feed_outbox.feed_manager import feed_manager
-    from relay.runner import Relay, RelayOptions
+    from relay.options import RelayOptions
+    from relay.runner import Relay
 
     budget, events, window = 3, 5, 5.0
     # 5-second windows of 3 upserts: the 5 events (one request each) need two windows after

@@ -12,7 +12,8 @@ import pytest
 from django.test import override_settings
 
 from feed_outbox.models import EventStatus, OutboxEvent
-from relay.runner import Relay, RelayOptions
+from relay.options import RelayOptions
+from relay.runner import Relay
 from tests.factories import OutboxEventFactory, TweetFactory
 from tests.polling import wait_for
 from tests.stream_answers import ANSWERS

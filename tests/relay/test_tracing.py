@@ -121,7 +121,7 @@ def test_without_opentelemetry_installed_nothing_is_imported_and_delivery_is_unc
         django.setup()
         from django.db import transaction
         from feed_outbox.models import OutboxEvent
-        from feed_outbox.outbox import enqueue, follow_event
+        from feed_outbox.write.outbox import enqueue, follow_event
         from feed_outbox.testing import drain_outbox
 
         with transaction.atomic():

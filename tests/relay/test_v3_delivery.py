@@ -8,7 +8,9 @@ from django.test import override_settings
 
 from feed_outbox.feed_manager import feed_manager
 from feed_outbox.models import EventStatus, OutboxEvent
-from relay.runner import ConfigurationError, Relay, RelayOptions
+from relay.exceptions import ConfigurationError
+from relay.options import RelayOptions
+from relay.runner import Relay
 from sample_app.models import Follow
 from tests.factories import OutboxEventFactory, TweetFactory, UserFactory
 

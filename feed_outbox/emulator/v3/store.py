@@ -121,7 +121,7 @@ class V3Store:
         self.log.append(row)
 
     def _record_activity(self, op: str, activity: Activity, **fields: Any) -> None:
-        # The activity's own feed is the first of its feeds (feed_outbox.feeds_v3's mapping);
+        # The activity's own feed is the first of its feeds (feed_outbox.stream_api.v3_mapping's mapping);
         # ``created`` says an upsert made a new activity: v3 orders feeds by creation.
         custom = activity.fields.get("custom") or {}
         feed = activity.feeds[0] if activity.feeds else None

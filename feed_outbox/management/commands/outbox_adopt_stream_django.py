@@ -1,20 +1,20 @@
-"""outbox_adopt_stream_django: take over what stream-django published (see feed_outbox.adoption)."""
+"""outbox_adopt_stream_django: take over what stream-django published (see feed_outbox.operations.adoption)."""
 
 from __future__ import annotations
 
 from django.core.management.base import CommandError
 from stream.exceptions import StreamApiException
 
-from feed_outbox.adoption import Adoption
-from feed_outbox.current_state import activity_models
 from feed_outbox.management.arguments import activity_model, count
 from feed_outbox.management.operations import (
     PROBLEMS,
     USAGE,
     OperationsCommand,
 )
-from feed_outbox.rate_limits import estimate_drain
-from feed_outbox.stream_errors import refuses_credentials
+from feed_outbox.operations.adoption import Adoption
+from feed_outbox.operations.current_state import activity_models
+from feed_outbox.stream_api.errors import refuses_credentials
+from feed_outbox.stream_api.rate_limits import estimate_drain
 
 
 class Command(OperationsCommand):

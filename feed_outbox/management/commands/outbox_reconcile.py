@@ -1,7 +1,7 @@
 """outbox_reconcile: compare the database with what Stream's feeds hold; --fix queues repairs.
 
 ``--api v3`` reads Feeds v3 instead of v2; ``--compare v2 v3`` is the migration's shadow read
-(feed_outbox.shadow_read): one API against the other, the database naming the feeds only.
+(feed_outbox.operations.shadow_read): one API against the other, the database naming the feeds only.
 """
 
 from __future__ import annotations
@@ -14,11 +14,11 @@ from stream.exceptions import StreamApiException
 from feed_outbox import conf
 from feed_outbox.management.arguments import activity_model, count, feed_id, known_feed_group
 from feed_outbox.management.operations import PROBLEMS, USAGE, OperationsCommand
-from feed_outbox.reconcile import FOLLOW_RELATION, reconcile
-from feed_outbox.repair import repair
-from feed_outbox.shadow_read import FOLLOW_RELATION as SHADOW_FOLLOW
-from feed_outbox.shadow_read import compare_apis
-from feed_outbox.stream_errors import refuses_credentials
+from feed_outbox.operations.reconcile import FOLLOW_RELATION, reconcile
+from feed_outbox.operations.repair import repair
+from feed_outbox.operations.shadow_read import FOLLOW_RELATION as SHADOW_FOLLOW
+from feed_outbox.operations.shadow_read import compare_apis
+from feed_outbox.stream_api.errors import refuses_credentials
 
 
 class Command(OperationsCommand):

@@ -15,7 +15,7 @@ from feed_outbox.management.arguments import (
     ordering_key,
 )
 from feed_outbox.management.operations import USAGE, OperationsCommand
-from feed_outbox.replay import ReplaySelection, blocked_by_dead_letters, replay
+from feed_outbox.operations.replay import ReplaySelection, blocked_by_dead_letters, replay
 
 
 class Command(OperationsCommand):

@@ -12,7 +12,7 @@ from django.db.models import Count
 from django.utils import timezone
 
 from feed_outbox.models import EventKind, OutboxEvent
-from feed_outbox.reconcile import reconcile
+from feed_outbox.operations.reconcile import reconcile
 from feed_outbox.tracking import tracking_disabled
 from sample_app.models import Tweet
 from tests.factories import TweetFactory, UserFactory

@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from stream.utils import validate_feed_id
 
-from feed_outbox.current_state import activity_models
+from feed_outbox.operations.current_state import activity_models
 
 # run_from_argv closes the connections when it ends, as under manage.py: no test transaction.
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]

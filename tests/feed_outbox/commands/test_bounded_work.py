@@ -7,9 +7,9 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from feed_outbox.backfill import backfill
-from feed_outbox.reconcile import reconcile
-from feed_outbox.replay import ReplaySelection, replay
+from feed_outbox.operations.backfill import backfill
+from feed_outbox.operations.reconcile import reconcile
+from feed_outbox.operations.replay import ReplaySelection, replay
 from feed_outbox.tracking import tracking_disabled
 from sample_app.models import Follow, Like, Tweet
 from tests.factories import LikeFactory, TweetFactory, UserFactory
@@ -120,13 +120,13 @@ def emulator_elsewhere():
 
 
 def test_reconcile_memory_does_not_grow_with_the_number_of_feeds(emulator_elsewhere, monkeypatch):
-    from feed_outbox import reconcile as module
+    from feed_outbox.operations import reconcile as module
     from feed_outbox.testing import drain_outbox
 
     # Rows per fetch and per spool write bound what spooling holds (constants, not data
     # sizes); small here, so both runs exceed them.
     monkeypatch.setattr(module, "SPOOL_CHUNK", 50)
-    monkeypatch.setattr("feed_outbox.expected_state.FLUSH_ROWS", 50)
+    monkeypatch.setattr("feed_outbox.operations.expected_state.FLUSH_ROWS", 50)
 
     def peak():
         module.reconcile()  # warm: imports, client, compiled queries

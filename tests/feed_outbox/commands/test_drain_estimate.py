@@ -1,6 +1,6 @@
 """The drain estimate replay and backfill print: requests batched like the relay, per-endpoint limits."""
 
-from feed_outbox.rate_limits import estimate_drain, requests_for, seconds_for
+from feed_outbox.stream_api.rate_limits import estimate_drain, requests_for, seconds_for
 
 
 def test_adds_of_one_feed_share_a_request_within_a_claimed_batch():

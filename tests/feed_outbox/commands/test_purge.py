@@ -7,7 +7,7 @@ from django.test import override_settings
 from django.utils import timezone
 
 from feed_outbox.models import EventKind, EventStatus, OutboxEvent
-from feed_outbox.outbox import enqueue, follow_event
+from feed_outbox.write.outbox import enqueue, follow_event
 from tests.factories import OutboxEventFactory
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db]

@@ -7,7 +7,7 @@ from django.test import override_settings
 
 from feed_outbox.client import get_client
 from feed_outbox.models import EventStatus, OutboxEvent
-from feed_outbox.reconcile import reconcile
+from feed_outbox.operations.reconcile import reconcile
 from feed_outbox.tracking import tracking_disabled
 from sample_app.models import Tweet
 from tests.factories import TweetFactory, UserFactory
@@ -143,7 +143,7 @@ def test_reconcile_reads_feeds_longer_than_a_page(outbox_drain, run_command):
 
 
 def test_a_to_copy_the_database_does_not_list_is_a_phantom_in_that_feed(outbox_drain):
-    from feed_outbox.outbox import activity_payload
+    from feed_outbox.write.outbox import activity_payload
 
     author, target = UserFactory(), UserFactory()
     TweetFactory(user=target)

@@ -9,7 +9,7 @@ import pytest
 
 from feed_outbox.client import get_client
 from feed_outbox.models import EventStatus, OutboxEvent
-from feed_outbox.reconcile import reconcile
+from feed_outbox.operations.reconcile import reconcile
 from feed_outbox.tracking import tracking_disabled
 from sample_app.models import Follow, Like
 from tests.factories import LikeFactory, TweetFactory, UserFactory
@@ -30,13 +30,13 @@ def feed(name):
 
 def read_all(name):
     """Every activity of a feed, groups flattened, page by page, through stream-python."""
-    from feed_outbox.feed_reads import feed_entries
+    from feed_outbox.stream_api.feed_reads import feed_entries
 
     return list(feed_entries(name, page_size=25))
 
 
 def payload_of(instance):
-    from feed_outbox.outbox import activity_payload
+    from feed_outbox.write.outbox import activity_payload
 
     return activity_payload(instance)
 

@@ -8,9 +8,9 @@ APIs consistent: what a lost v3 delivery or a hand edit in Stream's dashboard le
 import pytest
 from django.test import override_settings
 
-from feed_outbox import feeds_v3
 from feed_outbox.client import get_client, get_v3_client
 from feed_outbox.models import EventStatus, OutboxEvent
+from feed_outbox.stream_api import v3_mapping
 from feed_outbox.tracking import tracking_disabled
 from sample_app.models import Follow, Tweet
 from tests.factories import TweetFactory, UserFactory
@@ -41,13 +41,13 @@ def world(both_apis, outbox_drain):
 def v3_activity(feed, payload):
     from getstream.models import ActivityRequest
 
-    request = feeds_v3.activity_request(feed, payload)
+    request = v3_mapping.activity_request(feed, payload)
     get_v3_client().feeds.upsert_activities(activities=[ActivityRequest(**request)])
 
 
 def v3_delete(feed, foreign_id):
     get_v3_client().feeds.delete_activities(
-        ids=[feeds_v3.activity_id(feed, foreign_id)], hard_delete=True
+        ids=[v3_mapping.activity_id(feed, foreign_id)], hard_delete=True
     )
 
 

@@ -8,7 +8,7 @@ import pytest
 from django.utils import timezone
 
 from feed_outbox.models import EventKind, EventStatus, OutboxEvent
-from feed_outbox.status import history, outbox_status
+from feed_outbox.operations.status import history, outbox_status
 from tests.factories import TweetFactory
 
 pytestmark = [pytest.mark.postgres]

@@ -2,7 +2,7 @@
 
 Pending events are work not done yet and dead letters are evidence; both are kept unless the
 caller names them explicitly. The newest event of every follow key is never purged: it is the
-pair's current state, the only follow truth feed-outbox has (``feed_outbox.follow_state``).
+pair's current state, the only follow truth feed-outbox has (``feed_outbox.operations.follow_state``).
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from feed_outbox import conf
-from feed_outbox.follow_state import FOLLOW_AGGREGATE
 from feed_outbox.models import EventStatus, OutboxEvent
+from feed_outbox.operations.follow_state import FOLLOW_AGGREGATE
 
 
 def retention() -> datetime.timedelta:

@@ -1,14 +1,14 @@
 """Adopting what stream-django published: its follows recorded, its activities re-keyed.
 
 A project switching from stream-django has activities in Stream under stream-django's identity
-(``feed_outbox.legacy_identity``) and follows that never went through the outbox. Left alone,
+(``feed_outbox.operations.legacy_identity``) and follows that never went through the outbox. Left alone,
 a later delete removes a foreign id Stream never saw (the Like stays), an edit under another
 ``time`` adds a second activity, and reconcile cannot tell a stream-django follow from a
 phantom. Adoption, in this order:
 
 1. **follows**: every relation a news feed of a user has on Stream gets a follow outbox event
    (``activity_copy_limit=0``: the relation exists, nothing is copied again), so follow truth
-   (``feed_outbox.follow_state``) knows it and the adds below come after it;
+   (``feed_outbox.operations.follow_state``) knows it and the adds below come after it;
 2. **activities**, per Activity model: each author feed is read page by page; an activity of
    the model's verbs that is not the current identity of a published row (stream-django's
    foreign id or time, an orphan of a deleted row) is removed **by activity id** — Stream
@@ -35,15 +35,15 @@ from django.db import models, router, transaction
 
 from feed_outbox import conf
 from feed_outbox.activity import Activity, feed_id
-from feed_outbox.backfill import backfill
-from feed_outbox.current_state import publishing_queryset
 from feed_outbox.exceptions import ActivityDataError
-from feed_outbox.feed_reads import feed_entries, following
-from feed_outbox.follow_state import follow_key, newest_states
-from feed_outbox.legacy_identity import legacy_identity, legacy_verbs, stream_time
 from feed_outbox.models import EventKind, EventStatus, OutboxEvent
-from feed_outbox.outbox import activity_payload, enqueue, follow_event, new_event
-from feed_outbox.rate_limits import RequestPacer
+from feed_outbox.operations.backfill import backfill
+from feed_outbox.operations.current_state import publishing_queryset
+from feed_outbox.operations.follow_state import follow_key, newest_states
+from feed_outbox.operations.legacy_identity import legacy_identity, legacy_verbs, stream_time
+from feed_outbox.stream_api.feed_reads import feed_entries, following
+from feed_outbox.stream_api.rate_limits import RequestPacer
+from feed_outbox.write.outbox import activity_payload, enqueue, follow_event, new_event
 
 #: aggregate_type of adoption's removes: not a model label, so reconcile and replay by model
 #: never read them as the state of a row; ordering_key ``stream_django:<activity id>``.

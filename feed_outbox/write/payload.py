@@ -12,7 +12,7 @@ from django.db import models
 from django.utils import timezone
 
 from feed_outbox.exceptions import ActivityDataError
-from feed_outbox.references import create_model_reference
+from feed_outbox.write.references import create_model_reference
 
 # Stream returns and the client decodes exactly this format (UTC, six digits, no zone).
 TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%f"

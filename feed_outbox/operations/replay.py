@@ -17,7 +17,8 @@ from django.db import router, transaction
 from django.db.models import Max
 
 from feed_outbox import conf
-from feed_outbox.current_state import (
+from feed_outbox.models import EventKind, EventStatus, OutboxEvent
+from feed_outbox.operations.current_state import (
     activity_model,
     current_events,
     feeds_of_keys,
@@ -25,9 +26,8 @@ from feed_outbox.current_state import (
     lock_instances,
     split_foreign_id,
 )
-from feed_outbox.models import EventKind, EventStatus, OutboxEvent
-from feed_outbox.outbox import enqueue, follow_event
-from feed_outbox.rate_limits import DrainEstimate, estimate_drain
+from feed_outbox.stream_api.rate_limits import DrainEstimate, estimate_drain
+from feed_outbox.write.outbox import enqueue, follow_event
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@
 
 ``feed_manager.get_feed()`` returns a ``V3Feed`` when reads are on v3 (FEED_OUTBOX_READ_API,
 README "Feeds v3"): ``.get(limit=, offset=, id_lt=)`` answers ``{"results": [...], "next"}``
-with v2-shaped activities (feed_outbox.feeds_v3.as_v2) for flat feeds and v2-shaped groups for
+with v2-shaped activities (feed_outbox.stream_api.v3_mapping.as_v2) for flat feeds and v2-shaped groups for
 aggregated and notification feeds, so Enrich, ``render_activity`` and templates keep working
 when reads switch.
 
@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from feed_outbox import feeds_v3
+from feed_outbox.stream_api import v3_mapping
 
 PAGE = 100  # v3's page size cap for feed reads
 FOLLOWS_PAGE = 100  # and for QueryFollows ("Max limit allowed by API", users' code; unverified)
@@ -45,7 +45,7 @@ class V3Feed:
         return self.client.feeds.get_or_create_feed(
             self.slug,
             self.user_id,
-            user_id=feeds_v3.feed_owner(self.id),
+            user_id=v3_mapping.feed_owner(self.id),
             limit=limit,
             next=cursor,
         ).data
@@ -97,14 +97,14 @@ class V3Feed:
             mark_all_read=all_read or None,
             mark_seen=seen_ids or None,
             mark_read=read_ids or None,
-            user_id=feeds_v3.feed_owner(self.id),
+            user_id=v3_mapping.feed_owner(self.id),
         )
 
     def _items(self, data: Any) -> list[dict]:
         groups = getattr(data, "aggregated_activities", None) or []
         if groups:
             return [_group(self.id, g) for g in groups]
-        return [feeds_v3.as_v2(a, _origin(a)) for a in getattr(data, "activities", None) or []]
+        return [v3_mapping.as_v2(a, _origin(a)) for a in getattr(data, "activities", None) or []]
 
     def following(
         self, offset: int = 0, limit: int = 25, feeds: Iterable[str] | None = None, **_: Any
@@ -187,7 +187,7 @@ def _origin(activity: Any) -> str | None:
 
 
 def _group(feed: str, group: Any) -> dict:
-    activities = [feeds_v3.as_v2(a) for a in group.activities or []]
+    activities = [v3_mapping.as_v2(a) for a in group.activities or []]
     return {
         "id": group.group,
         "group": group.group,

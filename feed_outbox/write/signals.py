@@ -18,8 +18,8 @@ from django.db.models.signals import (
     pre_delete,
 )
 
-from feed_outbox import lifecycle, notify_trigger
 from feed_outbox.activity import Activity
+from feed_outbox.write import lifecycle, notify_trigger
 
 
 def _on_save(sender, instance, **kwargs):

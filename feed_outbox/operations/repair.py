@@ -32,7 +32,7 @@ no evidence for the real service):
   ``time`` or duplicates, a remove from that feed first.
 
 On Feeds v3 (``api="v3"``, rows for v3 only) a feed holds no copy of its own to remove: every
-copy is the one activity of its home feed (``feeds_v3.activity_id(home, foreign_id)``), listed
+copy is the one activity of its home feed (``v3_mapping.activity_id(home, foreign_id)``), listed
 in its ``feeds`` or materialised in followers. So each fix rewrites that home: stale data or
 time → its upsert (same id, so every copy changes; reactions kept); anything a copy lacks or
 holds wrongly → a hard delete of the home's activity, then its add again if the database
@@ -48,7 +48,8 @@ from __future__ import annotations
 from django.db import connections, models, router, transaction
 
 from feed_outbox.activity import feed_id
-from feed_outbox.current_state import (
+from feed_outbox.models import EventKind, OutboxEvent
+from feed_outbox.operations.current_state import (
     activity_feed_ids,
     activity_models,
     label_of,
@@ -56,23 +57,22 @@ from feed_outbox.current_state import (
     remove_event,
     split_foreign_id,
 )
-from feed_outbox.expected_state import FOLLOW, OWN, TO
-from feed_outbox.follow_state import newest_states
-from feed_outbox.models import EventKind, OutboxEvent
-from feed_outbox.outbox import (
-    LOCK_NAMESPACE,
-    RECONCILE_KEY,
-    activity_events,
-    enqueue,
-    follow_event,
-)
-from feed_outbox.reconcile import (
+from feed_outbox.operations.expected_state import FOLLOW, OWN, TO
+from feed_outbox.operations.follow_state import newest_states
+from feed_outbox.operations.reconcile import (
     FOLLOW_RELATION,
     MISSING,
     PHANTOM,
     STALE,
     Drift,
     pending_keys,
+)
+from feed_outbox.write.outbox import (
+    LOCK_NAMESPACE,
+    RECONCILE_KEY,
+    activity_events,
+    enqueue,
+    follow_event,
 )
 
 # Removes from a wrong feed go before adds to the right one (same key: FIFO order).
@@ -109,7 +109,7 @@ def repair(
 
 def _lock_followed_feeds(targets: list[str], alias: str) -> None:
     """Take the exclusive lock a follow writer takes on the feed it follows
-    (feed_outbox.outbox._write): a concurrent follow or unfollow of these feeds has then
+    (feed_outbox.write.outbox._write): a concurrent follow or unfollow of these feeds has then
     committed before we read the pair's newest event, or gets an id after our fix."""
     connection = connections[alias]
     if connection.vendor != "postgresql" or not targets:

@@ -33,7 +33,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from feed_outbox.follow_state import FollowState
+from feed_outbox.operations.follow_state import FollowState
 
 OWN, TO, FOLLOW = "own", "to", "follow"
 # Rows buffered in Python before one executemany: the only expected state held in memory

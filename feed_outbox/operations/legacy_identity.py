@@ -28,7 +28,7 @@ from django.db import models
 from django.template.defaultfilters import slugify
 
 from feed_outbox.activity import Activity
-from feed_outbox.payload import TIME_FORMAT
+from feed_outbox.write.payload import TIME_FORMAT
 
 
 def _overrides(instance: Any, name: str) -> bool:

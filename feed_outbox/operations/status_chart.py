@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
-from feed_outbox.status import MinuteFigures
+from feed_outbox.operations.status import MinuteFigures
 
 DELIVERED, FAILED, LAG = "#417690", "#ba2121", "#e0a800"
 

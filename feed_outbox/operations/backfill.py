@@ -15,9 +15,9 @@ from typing import Any
 from django.db import models, router, transaction
 
 from feed_outbox import conf
-from feed_outbox.current_state import lock_for_update, publishing_queryset
 from feed_outbox.models import EventKind, OutboxEvent
-from feed_outbox.outbox import activity_events, enqueue
+from feed_outbox.operations.current_state import lock_for_update, publishing_queryset
+from feed_outbox.write.outbox import activity_events, enqueue
 
 
 @dataclass

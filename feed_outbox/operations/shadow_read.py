@@ -22,11 +22,11 @@ from dataclasses import dataclass, field
 
 from django.db import connections, router
 
-from feed_outbox.current_state import keys_with_pending
-from feed_outbox.feed_reads import FeedRead, feed_entries, following
-from feed_outbox.follow_state import FOLLOW_AGGREGATE, follow_key
 from feed_outbox.models import OutboxEvent
-from feed_outbox.reconcile import normal_value
+from feed_outbox.operations.current_state import keys_with_pending
+from feed_outbox.operations.follow_state import FOLLOW_AGGREGATE, follow_key
+from feed_outbox.operations.reconcile import normal_value
+from feed_outbox.stream_api.feed_reads import FeedRead, feed_entries, following
 
 ACTIVITY, FOLLOW_RELATION = "activity", "follow"
 

@@ -24,7 +24,6 @@ LIMITS: dict[str, tuple[int, int, int]] = {
 }
 # Stream's largest add_activities, follow_many and unfollow_many (activities or follows).
 MAX_BATCH = 100
-MAX_BATCH_ADD = MAX_BATCH  # the old name
 # The relay's request for each kind batched like adds (relay.publisher.plan_calls); a remove is
 # a request of its own. tests/relay/test_publisher.py holds requests_for equal to plan_calls.
 _BATCHED = {"follow": "follow", "unfollow": "unfollow"}

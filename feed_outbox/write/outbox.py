@@ -15,11 +15,11 @@ from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections, models, rout
 
 from feed_outbox import conf
 from feed_outbox.activity import Activity, feed_id, model_content_type
-from feed_outbox.causality import lock_plan
 from feed_outbox.exceptions import ActivityDataError, OutboxNotMigrated
 from feed_outbox.models import EventKind, OutboxEvent
-from feed_outbox.payload import encoded_size, format_activity_time, json_safe
-from feed_outbox.tracing import current_trace_context
+from feed_outbox.write.causality import lock_plan
+from feed_outbox.write.payload import encoded_size, format_activity_time, json_safe
+from feed_outbox.write.tracing import current_trace_context
 
 logger = logging.getLogger("feed_outbox")
 
@@ -254,7 +254,7 @@ def _insert(
 
     On PostgreSQL this skips the ORM's compiler (the SQL is built once per row count) and
     prepares only the values that need it: most of the Python cost of an outbox row. The same
-    statement first takes the transaction-scoped advisory locks of feed_outbox.causality, so
+    statement first takes the transaction-scoped advisory locks of feed_outbox.write.causality, so
     an event that must follow a concurrent writer's event also gets a later id.
     """
     if not events:

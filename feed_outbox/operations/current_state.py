@@ -14,8 +14,8 @@ from django.db import models
 
 from feed_outbox.activity import Activity, feed_id, model_content_type
 from feed_outbox.models import EventKind, EventStatus, OutboxEvent
-from feed_outbox.outbox import activity_events
-from feed_outbox.references import split_foreign_id  # noqa: F401  (replay, reconcile, repair)
+from feed_outbox.write.outbox import activity_events
+from feed_outbox.write.references import split_foreign_id  # noqa: F401  (replay, reconcile, repair)
 
 
 def activity_model(label: str) -> type[models.Model] | None:

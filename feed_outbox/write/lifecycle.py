@@ -18,10 +18,10 @@ from typing import Any
 
 from django.db import models, transaction
 
-from feed_outbox import outbox
 from feed_outbox.activity import Activity
 from feed_outbox.feed_manager import get_feed_manager
 from feed_outbox.models import EventKind, OutboxEvent
+from feed_outbox.write import outbox
 
 # (published, to) of the last committed publication; None where unknown.
 _UNKNOWN: tuple[bool | None, list[str] | None] = (None, None)

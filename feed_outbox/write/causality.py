@@ -4,7 +4,7 @@ Two events of different ordering keys still interact when one adds activities to
 the other follows or unfollows that feed: applied out of commit order, a follow copies only
 the newest ``activity_copy_limit`` activities committed before it reached Stream, and a
 ``keep_history`` unfollow keeps or loses the wrong ones. The relay's claim orders such events
-by id (relay.claim), and writers lock the feeds (feed_outbox.outbox) so that id order is
+by id (relay.claim), and writers lock the feeds (feed_outbox.write.outbox) so that id order is
 commit order: activity events take a shared lock on each feed they add to, follow events an
 exclusive lock on the feed they follow, each held until the transaction ends.
 
@@ -29,7 +29,8 @@ from feed_outbox.models import ACTIVITY_KINDS, FOLLOW_KINDS
 def activity_feeds_of(kind: str, feed: str, payload: Mapping[str, Any]) -> list[str]:
     """The feeds an activity event adds to or removes from: its feed and its ``to`` targets.
 
-    A remove names only its feed; Stream removes the `to` copies with it (STREAM_API.md).
+    A remove names only its feed; Stream removes the `to` copies and
+    followers' copies with it (Stream's v2 remove semantics, as ``feed_outbox/emulator`` implements them).
     """
     if kind not in ACTIVITY_KINDS:
         return []

@@ -15,8 +15,8 @@ from django.db.models import Count, F, Max, Min, Q
 from django.db.models.functions import Coalesce, TruncMinute
 from django.utils import timezone
 
-from feed_outbox.failure_causes import error_cause
 from feed_outbox.models import EventStatus, OutboxEvent
+from feed_outbox.operations.failure_causes import error_cause
 
 # Dead letters are grouped by the start of their error: the tail is usually an id or a time.
 ERROR_PREFIX = 120
@@ -138,7 +138,7 @@ def outbox_status(
 
 def waiting_causes(using: str | None = None, api: str | None = None) -> list[tuple[str, int]]:
     """Pending events that failed before, grouped by the cause of their last failure
-    (feed_outbox.failure_causes), most frequent first."""
+    (feed_outbox.operations.failure_causes), most frequent first."""
     rows = OutboxEvent.objects.using(_alias(using)).filter(status=EventStatus.PENDING)
     if api is not None:
         rows = rows.filter(api=api)

@@ -3,7 +3,7 @@
 Feeds covered: author feeds (``activity_feeds()``), ``to`` targets such as notification feeds
 (``activity_notify``), and the timelines and grouped timelines reached through follows, whose
 follow relations are checked too (``Feed.following``). What each feed should hold is derived
-in ``feed_outbox.expected_state`` (read its docstring for the rules) and spooled to disk, so
+in ``feed_outbox.operations.expected_state`` (read its docstring for the rules) and spooled to disk, so
 memory holds one feed's expectation and one feed's read at a time.
 
 Drift: ``missing`` (required by the database, absent), ``phantom`` (present, but the row is
@@ -23,7 +23,7 @@ follows past the 900 rows Stream's ``following`` can page through.
 ``api="v3"`` judges Feeds v3 against the same expectation (README "Feeds v3"): reads go
 through the getstream SDK (``feed_reads``), only v3's pending rows skip a key, and a feed holds
 one v3 activity per home feed (the feed it was added to, ``feeds[0]``, whose id
-``feeds_v3.activity_id(home, foreign_id)`` it has), so copies of one foreign id from several
+``v3_mapping.activity_id(home, foreign_id)`` it has), so copies of one foreign id from several
 homes count once: a copy from a home that should not hold it is that home's phantom. v3's
 follows are listed whole (QueryFollows, page by page), so every v3 follow is judged.
 """
@@ -41,7 +41,9 @@ from django.db import connections, models, router
 from django.db.models import Max
 
 from feed_outbox import conf
-from feed_outbox.current_state import (
+from feed_outbox.exceptions import ActivityDataError
+from feed_outbox.models import EventKind, EventStatus, OutboxEvent
+from feed_outbox.operations.current_state import (
     activity_feed_ids,
     activity_models,
     keys_with_pending,
@@ -49,12 +51,15 @@ from feed_outbox.current_state import (
     publishing_queryset,
     split_foreign_id,
 )
-from feed_outbox.exceptions import ActivityDataError
-from feed_outbox.expected_state import FOLLOW, OWN, TO, ExpectedState, FeedExpectation
-from feed_outbox.feed_reads import FeedRead, feed_entries, following
-from feed_outbox.follow_state import FOLLOW_AGGREGATE, FollowState, follow_key, follow_states
-from feed_outbox.models import EventKind, EventStatus, OutboxEvent
-from feed_outbox.outbox import activity_payload
+from feed_outbox.operations.expected_state import FOLLOW, OWN, TO, ExpectedState, FeedExpectation
+from feed_outbox.operations.follow_state import (
+    FOLLOW_AGGREGATE,
+    FollowState,
+    follow_key,
+    follow_states,
+)
+from feed_outbox.stream_api.feed_reads import FeedRead, feed_entries, following
+from feed_outbox.write.outbox import activity_payload
 
 # Stream adds these to every activity; "to" comes back with feed tokens appended.
 IGNORED_FIELDS = frozenset({"to"})

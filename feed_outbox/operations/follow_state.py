@@ -3,7 +3,7 @@
 feed-outbox does not know the application's Follow model; the follows it publishes are outbox
 events (``aggregate_type="follow"``, ``ordering_key="follow:<source>><target>"``). The newest
 event of a key is the pair's current state, which is why ``outbox_purge`` keeps it
-(``feed_outbox.retention``) and migration 0005 indexes ``(ordering_key, id)`` over follow rows.
+(``feed_outbox.operations.retention``) and migration 0005 indexes ``(ordering_key, id)`` over follow rows.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from typing import Any
 from django.db.models import Max, Q
 
 from feed_outbox.models import EventKind, EventStatus, OutboxEvent
-from feed_outbox.payload import format_time
+from feed_outbox.write.payload import format_time
 
 FOLLOW_AGGREGATE = "follow"
 

@@ -3,7 +3,7 @@
 Reconcile needs two reads per feed. ``feed_entries`` yields every activity of a flat, grouped
 (aggregated) or notification feed, groups flattened, so one comparison serves all three.
 ``following`` lists the feeds a feed follows. ``api="v3"`` reads Feeds v3 through the getstream
-SDK instead, activities v2-shaped (``feeds_v3.as_v2``), so the same comparison serves both.
+SDK instead, activities v2-shaped (``v3_mapping.as_v2``), so the same comparison serves both.
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from feed_outbox import feeds_v3
 from feed_outbox.client import get_client, get_v3_client
+from feed_outbox.stream_api import v3_mapping
 
 # The emulator answers `following` with at most 500 rows and refuses offsets over 400; the
 # same limits for the real service are unverified (stream-python's test_get_followings only
@@ -87,7 +87,7 @@ def _v3_entries(
         if before_page is not None:
             before_page()
         data = client.feeds.get_or_create_feed(
-            slug, user_id, user_id=feeds_v3.feed_owner(feed), limit=page_size, next=cursor
+            slug, user_id, user_id=v3_mapping.feed_owner(feed), limit=page_size, next=cursor
         ).data
         for group in getattr(data, "aggregated_activities", None) or []:
             activities = group.activities or []
@@ -104,7 +104,7 @@ def _v3_entries(
 def _v3_entry(feed: str, activity: Any) -> dict:
     feeds = list(getattr(activity, "feeds", None) or [])
     origin = feeds[0] if feeds and feed not in feeds else None
-    return feeds_v3.as_v2(activity, origin)
+    return v3_mapping.as_v2(activity, origin)
 
 
 def _is_group(item: dict) -> bool:
@@ -152,7 +152,7 @@ def following(feed: str, expected: Iterable[str] = (), api: str = "v2") -> Follo
 
 
 def _v3_following(feed: str) -> FollowingRead:
-    from feed_outbox.v3_reads import query_follows
+    from feed_outbox.stream_api.v3_reads import query_follows
 
     follows = query_follows(get_v3_client(), {"source_feed": feed})
     return FollowingRead({f.target_feed.feed for f in follows})
