@@ -6,7 +6,7 @@ from django.core.management.base import CommandError
 from stream.exceptions import StreamApiException
 
 from feed_outbox.management.arguments import activity_model, count
-from feed_outbox.management.operations import (
+from feed_outbox.management.base import (
     PROBLEMS,
     USAGE,
     OperationsCommand,

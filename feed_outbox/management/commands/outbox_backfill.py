@@ -8,7 +8,7 @@ from django.core.management.base import CommandError
 from django.db import router
 
 from feed_outbox.management.arguments import activity_model, count, instant, primary_key
-from feed_outbox.management.operations import USAGE, OperationsCommand
+from feed_outbox.management.base import USAGE, OperationsCommand
 from feed_outbox.operations.backfill import BackfillReport, backfill, rows_to_backfill
 from feed_outbox.stream_api.rate_limits import estimate_drain
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from feed_outbox.management.arguments import count, duration
-from feed_outbox.management.operations import OperationsCommand, describe
+from feed_outbox.management.base import OperationsCommand, describe
 from feed_outbox.operations.retention import PurgePlan, purge, purgeable, retention
 
 

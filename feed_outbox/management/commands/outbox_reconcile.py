@@ -13,7 +13,7 @@ from stream.exceptions import StreamApiException
 
 from feed_outbox import conf
 from feed_outbox.management.arguments import activity_model, count, feed_id, known_feed_group
-from feed_outbox.management.operations import PROBLEMS, USAGE, OperationsCommand
+from feed_outbox.management.base import PROBLEMS, USAGE, OperationsCommand
 from feed_outbox.operations.reconcile import FOLLOW_RELATION, reconcile
 from feed_outbox.operations.repair import repair
 from feed_outbox.operations.shadow_read import FOLLOW_RELATION as SHADOW_FOLLOW

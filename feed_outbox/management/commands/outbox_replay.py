@@ -14,7 +14,7 @@ from feed_outbox.management.arguments import (
     known_feed_group,
     ordering_key,
 )
-from feed_outbox.management.operations import USAGE, OperationsCommand
+from feed_outbox.management.base import USAGE, OperationsCommand
 from feed_outbox.operations.replay import ReplaySelection, blocked_by_dead_letters, replay
 
 

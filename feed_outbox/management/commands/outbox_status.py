@@ -7,7 +7,7 @@ import json
 from django.core.management.base import CommandError
 
 from feed_outbox.management.arguments import count, seconds
-from feed_outbox.management.operations import PROBLEMS, OperationsCommand
+from feed_outbox.management.base import PROBLEMS, OperationsCommand
 from feed_outbox.models import EventKind, EventStatus
 from feed_outbox.operations.status import OutboxStatus, outbox_status
 

@@ -8,7 +8,7 @@ import json
 from django.apps import apps
 from django.core.management.base import CommandError
 
-from feed_outbox.management.operations import PROBLEMS, USAGE, OperationsCommand
+from feed_outbox.management.base import PROBLEMS, USAGE, OperationsCommand
 from feed_outbox.switch_check import Finding, find_all, unsilenced
 
 
