@@ -1,5 +1,6 @@
 """Bad inputs (wrong types, unknown fields, malformed ids, forgeries) each get an answer, and
-none of them changes or poisons the state: control values are finite, in range and of the right type; stored data stays strict JSON."""
+none of them changes or poisons the state: control values are finite, in range and of the right
+type; stored data stays strict JSON."""
 
 from __future__ import annotations
 
