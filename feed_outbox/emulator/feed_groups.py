@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .errors import ApiError
-
 FLAT, AGGREGATED, NOTIFICATION = "flat", "aggregated", "notification"
 FEED_TYPES = (FLAT, AGGREGATED, NOTIFICATION)
 DEFAULT_AGGREGATION_FORMAT = '{{ verb }}_{{ time.strftime("%Y-%m-%d") }}'
@@ -54,15 +52,3 @@ def parse_cli_group(text: str) -> tuple[str, str]:
     if not sep or not name or kind not in FEED_TYPES:
         raise ValueError(f"--feed-group expects NAME:TYPE with TYPE in {FEED_TYPES}, got {text!r}")
     return name, kind
-
-
-def lookup(groups: dict[str, FeedGroup], slug: str) -> FeedGroup:
-    group = groups.get(slug)
-    if group is None:
-        raise ApiError(
-            6,
-            f"The following feeds are not configured: '{slug}'. This could be "
-            "the cause of a typo, but otherwise you should configure them on the "
-            "dashboard of this app.",
-        )
-    return group

@@ -15,15 +15,16 @@ from __future__ import annotations
 import hmac
 import html
 import ipaddress
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import Any
 from urllib.parse import quote
 
 from . import jsonstrict
+from .faults import FaultInjector
 from .protocol import Response
-from .routing import Request, parse_query
-
-if TYPE_CHECKING:
-    from .server import Emulator
+from .v2.routing import Request, parse_query
+from .v2.store import Store
+from .v3.store import V3Store
 
 _CONTROL = {"/_emulator/control", "/_emulator/stats", "/_emulator/log", "/_emulator/reset"}
 _PAGES = {"/_emulator", "/_emulator/feeds.json"}
@@ -81,8 +82,25 @@ def _error(status: int, detail: str) -> Response:
 
 
 class Inspector:
-    def __init__(self, emulator: Emulator) -> None:
-        self.emulator = emulator
+    """Answers `/_emulator` requests over the emulator's state; ``stats`` and ``reset`` are the
+    server's, called on its loop."""
+
+    def __init__(
+        self,
+        *,
+        api_key: str,
+        store: Store,
+        v3_store: V3Store,
+        faults: FaultInjector,
+        stats: Callable[[], dict[str, Any]],
+        reset: Callable[[], None],
+    ) -> None:
+        self.api_key = api_key
+        self.store = store
+        self.v3_store = v3_store
+        self.faults = faults
+        self.stats = stats
+        self.reset = reset
 
     def handle(self, request: Request) -> Response:
         path = request.path.rstrip("/") or "/"
@@ -105,11 +123,11 @@ class Inspector:
             return Response(200, self.feeds())
         if path == "/_emulator/control":
             if method == "GET":
-                return Response(200, {"faults": self.emulator.faults.config.as_dict()})
+                return Response(200, {"faults": self.faults.config.as_dict()})
             if method == "POST":
                 return self._set_faults(request)
         if path == "/_emulator/stats" and method == "GET":
-            return Response(200, self.emulator.stats_on_loop())
+            return Response(200, self.stats())
         if path == "/_emulator/log" and method == "GET":
             since, api = query.get("since", "0") or "0", query.get("api", "v2") or "v2"
             # isascii: "²".isdigit() is true, and int("²") raises
@@ -119,16 +137,16 @@ class Inspector:
                 return _error(400, f"api must be v2 or v3, got {api[:40]!r}")
             after = int(since)
             # ?api=v3: the Feeds v3 store's log, in the same shape (emulator/v3/store.py)
-            store = self.emulator.v3.store if api == "v3" else self.emulator.store
+            store = self.v3_store if api == "v3" else self.store
             rows = [r for r in store.request_log() if r["seq"] > after]
             return Response(200, {"log": rows})
         if path == "/_emulator/reset" and method == "POST":
-            self.emulator.reset_on_loop()
+            self.reset()
             return Response(200, {"reset": True})
         return _error(404, f"no such emulator page: {method} {request.path}")
 
     def _is_api_key(self, key: str) -> bool:
-        return bool(key) and hmac.compare_digest(key.encode(), self.emulator.api_key.encode())
+        return bool(key) and hmac.compare_digest(key.encode(), self.api_key.encode())
 
     def _set_faults(self, request: Request) -> Response:
         try:
@@ -138,13 +156,13 @@ class Inspector:
         try:
             if not isinstance(changes, dict):
                 raise ValueError("the body must be a JSON object of fault settings")
-            self.emulator.faults.config.update(**changes)
+            self.faults.config.update(**changes)
         except ValueError as exc:
             return _error(400, str(exc))
-        return Response(200, {"faults": self.emulator.faults.config.as_dict()})
+        return Response(200, {"faults": self.faults.config.as_dict()})
 
     def feeds(self) -> dict[str, Any]:
-        store = self.emulator.store
+        store = self.store
         feeds = {}
         for fid in sorted(store.feeds):
             feed = store.feeds[fid]

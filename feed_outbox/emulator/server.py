@@ -13,16 +13,16 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from typing import Any, TypeVar
 
-from .api import build_router
-from .auth import Authenticator
-from .errors import RATE_LIMITED, SITE_SUSPENDED, ApiError
 from .faults import FaultInjector
 from .feed_groups import GroupSpec, build_feed_groups
 from .inspector import Inspector
-from .persistence import Persistence
 from .protocol import HttpProtocol, Response
-from .routing import Request, prepare
-from .store import Changes, Store
+from .v2.api import build_router
+from .v2.auth import Authenticator
+from .v2.errors import RATE_LIMITED, SITE_SUSPENDED, ApiError
+from .v2.persistence import Database, Persistence
+from .v2.routing import Request, prepare
+from .v2.store import Changes, Store
 from .v3 import V3Service
 from .v3.errors import V3Error
 from .v3.persistence import V3Persistence
@@ -78,10 +78,18 @@ class Emulator:
         self.faults.config.update(**self._initial_faults)
         self.stats_counter = Stats()
         self.router = build_router()
-        self.persistence = Persistence(data_path) if data_path else None
-        # the v3 store's tables, in the same file over the same connection
-        self.v3_persistence = V3Persistence(self.persistence.connect) if self.persistence else None
-        self.inspector = Inspector(self)
+        # v2's and v3's tables, in the same file over the same connection
+        self.database = Database(data_path) if data_path else None
+        self.persistence = Persistence(self.database.connect) if self.database else None
+        self.v3_persistence = V3Persistence(self.database.connect) if self.database else None
+        self.inspector = Inspector(
+            api_key=api_key,
+            store=self.store,
+            v3_store=self.v3.store,
+            faults=self.faults,
+            stats=self.stats_on_loop,
+            reset=self.reset_on_loop,
+        )
         self._connections: set[HttpProtocol] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._server: asyncio.base_events.Server | None = None
@@ -128,9 +136,9 @@ class Emulator:
             connection.close()
         if self._server is not None:
             await self._server.wait_closed()
-        if self.persistence is not None:
+        if self.database is not None:
             self._persist()
-            self.persistence.close()
+            self.database.close()
 
     def start(self) -> Emulator:
         """Start in a daemon thread; returns once the port is listening."""

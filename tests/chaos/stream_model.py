@@ -3,7 +3,7 @@ of writes, applied one by one. The chaos checker replays the committed outbox th
 commit order to get the content every feed *should* have, whatever order the relay used.
 
 The semantics are Stream's v2 API as the emulator implements it, each with its source there
-(``feed_outbox/emulator/store.py``; tests/chaos/test_stream_model.py replays random writes into
+(``feed_outbox/emulator/v2/store.py``; tests/chaos/test_stream_model.py replays random writes into
 both and compares). It is written separately on purpose: it shares no code with the emulator,
 so a bug there is not copied here.
 

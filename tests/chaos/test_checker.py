@@ -188,8 +188,8 @@ def _held_follow_events() -> list[tuple[str, str, dict]]:
 def _as_stream_leaves_them(events) -> tuple[dict, dict]:
     """Apply ``events`` in this order to the emulator's store; return the feeds as read."""
     from feed_outbox.emulator.feed_groups import build_feed_groups
-    from feed_outbox.emulator.feed_reads import read_groups
-    from feed_outbox.emulator.store import Store
+    from feed_outbox.emulator.v2.feed_reads import read_groups
+    from feed_outbox.emulator.v2.store import Store
 
     store = Store(build_feed_groups())
     for kind, feed, payload in events:

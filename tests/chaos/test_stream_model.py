@@ -10,7 +10,7 @@ import pytest
 
 from feed_outbox.emulator import aggregation
 from feed_outbox.emulator.feed_groups import build_feed_groups
-from feed_outbox.emulator.store import Store
+from feed_outbox.emulator.v2.store import Store
 from tests.chaos.stream_model import StreamModel, default_group_key
 
 BASE = dt.datetime(2026, 1, 2, 23, 59, 50)

@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from feed_outbox.emulator import Emulator
-from feed_outbox.emulator.api import ROUTES as V2_ROUTES
+from feed_outbox.emulator.v2.api import ROUTES as V2_ROUTES
 from feed_outbox.emulator.v3.service import ROUTES as V3_ROUTES
 from tests.emulator.rawhttp import NoAnswer, exchange
 

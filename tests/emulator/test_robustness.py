@@ -6,7 +6,7 @@ import jwt
 import pytest
 import requests
 
-from feed_outbox.emulator.api import ROUTES
+from feed_outbox.emulator.v2.api import ROUTES
 from tests.emulator.conftest import API_KEY, API_SECRET
 
 ADMIN = jwt.encode({"resource": "*", "action": "*", "feed_id": "*"}, API_SECRET, algorithm="HS256")

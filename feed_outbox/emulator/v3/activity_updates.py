@@ -18,14 +18,12 @@ moves the activity as an upsert does (emulator/v3/store.py). Both answer
 from __future__ import annotations
 
 import copy
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from ..store import set_path
+from ..fieldpaths import set_path
 from . import render
+from .call import V3Call
 from .errors import input_error
-
-if TYPE_CHECKING:
-    from .service import V3Call
 
 UPDATABLE = (
     "text", "attachments", "custom", "visibility", "visibility_tag", "restrict_replies",

@@ -21,15 +21,13 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from . import render
+from .call import V3Call
 from .errors import V3Error, input_error, not_found
 from .queries import matches, paginate
 from .store import V3Store, now, stamp
-
-if TYPE_CHECKING:
-    from .service import V3Call
 
 
 @dataclass

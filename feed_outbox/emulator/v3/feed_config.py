@@ -19,14 +19,12 @@ skipped on load, emulator/v3/persistence.py).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ..feed_groups import AGGREGATED, FLAT, NOTIFICATION, FeedGroup
+from .call import V3Call
 from .errors import V3Error, input_error, not_found
 from .store import now, stamp
-
-if TYPE_CHECKING:
-    from .service import V3Call
 
 GROUP_SETTINGS = (
     "default_follower_role", "default_visibility", "activity_processors", "activity_selectors",

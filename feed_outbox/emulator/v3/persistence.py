@@ -1,6 +1,6 @@
 """SQLite persistence of the Feeds v3 store for `--data FILE`, beside v2's in the same file.
 
-As for v2 (emulator/persistence.py), each write's changes (``V3Changes``) are committed before
+As for v2 (emulator/v2/persistence.py), each write's changes (``V3Changes``) are committed before
 it is answered, so a SIGKILLed emulator restarted on the same file serves the same users,
 feeds, activities, follows and feed entries (with the feed each copy came from), and keeps
 handing out increasing ``Activity.seq`` numbers, which order feeds and queries by creation.
@@ -19,7 +19,7 @@ import logging
 import sqlite3
 from collections.abc import Callable
 
-from ..persistence import committed
+from ..v2.persistence import committed
 from .store import Activity, Feed, Follow, V3Changes, V3Store
 
 log = logging.getLogger("feed_outbox.emulator")
@@ -60,8 +60,8 @@ def _moment(text: str) -> dt.datetime:
 
 
 class V3Persistence:
-    """Loads, flushes and clears the ``v3_`` tables over v2's connection (one file, one
-    thread: the emulator's loop)."""
+    """Loads, flushes and clears the ``v3_`` tables over the file's connection, which v2's
+    tables share (emulator/persistence.py; one thread: the emulator's loop)."""
 
     def __init__(self, connect: Callable[[], sqlite3.Connection]) -> None:
         self._connect = connect

@@ -13,14 +13,12 @@ store (emulator/v3/persistence.py): a restarted emulator forgets them.
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from . import render
+from .call import V3Call
 from .errors import not_found
 from .store import V3Store, now, stamp
-
-if TYPE_CHECKING:
-    from .service import V3Call
 
 
 class Pins:

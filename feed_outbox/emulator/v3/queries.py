@@ -17,14 +17,12 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from . import render
+from .call import V3Call
 from .errors import input_error
 from .store import Activity, Follow, V3Store, now
-
-if TYPE_CHECKING:
-    from .service import V3Call
 
 MAX_LIMIT = 100
 _COMPARE: dict[str, Callable[[Any, Any], bool]] = {

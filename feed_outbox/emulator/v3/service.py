@@ -8,10 +8,11 @@ from typing import Any
 
 from .. import jsonstrict
 from ..feed_groups import AGGREGATED, NOTIFICATION, FeedGroup
-from ..routing import Request, parse_query
+from ..v2.routing import Request, parse_query
 from . import activity_updates, bookmarks, comments, feed_config, pins, queries, render
 from .activity_updates import check_times
 from .auth import V3Auth
+from .call import V3Call
 from .errors import INPUT, V3Error, input_error, not_found
 from .marks import NotificationMarks
 from .store import MAX_BATCH, V3Store, stamp
@@ -20,19 +21,6 @@ PREFIX = ("api", "v2")
 # Rate limits are per endpoint (Stream's operation id, ``V3Route.name``) and minute:
 # emulator/faults.py holds them with the v2 classes ("v3:<name>"). Routes made with
 # limited=False are not limited here: no source found gives their limits.
-
-
-@dataclass
-class V3Call:
-    params: dict[str, str]
-    body: dict[str, Any]
-    args: tuple[str, ...]
-    store: V3Store
-    marks: NotificationMarks
-    config: feed_config.V3Config
-    pins: pins.Pins
-    bookmarks: bookmarks.Bookmarks
-    comments: comments.Comments
 
 
 @dataclass(frozen=True)
@@ -385,8 +373,15 @@ class V3Service:
             if not isinstance(body, dict):
                 raise V3Error(INPUT, "the request body must be a JSON object")
         return route, V3Call(
-            params, body, args, self.store, self.marks, self.config, self.pins, self.bookmarks,
-            self.comments,
+            params=params,
+            body=body,
+            args=args,
+            store=self.store,
+            marks=self.marks,
+            config=self.config,
+            pins=self.pins,
+            bookmarks=self.bookmarks,
+            comments=self.comments,
         )
 
     def _match(self, method: str, segments: list[str]) -> tuple[V3Route, tuple[str, ...]]:

@@ -83,7 +83,7 @@ class Follow:
 @dataclass
 class V3Changes:
     """What a write touched, by key, so persistence writes exactly that before answering
-    (v2's ``Changes``, emulator/store.py); a key no longer in the store is a deletion."""
+    (v2's ``Changes``, emulator/v2/store.py); a key no longer in the store is a deletion."""
 
     users: set[str] = field(default_factory=set)
     feeds: set[str] = field(default_factory=set)

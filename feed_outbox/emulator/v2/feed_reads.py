@@ -6,9 +6,9 @@ import json
 from bisect import bisect_left, bisect_right
 from typing import Any
 
-from . import aggregation
+from .. import aggregation
+from ..jsonraw import RawList
 from .activities import format_epoch, sort_key_for_id
-from .jsonraw import RawList
 from .store import Feed, Store
 
 

@@ -1,4 +1,4 @@
-"""In-memory state of the emulated app: shared activities, feeds, follows, and their semantics."""
+"""In-memory state of the emulated Feeds v2 app: shared activities, feeds, follows, and their semantics."""
 
 from __future__ import annotations
 
@@ -10,11 +10,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import aggregation
+from .. import aggregation
+from ..feed_groups import FLAT, FeedGroup
+from ..fieldpaths import set_path
 from .activities import activity_id_for, format_epoch, uniqueness_key
 from .enrichment import EnrichmentData
-from .errors import input_error
-from .feed_groups import FLAT, FeedGroup, lookup
+from .errors import ApiError, input_error
 
 DEFAULT_COPY_LIMIT, MAX_COPY_LIMIT = 100, 1000
 _LOG_FIELDS = ("seq", "op", "feed", "foreign_id", "id", "time", "target", "matched", "at")
@@ -103,10 +104,22 @@ class Store:
 
     # -- feeds and activities --------------------------------------------------
 
+    def group(self, slug: str) -> FeedGroup:
+        """The configured feed group `slug`, else Stream's FeedConfigException (code 6)."""
+        group = self.groups.get(slug)
+        if group is None:
+            raise ApiError(
+                6,
+                f"The following feeds are not configured: '{slug}'. This could be "
+                "the cause of a typo, but otherwise you should configure them on the "
+                "dashboard of this app.",
+            )
+        return group
+
     def feed(self, fid: str, create: bool = True) -> Feed | None:
         found = self.feeds.get(fid)
         if found is None:
-            group = lookup(self.groups, fid.partition(":")[0])
+            group = self.group(fid.partition(":")[0])
             if create:
                 found = self.feeds[fid] = Feed(fid, group)
         return found
@@ -263,7 +276,7 @@ class Store:
 
     def follow(self, source: str, target: str, copy_limit: int | None) -> None:
         self.feed(source)
-        target_group = lookup(self.groups, target.partition(":")[0])
+        target_group = self.group(target.partition(":")[0])
         if source == target:
             raise input_error("target", "a feed cannot follow itself")
         if target_group.kind != FLAT:
@@ -301,7 +314,7 @@ class Store:
 
     def unfollow(self, source: str, target: str, keep_history: bool) -> None:
         self.feed(source, create=False)
-        lookup(self.groups, target.partition(":")[0])
+        self.group(target.partition(":")[0])
         self.record("unfollow", source, target=target)
         if self.following.get(source, {}).pop(target, None) is None:
             return
@@ -399,16 +412,3 @@ class Store:
         if not slugs:
             return len(relation)
         return sum(1 for other in relation if other.partition(":")[0] in slugs)
-
-
-def set_path(data: dict[str, Any], path: str, value: Any) -> None:
-    """Set a dotted ``path`` ("a.b.c") in ``data``, making the dicts on the way (partial
-    updates, v2's and v3's)."""
-    *parents, leaf = path.split(".")
-    node = data
-    for part in parents:
-        child = node.get(part)
-        if not isinstance(child, dict):
-            child = node[part] = {}
-        node = child
-    node[leaf] = value

@@ -6,7 +6,6 @@ from typing import Any
 
 from .activities import normalize, parse_feed_id, parse_time
 from .errors import ApiError, input_error, not_found
-from .feed_groups import lookup
 from .routing import Call
 
 MAX_ADD_TO_MANY_FEEDS = 5000
@@ -16,7 +15,7 @@ _PROTECTED = ("id", "foreign_id", "time", "to", "origin")
 
 def _feed(call: Call, value: Any, field: str) -> str:
     slug, _user = parse_feed_id(value, field)
-    lookup(call.store.groups, slug)
+    call.store.group(slug)
     return value
 
 

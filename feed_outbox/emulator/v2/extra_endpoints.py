@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..jsonraw import RawList, loads_raw
 from . import app_endpoints as app
 from . import feed_endpoints as feed
 from .activities import normalize, now_time, parse_feed_id
 from .errors import input_error
-from .feed_groups import lookup
-from .jsonraw import RawList, loads_raw
 from .routing import Call, Route
 
 
@@ -98,7 +97,7 @@ def add_reaction(call: Call) -> dict[str, Any]:
         raise input_error("target_feeds", "must be a list of feed ids")
     for target in targets:
         slug, _user = parse_feed_id(target, "target_feeds")
-        lookup(call.store.groups, slug)
+        call.store.group(slug)
     extras = call.store.extras
     reaction = extras.add_reaction(body)
     for target in targets:

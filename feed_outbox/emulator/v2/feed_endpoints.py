@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..feed_groups import FLAT, NOTIFICATION
 from .activities import MAX_TO_TARGETS, normalize, parse_feed_id, parse_time
 from .errors import ApiError, input_error
-from .feed_groups import FLAT, NOTIFICATION, lookup
 from .feed_reads import read_flat, read_groups
 from .routing import Call
 
@@ -18,7 +18,7 @@ def feed_id_of(call: Call) -> str:
     slug, user_id = call.args[0], call.args[1]
     fid = f"{slug}:{user_id}"
     parse_feed_id(fid, "feed")
-    lookup(call.store.groups, slug)
+    call.store.group(slug)
     return fid
 
 
@@ -28,7 +28,7 @@ def resolve_targets(call: Call, entries: list[str], field: str = "to") -> list[s
     for entry in entries:
         target, _sep, token = entry.partition(" ")
         slug, _user = parse_feed_id(target, field)
-        lookup(call.store.groups, slug)
+        call.store.group(slug)
         if token:
             call.auth.check_feed_token(target, token.strip(), field)
         if target not in targets:
@@ -73,7 +73,7 @@ def get_feed(call: Call) -> dict[str, Any]:
     offset = call.int_param("offset", 0)
     bounds = {k: call.params[k] for k in _ID_BOUNDS if call.params.get(k)}
     feed = store.feeds.get(fid)
-    group = lookup(store.groups, call.args[0])
+    group = store.group(call.args[0])
     if group.kind == FLAT:
         if feed is None:
             return {"results": [], "next": ""}

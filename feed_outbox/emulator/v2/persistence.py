@@ -1,11 +1,12 @@
-"""SQLite persistence for `--data FILE`: each write's changes are committed before it is answered."""
+"""SQLite persistence of the Feeds v2 store for `--data FILE`: each write's changes are committed
+before it is answered (the file and its connection are emulator/persistence.py's)."""
 
 from __future__ import annotations
 
 import json
 import logging
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from .errors import ApiError
@@ -29,36 +30,23 @@ CREATE TABLE IF NOT EXISTS marks (feed TEXT PRIMARY KEY, seen TEXT NOT NULL, rea
 """
 
 
-@contextmanager
-def committed(db: sqlite3.Connection) -> Iterator[None]:
-    """One SQLite transaction around a flush's writes: all of them, or none on any error."""
-    db.execute("BEGIN")
-    try:
-        yield
-        db.execute("COMMIT")
-    except BaseException:
-        db.execute("ROLLBACK")
-        raise
-
-
 class Persistence:
-    def __init__(self, path: str) -> None:
-        self.path = path
-        self._db: sqlite3.Connection | None = None
+    """Loads, flushes and clears the v2 tables over the file's connection (one thread: the
+    emulator's loop)."""
 
-    def connect(self) -> sqlite3.Connection:
-        """The file's one connection, opened on first use (the v3 tables share it)."""
-        if self._db is None:
-            # opened on the loop thread, which is the only thread that uses it
-            self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-            # WAL + NORMAL: a committed write survives a process crash, at SQLite's cheapest cost
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.executescript(_SCHEMA)
-        return self._db
+    def __init__(self, connect: Callable[[], sqlite3.Connection]) -> None:
+        self._connect = connect
+        self._ready = False
+
+    def _db(self) -> sqlite3.Connection:
+        db = self._connect()
+        if not self._ready:
+            db.executescript(_SCHEMA)
+            self._ready = True
+        return db
 
     def load(self, store: Store) -> None:
-        db = self.connect()
+        db = self._db()
         store.reset()
         for aid, data, key, to_by_feed in db.execute("SELECT * FROM activities"):
             activity = json.loads(data)
@@ -102,7 +90,7 @@ class Persistence:
         changes = store.changes
         if not changes:
             return
-        db = self.connect()
+        db = self._db()
         with committed(db):
             for aid in changes.activities:
                 data = store.activities.get(aid)
@@ -149,11 +137,40 @@ class Persistence:
         store.changes = Changes()
 
     def clear(self) -> None:
-        db = self.connect()
+        db = self._db()
         db.executescript(
             "BEGIN; DELETE FROM activities; DELETE FROM entries; DELETE FROM follows;"
             " DELETE FROM marks; COMMIT;"
         )
+
+
+@contextmanager
+def committed(db: sqlite3.Connection) -> Iterator[None]:
+    """One SQLite transaction around a flush's writes: all of them, or none on any error."""
+    db.execute("BEGIN")
+    try:
+        yield
+        db.execute("COMMIT")
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+
+
+class Database:
+    """The file's one connection, opened on first use; v2's and v3's tables share it."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._db: sqlite3.Connection | None = None
+
+    def connect(self) -> sqlite3.Connection:
+        if self._db is None:
+            # opened on the loop thread, which is the only thread that uses it
+            self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+            # WAL + NORMAL: a committed write survives a process crash, at SQLite's cheapest cost
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+        return self._db
 
     def close(self) -> None:
         if self._db is not None:

@@ -1,4 +1,4 @@
-"""Route table of the emulated REST API and the per-call context handed to endpoint functions."""
+"""Route table of the emulated Feeds v2 API and the per-call context handed to endpoint functions."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, unquote
 
-from . import jsonstrict
+from .. import jsonstrict
 from .auth import Authenticator
 from .errors import ApiError, input_error
 from .store import Store
