@@ -22,7 +22,7 @@ from urllib.parse import quote
 from . import jsonstrict
 from .faults import FaultInjector
 from .protocol import Response
-from .v2.routing import Request, parse_query
+from .routing import Request, parse_query
 from .v2.store import Store
 from .v3.store import V3Store
 

@@ -11,8 +11,8 @@ from http import HTTPStatus
 from typing import Any
 
 from .jsonraw import dumps
+from .routing import Request
 from .v2.errors import BODY_TOO_LARGE, ApiError
-from .v2.routing import Request
 
 MAX_HEADER_BYTES = 64 * 1024
 MAX_BODY_BYTES = 32 * 1024 * 1024

@@ -16,12 +16,14 @@ from typing import Any, TypeVar
 from .faults import FaultInjector
 from .feed_groups import GroupSpec, build_feed_groups
 from .inspector import Inspector
+from .persistence import Database
 from .protocol import HttpProtocol, Response
+from .routing import Request
 from .v2.api import build_router
 from .v2.auth import Authenticator
 from .v2.errors import RATE_LIMITED, SITE_SUSPENDED, ApiError
-from .v2.persistence import Database, Persistence
-from .v2.routing import Request, prepare
+from .v2.persistence import Persistence
+from .v2.routing import prepare
 from .v2.store import Changes, Store
 from .v3 import V3Service
 from .v3.errors import V3Error

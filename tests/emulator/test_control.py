@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import requests
 
-from feed_outbox.emulator.v2.routing import Request
+from feed_outbox.emulator.routing import Request
 from tests.emulator.conftest import activity
 
 # what every state-changing control request carries (emulator/inspector.py)

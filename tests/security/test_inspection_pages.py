@@ -10,7 +10,7 @@ import requests
 import stream
 
 from feed_outbox.emulator import Emulator
-from feed_outbox.emulator.v2.routing import Request
+from feed_outbox.emulator.routing import Request
 from tests.security.test_control_endpoint import non_loopback_address
 
 PAGES = ["/_emulator/", "/_emulator", "/_emulator/feeds.json"]

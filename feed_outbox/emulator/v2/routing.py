@@ -5,25 +5,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qsl, unquote
+from urllib.parse import unquote
 
 from .. import jsonstrict
+from ..routing import Request, parse_query
 from .auth import Authenticator
 from .errors import ApiError, input_error
 from .store import Store
 
 API_PREFIXES = ("api", "personalization", "analytics")
-
-
-@dataclass
-class Request:
-    method: str
-    path: str
-    query: str
-    headers: dict[str, str]
-    body: bytes
-    peer: str = ""
-    local: str = ""  # the address the connection arrived on (the emulator's side)
 
 
 @dataclass
@@ -107,10 +97,6 @@ def split_path(path: str) -> tuple[str, list[str]]:
     if len(parts) < 2 or parts[0] not in API_PREFIXES or not parts[1].startswith("v1"):
         raise ApiError(16, f"no such endpoint: {path}", status=404)
     return parts[0], parts[2:]
-
-
-def parse_query(query: str) -> dict[str, str]:
-    return dict(parse_qsl(query, keep_blank_values=True)) if query else {}
 
 
 def parse_body(request: Request) -> Any:

@@ -19,7 +19,7 @@ import logging
 import sqlite3
 from collections.abc import Callable
 
-from ..v2.persistence import committed
+from ..persistence import committed
 from .store import Activity, Feed, Follow, V3Changes, V3Store
 
 log = logging.getLogger("feed_outbox.emulator")

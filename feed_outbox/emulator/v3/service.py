@@ -8,7 +8,7 @@ from typing import Any
 
 from .. import jsonstrict
 from ..feed_groups import AGGREGATED, NOTIFICATION, FeedGroup
-from ..v2.routing import Request, parse_query
+from ..routing import Request, parse_query
 from . import activity_updates, bookmarks, comments, feed_config, pins, queries, render
 from .activity_updates import check_times
 from .auth import V3Auth
