@@ -13,7 +13,7 @@ from getstream.exceptions import StreamApiException
 from getstream.models import ActivityRequest, FeedRequest, FollowRequest, UserRequest
 
 from feed_outbox.emulator import Emulator
-from tests.emulator.test_cli_and_persistence import KEY, SECRET, Cli
+from tests.emulator.cli import KEY, SECRET, Cli
 
 FEEDS = [  # (group, id, owner)
     ("user", "ann", "ann"),
