@@ -13,7 +13,7 @@ from django.db.models.signals import m2m_changed, post_delete, post_save, pre_de
 
 from feed_outbox import conf
 from feed_outbox.activity import Activity
-from feed_outbox.switch_check import Finding, display_path
+from feed_outbox.switch_check.findings import Finding, display_path
 from feed_outbox.switch_check.project import setting_line
 from feed_outbox.switch_check.source import (
     calls_in,

@@ -15,7 +15,7 @@ from django.conf import settings
 
 from feed_outbox import conf
 from feed_outbox.activity import Activity
-from feed_outbox.switch_check import Finding, display_path
+from feed_outbox.switch_check.findings import Finding, display_path
 from feed_outbox.switch_check.source import (
     calls_in,
     class_file,

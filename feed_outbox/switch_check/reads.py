@@ -14,8 +14,8 @@ from django.db import models
 
 from feed_outbox.activity import PROPERTY_HOOKS
 from feed_outbox.enrich import allowed_model
-from feed_outbox.switch_check import Finding, display_path
 from feed_outbox.switch_check.activity_models import project_definition
+from feed_outbox.switch_check.findings import Finding, display_path
 from feed_outbox.switch_check.source import (
     class_attribute_line,
     class_file,
