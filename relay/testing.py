@@ -1,7 +1,8 @@
 """Driving the relay in-process for tests: ``drain_outbox`` publishes the outbox now.
 
-It lives with the relay (data flows model → outbox → relay); feed_outbox.testing and its
-pytest plugin expose it under their old names.
+It lives with the relay (data flows model → outbox → relay) and is registered as the
+``feed_outbox.drain`` entry point (pyproject.toml), through which feed_outbox.testing and its
+pytest plugin run it under their old names without importing the relay.
 """
 
 from __future__ import annotations

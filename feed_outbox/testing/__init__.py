@@ -1,19 +1,46 @@
 """Test helpers for projects using feed-outbox: an emulator to publish into, and a synchronous drain.
 
-``drain_outbox`` is the relay's (relay.testing), re-exported here under its stream-django-era
-name and imported only when used: feed_outbox itself never imports the relay.
+``drain_outbox`` runs the drain an installed package registers under the entry point group
+``feed_outbox.drain``: the relay registers ``relay.testing:drain_outbox`` (pyproject.toml), so
+feed_outbox itself never imports the relay.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import cache
+from importlib.metadata import entry_points
 from typing import Any
+
+DRAIN_GROUP = "feed_outbox.drain"
 
 
 def drain_outbox(using: str = "default", batch_size: int = 100, **client_overrides: Any):
-    """Publish every claimable outbox event now (see ``relay.testing.drain_outbox``)."""
-    from relay.testing import drain_outbox as drain
+    """Publish every claimable outbox event now, with the registered drain (the relay's,
+    ``relay.testing.drain_outbox``), and return its stats."""
+    return registered_drain()(using, batch_size, **client_overrides)
 
-    return drain(using, batch_size, **client_overrides)
+
+@cache
+def registered_drain() -> Callable[..., Any]:
+    """The one drain registered under ``feed_outbox.drain`` (looked up once: the installed
+    packages do not change while a test run lasts)."""
+    found = list(entry_points(group=DRAIN_GROUP))
+    if len(found) == 1:
+        return found[0].load()
+    from django.core.exceptions import ImproperlyConfigured
+
+    if not found:
+        raise ImproperlyConfigured(
+            f"drain_outbox needs the relay: no installed package registers a drain under the "
+            f"entry point group {DRAIN_GROUP!r}. The `relay` package of django-feed-outbox "
+            "registers relay.testing:drain_outbox; in a checkout, reinstall it after pyproject.toml "
+            "changes (`make install`)."
+        )
+    names = ", ".join(sorted(f"{point.name} = {point.value}" for point in found))
+    raise ImproperlyConfigured(
+        f"drain_outbox: several drains registered under {DRAIN_GROUP!r}: {names}"
+    )
 
 
 def start_emulator(api_key: str = "test-key", api_secret: str = "test-secret", **kwargs: Any):

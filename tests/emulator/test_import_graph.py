@@ -127,3 +127,17 @@ def test_the_emulators_v2_and_v3_never_import_each_other():
             if target.startswith(f"{emulator}.{other}")
         }
         assert crossing == set(), f"{api} imports {other}"
+
+
+def test_feed_outbox_never_imports_the_relay():
+    """The relay depends on feed_outbox, never the other way (feed_outbox.testing finds the
+    relay's drain through an entry point)."""
+    graph = import_graph()
+    upward = {
+        (name, target)
+        for name, targets in graph.items()
+        if name.split(".")[0] == "feed_outbox"
+        for target in targets
+        if target.split(".")[0] == "relay"
+    }
+    assert upward == set()
