@@ -55,7 +55,7 @@ class Stats:
 
 
 class Emulator:
-    """A Stream Feeds v2 emulator on its own event loop (a daemon thread, or the main thread)."""
+    """Stream Feeds v2 and v3 on one port, on its own event loop (a daemon thread, or the main one)."""
 
     def __init__(
         self,
