@@ -7,6 +7,7 @@ import ipaddress
 import os
 import re
 import threading
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -16,7 +17,7 @@ from django.core.exceptions import ImproperlyConfigured
 from feed_outbox import conf
 
 _lock = threading.Lock()
-_clients: dict[tuple, Any] = {}
+_clients: dict[tuple, Any] = {}  # (api, settings) -> the client built for them
 
 
 def _client_settings() -> tuple:
@@ -161,31 +162,26 @@ def build_v3_client(**overrides: Any) -> Any:
     return Stream(**kwargs)
 
 
-_v3_clients: dict[tuple, Any] = {}
-
-
-def get_v3_client() -> Any:
-    """The shared v3 client for the current settings (readers: feed_manager, reconcile)."""
-    key = _v3_settings()
-    client = _v3_clients.get(key)
-    if client is None:
-        with _lock:
-            client = _v3_clients.get(key)
-            if client is None:
-                client = _v3_clients[key] = build_v3_client()
-    return client
-
-
-def get_client() -> stream.client.StreamClient:
-    """The shared client for the current settings (a new one when they change)."""
-    key = _client_settings()
+def _shared(api: str, settings: tuple, build: Callable[[], Any]) -> Any:
+    """The client ``build`` made for ``api`` under ``settings``, built once across threads."""
+    key = (api, settings)
     client = _clients.get(key)
     if client is None:
         with _lock:
             client = _clients.get(key)
             if client is None:
-                client = _clients[key] = build_client()
+                client = _clients[key] = build()
     return client
+
+
+def get_v3_client() -> Any:
+    """The shared v3 client for the current settings (readers: feed_manager, reconcile)."""
+    return _shared("v3", _v3_settings(), build_v3_client)
+
+
+def get_client() -> stream.client.StreamClient:
+    """The shared client for the current settings (a new one when they change)."""
+    return _shared("v2", _client_settings(), build_client)
 
 
 def init_client(raise_config_error: bool = False) -> stream.client.StreamClient | None:

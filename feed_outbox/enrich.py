@@ -16,6 +16,7 @@ from django.core.exceptions import ValidationError
 from django.db import connections, models, router
 
 from feed_outbox import conf
+from feed_outbox.activity import Activity, related_queryset
 from feed_outbox.write.references import REFERENCE
 
 logger = logging.getLogger(__name__)
@@ -40,8 +41,6 @@ def allowed_model(label: str) -> type[models.Model] | None:
     Allowed: Activity models, the user model (every Activity's default actor) and the
     models listed in FEED_OUTBOX_ENRICH_MODELS.
     """
-    from feed_outbox.activity import Activity
-
     try:
         model = apps.get_model(label)
     except (LookupError, ValueError):
@@ -202,16 +201,7 @@ class Enrich:
     def get_queryset(self, model: type[models.Model]) -> models.QuerySet:
         """``_default_manager`` plus the model's ``activity_related_models`` (select_related)
         and ``activity_prefetch_related_models`` (prefetch_related)."""
-        qs = model._default_manager.all()
-        related = getattr(model, "activity_related_models", None)
-        related = related() if callable(related) else None
-        if related:
-            qs = qs.select_related(*related)
-        prefetch = getattr(model, "activity_prefetch_related_models", None)
-        prefetch = prefetch() if callable(prefetch) else None
-        if prefetch:
-            qs = qs.prefetch_related(*prefetch)
-        return qs
+        return related_queryset(model)
 
     def enrich_instance(self, instance: models.Model) -> Any:
         return instance

@@ -182,10 +182,10 @@ class FeedManager:
         using: str | None,
         previous_to: list[str] | None = None,
     ) -> list[OutboxEvent]:
-        alias = outbox.db_alias_for(instance, using)
-        events = outbox.enqueue(outbox.activity_events(instance, kind, previous_to), alias)
+        using = outbox.db_alias_for(instance, using)
+        events = outbox.enqueue(outbox.activity_events(instance, kind, previous_to), using)
         if lifecycle.hook_called(instance):  # the app's call: remember what it published
-            lifecycle.saved(instance, kind, events, alias)
+            lifecycle.saved(instance, kind, events, using)
         return events
 
     def bind_model(self, sender: type[models.Model], **kwargs: Any) -> bool:

@@ -204,8 +204,8 @@ def known_feed_group(feed: str, using: str | None = None) -> None:
     group = feed.partition(":")[0]
     if group in conf.configured_feed_slugs():
         return
-    alias = using or router.db_for_read(OutboxEvent)
-    if OutboxEvent.objects.using(alias).filter(feed__startswith=f"{group}:").exists():
+    using = using or router.db_for_read(OutboxEvent)
+    if OutboxEvent.objects.using(using).filter(feed__startswith=f"{group}:").exists():
         return
     known = ", ".join(sorted(conf.configured_feed_slugs()))
     bad(

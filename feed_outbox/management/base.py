@@ -124,15 +124,15 @@ def check_outbox_tables(using: str | None) -> None:
     """Refuse to run against a database that migrate has not set up, or cannot reach."""
     from feed_outbox.models import OutboxEvent
 
-    alias = using or router.db_for_write(OutboxEvent)
+    using = using or router.db_for_write(OutboxEvent)
     try:
-        missing = missing_tables(alias)
+        missing = missing_tables(using)
     except DatabaseError as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise CommandError(f"cannot read database {alias!r}: {first}", returncode=USAGE) from exc
+        raise CommandError(f"cannot read database {using!r}: {first}", returncode=USAGE) from exc
     if missing:
         raise CommandError(
-            f"the outbox table {', '.join(missing)} does not exist in database {alias!r}: "
+            f"the outbox table {', '.join(missing)} does not exist in database {using!r}: "
             "run `python manage.py migrate`",
             returncode=USAGE,
         )

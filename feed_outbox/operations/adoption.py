@@ -34,11 +34,10 @@ from django.contrib.auth import get_user_model
 from django.db import models, router, transaction
 
 from feed_outbox import conf
-from feed_outbox.activity import Activity, feed_id
+from feed_outbox.activity import Activity, feed_id, related_queryset
 from feed_outbox.exceptions import ActivityDataError
 from feed_outbox.models import EventKind, EventStatus, OutboxEvent
 from feed_outbox.operations.backfill import backfill
-from feed_outbox.operations.current_state import publishing_queryset
 from feed_outbox.operations.follow_state import follow_key, newest_states
 from feed_outbox.operations.legacy_identity import legacy_identity, legacy_verbs, stream_time
 from feed_outbox.stream_api.feed_reads import feed_entries, following
@@ -143,7 +142,7 @@ class Adoption:
         current: dict[str, set] = defaultdict(set)
         legacy: dict[str, set] = defaultdict(set)
         feeds: set[str] = set()
-        for instance in publishing_queryset(model, self.using).order_by("pk").iterator(500):
+        for instance in related_queryset(model, self.using).order_by("pk").iterator(500):
             try:
                 # managers.py:59-64: stream-django added to the actor's author feed only.
                 author = author_feed_id(instance)

@@ -15,8 +15,8 @@ from typing import Any
 from django.db import models, router, transaction
 
 from feed_outbox import conf
+from feed_outbox.activity import lock_for_update, related_queryset
 from feed_outbox.models import EventKind, OutboxEvent
-from feed_outbox.operations.current_state import lock_for_update, publishing_queryset
 from feed_outbox.write.outbox import activity_events, enqueue
 
 
@@ -39,7 +39,7 @@ def time_field(model: type[models.Model]) -> str:
 def rows_to_backfill(
     model: type[models.Model], using: str, since: datetime.datetime | None = None
 ) -> models.QuerySet:
-    rows = publishing_queryset(model, using).order_by("pk")
+    rows = related_queryset(model, using).order_by("pk")
     if since is not None:
         rows = rows.filter(**{f"{time_field(model)}__gte": since})
     return rows
@@ -58,21 +58,21 @@ def backfill(
     """Queue an add for each published row of ``model`` (from ``since``, after ``after_pk``);
     with ``api``, for that Stream API only (a key already in its rows is skipped), which is
     how a new v3 app is filled from the database while v2 keeps running."""
-    alias = using or router.db_for_write(model)
-    rows = rows_to_backfill(model, alias, since)
+    using = using or router.db_for_write(model)
+    rows = rows_to_backfill(model, using, since)
     report = BackfillReport(dry_run=dry_run, last_pk=after_pk)
     while True:
         page = rows if report.last_pk is None else rows.filter(pk__gt=report.last_pk)
-        with transaction.atomic(using=alias):
+        with transaction.atomic(using=using):
             # The lock keeps a concurrent edit's event after ours (its row lock waits for us).
             # Related rows come with the chunk: building its events queries nothing per row.
             chunk = list(lock_for_update(page)[:batch_size])
             if not chunk:
                 return report
             # The outbox row goes where the write side puts it: the instance's database.
-            events = _add_events(chunk, alias, report, api)
+            events = _add_events(chunk, using, report, api)
             if not dry_run:
-                enqueue(events, alias, apis=(api,) if api else None)
+                enqueue(events, using, apis=(api,) if api else None)
         report.scanned += len(chunk)
         report.queued += len(events)
         report.last_pk = chunk[-1].pk
@@ -81,10 +81,10 @@ def backfill(
 
 
 def _add_events(
-    chunk: list, alias: str, report: BackfillReport, api: str | None = None
+    chunk: list, using: str, report: BackfillReport, api: str | None = None
 ) -> list[OutboxEvent]:
     keys = {instance.activity_foreign_id: instance for instance in chunk}
-    rows = OutboxEvent.objects.using(alias).filter(ordering_key__in=list(keys))
+    rows = OutboxEvent.objects.using(using).filter(ordering_key__in=list(keys))
     if api is not None:
         rows = rows.filter(api=api)
     known = set(rows.values_list("ordering_key", flat=True))

@@ -12,10 +12,9 @@ from collections.abc import Iterable
 from django.apps import apps
 from django.db import models
 
-from feed_outbox.activity import Activity, feed_id, model_content_type
+from feed_outbox.activity import Activity, feed_id, lock_for_update, related_queryset
 from feed_outbox.models import EventKind, EventStatus, OutboxEvent
 from feed_outbox.write.outbox import activity_events
-from feed_outbox.write.references import split_foreign_id  # noqa: F401  (replay, reconcile, repair)
 
 
 def activity_model(label: str) -> type[models.Model] | None:
@@ -47,43 +46,20 @@ def remove_event(feed: str, foreign_id: str, aggregate_type: str) -> OutboxEvent
     )
 
 
-def keys_with_pending(keys: Iterable[str], using: str) -> set[str]:
-    """Keys the relay still has work for: their newest state is already on its way."""
+def pending_keys(keys: Iterable[str], using: str, api: str | None = None) -> set[str]:
+    """Keys the relay still has work for: their newest state is already on its way.
+
+    With ``api``, that API's pending rows only: another API's rows are that API's business.
+    """
     keys = list(keys)
     if not keys:
         return set()
-    return set(
-        OutboxEvent.objects.using(using)
-        .filter(status=EventStatus.PENDING, ordering_key__in=keys)
-        .values_list("ordering_key", flat=True)
+    rows = OutboxEvent.objects.using(using).filter(
+        status=EventStatus.PENDING, ordering_key__in=keys
     )
-
-
-def publishing_queryset(model: type[models.Model], using: str) -> models.QuerySet:
-    """``_default_manager`` with the relations building an activity reads loaded up front.
-
-    The model's ``activity_related_models`` (select_related) and
-    ``activity_prefetch_related_models`` (prefetch_related), as Enrich uses them: building the
-    payloads of a chunk then costs the same few queries whatever its size (no N+1).
-    """
-    rows = model._default_manager.using(using).all()
-    related = getattr(model, "activity_related_models", None)
-    related = related() if callable(related) else None
-    if related:
-        rows = rows.select_related(*related)
-    prefetch = getattr(model, "activity_prefetch_related_models", None)
-    prefetch = prefetch() if callable(prefetch) else None
-    if prefetch:
-        rows = rows.prefetch_related(*prefetch)
-    return rows
-
-
-def lock_for_update(rows: models.QuerySet) -> models.QuerySet:
-    """``select_for_update`` of the model's own rows only: PostgreSQL refuses FOR UPDATE on the
-    nullable side of the outer joins select_related may add, and the relations need no lock."""
-    if rows.query.select_related:
-        return rows.select_for_update(of=("self",))
-    return rows.select_for_update()
+    if api is not None:
+        rows = rows.filter(api=api)
+    return set(rows.values_list("ordering_key", flat=True))
 
 
 def lock_instances(
@@ -91,7 +67,7 @@ def lock_instances(
 ) -> dict[str, models.Model]:
     """Instances by str(pk), row-locked until the caller's transaction ends (call in atomic()).
 
-    Loaded with :func:`publishing_queryset`, so rebuilding their events issues no query each.
+    Loaded with ``related_queryset``, so rebuilding their events issues no query each.
     """
     field = model._meta.pk
     values = []
@@ -100,7 +76,7 @@ def lock_instances(
             values.append(field.to_python(pk))
         except Exception:  # a foreign id whose pk part does not fit the field: no such row
             continue
-    rows = lock_for_update(publishing_queryset(model, using)).filter(pk__in=values)
+    rows = lock_for_update(related_queryset(model, using)).filter(pk__in=values)
     return {str(row.pk): row for row in rows}
 
 
@@ -134,7 +110,3 @@ def current_events(
         published = instance.activity_should_publish()
         return activity_events(instance, EventKind.ADD if published else EventKind.REMOVE)
     return [remove_event(feed, foreign_id, aggregate_type) for feed in gone_from]
-
-
-def label_of(model: type[models.Model]) -> str:
-    return model_content_type(model)

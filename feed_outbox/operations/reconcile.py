@@ -41,16 +41,10 @@ from django.db import connections, models, router
 from django.db.models import Max
 
 from feed_outbox import conf
+from feed_outbox.activity import related_queryset
 from feed_outbox.exceptions import ActivityDataError
-from feed_outbox.models import EventKind, EventStatus, OutboxEvent
-from feed_outbox.operations.current_state import (
-    activity_feed_ids,
-    activity_models,
-    keys_with_pending,
-    label_of,
-    publishing_queryset,
-    split_foreign_id,
-)
+from feed_outbox.models import EventKind, OutboxEvent
+from feed_outbox.operations.current_state import activity_feed_ids, activity_models, pending_keys
 from feed_outbox.operations.expected_state import FOLLOW, OWN, TO, ExpectedState, FeedExpectation
 from feed_outbox.operations.follow_state import (
     FOLLOW_AGGREGATE,
@@ -60,6 +54,7 @@ from feed_outbox.operations.follow_state import (
 )
 from feed_outbox.stream_api.feed_reads import FeedRead, feed_entries, following
 from feed_outbox.write.outbox import activity_payload
+from feed_outbox.write.references import model_content_type, split_foreign_id
 
 # Stream adds these to every activity; "to" comes back with feed tokens appended.
 IGNORED_FIELDS = frozenset({"to"})
@@ -127,16 +122,16 @@ def reconcile(
     only and leaves follow relations alone; ``api`` is the Stream API read ("v2" or "v3").
     """
     models_ = [model] if model is not None else activity_models()
-    labels = {label_of(m) for m in models_}
-    alias = using or router.db_for_read(OutboxEvent)
+    labels = {model_content_type(m) for m in models_}
+    using = using or router.db_for_read(OutboxEvent)
     report = ReconcileReport()
     with ExpectedState() as spool:
-        _spool(spool, models_, labels, feed, alias, report)
+        _spool(spool, models_, labels, feed, using, report)
         report.feeds = spool.feed_count()
         news_slugs = set(conf.news_feed_slugs().values())
         for done, name in enumerate(spool.feeds(), 1):
             expectation = spool.expect(name)
-            _reconcile_feed(expectation, labels, alias, page_size, report, api)
+            _reconcile_feed(expectation, labels, using, page_size, report, api)
             if model is None and (expectation.follows or name.split(":")[0] in news_slugs):
                 report.drift.extend(
                     compare_follows(expectation.feed, expectation.follows, report, api)
@@ -152,18 +147,18 @@ def _spool(
     models_: list[type[models.Model]],
     labels: set[str],
     feed: str | None,
-    alias: str,
+    using: str,
     report: ReconcileReport,
 ) -> None:
     """Write the follow truth, every published activity, and each key's newest add."""
     targets = set()
-    for state in follow_states(alias, source=feed, chunk_size=SPOOL_CHUNK):
+    for state in follow_states(using, source=feed, chunk_size=SPOOL_CHUNK):
         spool.add_follow(state)
         targets.add(state.target)
     # Scoped to one feed: only its own activities and those of the feeds it follows matter.
     wanted = None if feed is None else {feed} | targets
     for model in models_:
-        rows = publishing_queryset(model, alias).order_by("pk")
+        rows = related_queryset(model, using).order_by("pk")
         for instance in rows.iterator(chunk_size=SPOOL_CHUNK):
             if not instance.activity_should_publish():
                 continue
@@ -179,7 +174,7 @@ def _spool(
                     continue
             spool.add_activity(payload, feeds)
     # Of any feed: a `to` target's copies (and its followers') come from the author feed's add.
-    adds = OutboxEvent.objects.using(alias).filter(kind=EventKind.ADD, aggregate_type__in=labels)
+    adds = OutboxEvent.objects.using(using).filter(kind=EventKind.ADD, aggregate_type__in=labels)
     newest = adds.order_by().values("ordering_key").annotate(newest=Max("id"))
     for key, event_id in newest.values_list("ordering_key", "newest").iterator(
         chunk_size=SPOOL_CHUNK
@@ -190,16 +185,16 @@ def _spool(
         spool.seal(list_feeds=False)
         return
     # Feeds the outbox ever wrote to or notified: where phantoms of now-empty feeds would hide.
-    spool.add_feeds(_written_feeds(labels, alias))
+    spool.add_feeds(_written_feeds(labels, using))
     spool.seal()
 
 
-def _written_feeds(labels: set[str], alias: str):
-    events = OutboxEvent.objects.using(alias).filter(
+def _written_feeds(labels: set[str], using: str):
+    events = OutboxEvent.objects.using(using).filter(
         aggregate_type__in=labels, kind__in=ACTIVITY_KINDS
     )
     yield from events.order_by().values_list("feed", flat=True).distinct().iterator()
-    connection = connections[alias]
+    connection = connections[using]
     if connection.vendor == "postgresql":
         table = connection.ops.quote_name(OutboxEvent._meta.db_table)
         with connection.cursor() as cursor:
@@ -218,7 +213,7 @@ def _written_feeds(labels: set[str], alias: str):
 def _reconcile_feed(
     expectation: FeedExpectation,
     labels: set[str],
-    alias: str,
+    using: str,
     page_size: int,
     report: ReconcileReport,
     api: str = "v2",
@@ -234,7 +229,7 @@ def _reconcile_feed(
     wanted = expectation.activities
     if api == "v3":
         actual = {k: [_v3_copy(name, v, wanted.get(k))] for k, v in actual.items()}
-    pending = pending_keys(set(actual) | set(wanted), alias, api)
+    pending = pending_keys(set(actual) | set(wanted), using, api)
     report.pending += len(pending)
     report.expected += sum(1 for e in wanted.values() if e.required)
     report.allowed += sum(1 for e in wanted.values() if not e.required)
@@ -249,18 +244,6 @@ def _reconcile_feed(
         report.unverified += len(unseen)
         drift = [d for d in drift if d.kind != MISSING]
     report.drift.extend(drift)
-
-
-def pending_keys(keys: set[str], alias: str, api: str | None = None) -> set[str]:
-    """Keys with a pending event (for ``api`` only, when given: another API's rows are that
-    API's business)."""
-    if api is None or not keys:
-        return keys_with_pending(keys, alias)
-    return set(
-        OutboxEvent.objects.using(alias)
-        .filter(api=api, status=EventStatus.PENDING, ordering_key__in=list(keys))
-        .values_list("ordering_key", flat=True)
-    )
 
 
 def _v3_copy(feed: str, copies: list[dict], want: Any) -> dict:
@@ -384,6 +367,5 @@ __all__ = [
     "Drift",
     "ReconcileReport",
     "compare_feed",
-    "pending_keys",
     "reconcile",
 ]

@@ -52,10 +52,9 @@ from feed_outbox.models import EventKind, OutboxEvent
 from feed_outbox.operations.current_state import (
     activity_feed_ids,
     activity_models,
-    label_of,
     lock_instances,
+    pending_keys,
     remove_event,
-    split_foreign_id,
 )
 from feed_outbox.operations.expected_state import FOLLOW, OWN, TO
 from feed_outbox.operations.follow_state import newest_states
@@ -65,7 +64,6 @@ from feed_outbox.operations.reconcile import (
     PHANTOM,
     STALE,
     Drift,
-    pending_keys,
 )
 from feed_outbox.write.outbox import (
     LOCK_NAMESPACE,
@@ -74,6 +72,7 @@ from feed_outbox.write.outbox import (
     enqueue,
     follow_event,
 )
+from feed_outbox.write.references import model_content_type, split_foreign_id
 
 # Removes from a wrong feed go before adds to the right one (same key: FIFO order).
 _ORDER = {PHANTOM: 0, STALE: 1, MISSING: 2}
@@ -88,7 +87,7 @@ def repair(
     ``api`` ("v2", "v3") writes the rows for that Stream API only (the drift was read there);
     None writes them for every API of FEED_OUTBOX_STREAM_API.
     """
-    alias = using or router.db_for_write(OutboxEvent)
+    using = using or router.db_for_write(OutboxEvent)
     apis = (api,) if api else None
     follows = [d for d in drift if d.subject == FOLLOW_RELATION]
     activities = sorted(
@@ -96,22 +95,22 @@ def repair(
         key=lambda d: (_ORDER[d.kind], d.foreign_id),
     )
     # Two transactions: each takes its locks in the order writers do (no lock-order deadlock).
-    with transaction.atomic(using=alias):
-        events = _follow_fixes(follows, alias, api)
+    with transaction.atomic(using=using):
+        events = _follow_fixes(follows, using, api)
         if not dry_run:
-            enqueue(events, alias, apis=apis)
-    with transaction.atomic(using=alias):
-        more = _activity_fixes(activities, alias, api)
+            enqueue(events, using, apis=apis)
+    with transaction.atomic(using=using):
+        more = _activity_fixes(activities, using, api)
         if not dry_run:
-            enqueue(more, alias, apis=apis)
+            enqueue(more, using, apis=apis)
     return len(events) + len(more)
 
 
-def _lock_followed_feeds(targets: list[str], alias: str) -> None:
+def _lock_followed_feeds(targets: list[str], using: str) -> None:
     """Take the exclusive lock a follow writer takes on the feed it follows
     (feed_outbox.write.outbox._write): a concurrent follow or unfollow of these feeds has then
     committed before we read the pair's newest event, or gets an id after our fix."""
-    connection = connections[alias]
+    connection = connections[using]
     if connection.vendor != "postgresql" or not targets:
         return  # SQLite: one writer at a time already
     with connection.cursor() as cursor:
@@ -122,13 +121,13 @@ def _lock_followed_feeds(targets: list[str], alias: str) -> None:
         )
 
 
-def _follow_fixes(drift: list[Drift], alias: str, api: str | None) -> list[OutboxEvent]:
+def _follow_fixes(drift: list[Drift], using: str, api: str | None) -> list[OutboxEvent]:
     keys = sorted({d.foreign_id for d in drift})
     if not keys:
         return []
-    _lock_followed_feeds([d.target for d in drift], alias)
-    pending = pending_keys(set(keys), alias, api)
-    states = newest_states(keys, alias)
+    _lock_followed_feeds([d.target for d in drift], using)
+    pending = pending_keys(set(keys), using, api)
+    states = newest_states(keys, using)
     events = []
     for item in drift:
         if item.foreign_id in pending:
@@ -145,19 +144,19 @@ def _follow_fixes(drift: list[Drift], alias: str, api: str | None) -> list[Outbo
     return events
 
 
-def _activity_fixes(drift: list[Drift], alias: str, api: str | None) -> list[OutboxEvent]:
+def _activity_fixes(drift: list[Drift], using: str, api: str | None) -> list[OutboxEvent]:
     by_label: dict[str, set[str]] = {}
     for item in drift:
         label, pk = split_foreign_id(item.foreign_id) or ("", "")
         by_label.setdefault(label, set()).add(pk)
     instances: dict[str, models.Model] = {}
     for model in activity_models():
-        label = label_of(model)
+        label = model_content_type(model)
         if label in by_label:
-            for pk, instance in lock_instances(model, by_label[label], alias).items():
+            for pk, instance in lock_instances(model, by_label[label], using).items():
                 instances[f"{label}:{pk}"] = instance
     # Locks first, then pending: a writer holding the row lock has inserted its event.
-    pending = pending_keys({d.foreign_id for d in drift}, alias, api)
+    pending = pending_keys({d.foreign_id for d in drift}, using, api)
     if api == "v3":
         return _v3_fixes([d for d in drift if d.foreign_id not in pending], instances)
     events: list[OutboxEvent] = []
@@ -173,12 +172,19 @@ def _activity_fixes(drift: list[Drift], alias: str, api: str | None) -> list[Out
     return events
 
 
-def _fix(item: Drift, instance: models.Model | None) -> list[OutboxEvent]:
-    label = (split_foreign_id(item.foreign_id) or ("", ""))[0]
+def _placement(item: Drift, instance: models.Model | None) -> tuple[bool, list[str], bool]:
+    """Whether the row publishes its activity now, the feeds it publishes it to, and whether
+    the drifted feed is one of them by the drift's route (its own feeds, or a ``to`` target)."""
     published = instance is not None and instance.activity_should_publish()
     own = activity_feed_ids(instance) if published else []
     notified = [feed_id(f) for f in instance.activity_notify or ()] if published else []
     here = (item.route == OWN and item.feed in own) or (item.route == TO and item.feed in notified)
+    return published, own, here
+
+
+def _fix(item: Drift, instance: models.Model | None) -> list[OutboxEvent]:
+    label = (split_foreign_id(item.foreign_id) or ("", ""))[0]
+    published, own, here = _placement(item, instance)
     if item.kind == PHANTOM:
         if here:
             return []  # published here since the read: not drift any more
@@ -233,10 +239,7 @@ def _v3_fixes(drift: list[Drift], instances: dict[str, models.Model]) -> list[Ou
 
 
 def _v3_action(item: Drift, instance: models.Model | None) -> tuple[str, int] | None:
-    published = instance is not None and instance.activity_should_publish()
-    own = activity_feed_ids(instance) if published else []
-    notified = [feed_id(f) for f in instance.activity_notify or ()] if published else []
-    here = (item.route == OWN and item.feed in own) or (item.route == TO and item.feed in notified)
+    published, own, here = _placement(item, instance)
     if item.kind == PHANTOM:
         if here:
             return None  # published here since the read

@@ -22,12 +22,12 @@ from feed_outbox.operations.current_state import (
     activity_model,
     current_events,
     feeds_of_keys,
-    keys_with_pending,
     lock_instances,
-    split_foreign_id,
+    pending_keys,
 )
 from feed_outbox.stream_api.rate_limits import DrainEstimate, estimate_drain
 from feed_outbox.write.outbox import enqueue, follow_event
+from feed_outbox.write.references import split_foreign_id
 
 
 @dataclass(frozen=True)
@@ -86,10 +86,10 @@ def replay(
 
     ``on_chunk(done, total)`` is called after each chunk of keys (for a progress bar).
     """
-    alias = using or router.db_for_write(OutboxEvent)
-    selected = selection.queryset(alias).values("ordering_key")
+    using = using or router.db_for_write(OutboxEvent)
+    selected = selection.queryset(using).values("ordering_key")
     latest = list(
-        selection.rows(alias)
+        selection.rows(using)
         .filter(ordering_key__in=selected)
         .values("ordering_key")
         .annotate(latest=Max("id"))
@@ -100,10 +100,10 @@ def replay(
     planned: list[tuple[str, str]] = []
     for start in range(0, len(latest), chunk_size):
         chunk = latest[start : start + chunk_size]
-        with transaction.atomic(using=alias):
-            events = _current_events(chunk, alias, report, selection.api)
+        with transaction.atomic(using=using):
+            events = _current_events(chunk, using, report, selection.api)
             if not dry_run:
-                enqueue(events, alias, apis=(selection.api,) if selection.api else None)
+                enqueue(events, using, apis=(selection.api,) if selection.api else None)
         for event in events:
             report.queued[event.kind] += 1
             planned.append((event.kind, event.feed))
@@ -114,9 +114,9 @@ def replay(
 
 
 def _current_events(
-    chunk: list[tuple[str, int]], alias: str, report: ReplayReport, api: str | None = None
+    chunk: list[tuple[str, int]], using: str, report: ReplayReport, api: str | None = None
 ) -> list[OutboxEvent]:
-    rows = OutboxEvent.objects.using(alias).in_bulk([latest for _key, latest in chunk])
+    rows = OutboxEvent.objects.using(using).in_bulk([latest for _key, latest in chunk])
     by_label: dict[str, list[str]] = {}
     for key, _latest in chunk:
         parsed = split_foreign_id(key)
@@ -127,18 +127,11 @@ def _current_events(
     instances = {}
     for label, pks in by_label.items():
         model = activity_model(label)
-        for pk, instance in lock_instances(model, pks, alias).items():
+        for pk, instance in lock_instances(model, pks, using).items():
             instances[f"{label}:{pk}"] = instance
     keys = [key for key, _latest in chunk]
-    if api is None:
-        pending = keys_with_pending(keys, alias)
-    else:  # another API's pending rows do not hold this one's replay
-        pending = set(
-            OutboxEvent.objects.using(alias)
-            .filter(api=api, status=EventStatus.PENDING, ordering_key__in=keys)
-            .values_list("ordering_key", flat=True)
-        )
-    gone_from = feeds_of_keys([k for k in keys if k not in instances], alias)
+    pending = pending_keys(keys, using, api)  # another API's pending rows do not hold this one
+    gone_from = feeds_of_keys([k for k in keys if k not in instances], using)
     events = []
     for key, latest_id in chunk:
         if key in pending:

@@ -56,8 +56,8 @@ def _newer_of_key():
 
 
 def purgeable(plan: PurgePlan, using: str | None = None):
-    alias = using or router.db_for_write(OutboxEvent)
-    return OutboxEvent.objects.using(alias).filter(plan.condition())
+    using = using or router.db_for_write(OutboxEvent)
+    return OutboxEvent.objects.using(using).filter(plan.condition())
 
 
 def purge(
@@ -70,13 +70,13 @@ def purge(
 
     Rows a relay holds (SKIP LOCKED) are left for the next run instead of waited for.
     """
-    alias = using or router.db_for_write(OutboxEvent)
+    using = using or router.db_for_write(OutboxEvent)
     now = timezone.now()
     deleted = 0
     while True:
-        with transaction.atomic(using=alias):
+        with transaction.atomic(using=using):
             ids = list(
-                OutboxEvent.objects.using(alias)
+                OutboxEvent.objects.using(using)
                 .filter(plan.condition(now))
                 .order_by("id")
                 .select_for_update(skip_locked=True)
@@ -84,7 +84,7 @@ def purge(
             )
             if not ids:
                 return deleted
-            count, _ = OutboxEvent.objects.using(alias).filter(id__in=ids).delete()
+            count, _ = OutboxEvent.objects.using(using).filter(id__in=ids).delete()
         deleted += count
         if on_batch:
             on_batch(count)

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from django.db import connections, router
 
 from feed_outbox.models import OutboxEvent
-from feed_outbox.operations.current_state import keys_with_pending
+from feed_outbox.operations.current_state import pending_keys
 from feed_outbox.operations.follow_state import FOLLOW_AGGREGATE, follow_key
 from feed_outbox.operations.reconcile import normal_value
 from feed_outbox.stream_api.feed_reads import FeedRead, feed_entries, following
@@ -74,13 +74,13 @@ def compare_apis(
     on_feed: Callable[[int], None] | None = None,
 ) -> ShadowReport:
     """Read every feed the outbox names (or ``feed``) from both APIs and report differences."""
-    alias = using or router.db_for_read(OutboxEvent)
+    using = using or router.db_for_read(OutboxEvent)
     report = ShadowReport((first, second))
-    for name in [feed] if feed else named_feeds(alias):
+    for name in [feed] if feed else named_feeds(using):
         report.feeds += 1
-        _compare_activities(name, report, alias, page_size)
-        if _is_follow_source(name, alias):
-            _compare_follows(name, report, alias)
+        _compare_activities(name, report, using, page_size)
+        if _is_follow_source(name, using):
+            _compare_follows(name, report, using)
         if on_feed:
             on_feed(report.feeds)
     return report
@@ -96,12 +96,12 @@ def _identities(feed: str, api: str, page_size: int, report: ShadowReport) -> Co
     return found
 
 
-def _compare_activities(feed: str, report: ShadowReport, alias: str, page_size: int) -> None:
+def _compare_activities(feed: str, report: ShadowReport, using: str, page_size: int) -> None:
     first, second = report.apis
     held = {api: _identities(feed, api, page_size, report) for api in report.apis}
     surplus = {first: held[first] - held[second], second: held[second] - held[first]}
     keys = {fid for counter in surplus.values() for fid, _time in counter}
-    pending = keys_with_pending(keys, alias)
+    pending = pending_keys(keys, using)
     report.pending += len(pending)
     for api, counter in surplus.items():
         for (foreign_id, time), count in sorted(counter.items(), key=str):
@@ -110,14 +110,14 @@ def _compare_activities(feed: str, report: ShadowReport, alias: str, page_size: 
                 report.differences.append(Difference(feed, api, ACTIVITY, what, count))
 
 
-def _compare_follows(source: str, report: ShadowReport, alias: str) -> None:
+def _compare_follows(source: str, report: ShadowReport, using: str) -> None:
     first, second = report.apis
     reads = {first: following(source, api=first)}
     reads[second] = following(source, reads[first].targets, api=second)
     if any(not read.complete for read in reads.values()):
         report.incomplete += 1
     report.follows_checked += 1
-    pending = keys_with_pending([follow_key(source, t) for t in _either(reads)], alias)
+    pending = pending_keys([follow_key(source, t) for t in _either(reads)], using)
     for api, other in ((first, second), (second, first)):
         if not reads[other].complete:
             continue  # the other API could not list all it holds: absence proves nothing
@@ -132,10 +132,10 @@ def _either(reads: dict) -> set[str]:
     return set().union(*(read.targets for read in reads.values()))
 
 
-def named_feeds(alias: str) -> Iterator[str]:
+def named_feeds(using: str) -> Iterator[str]:
     """Every feed an outbox event names, sorted, each once: its feed, ``to`` targets and a
     follow's target (streamed on PostgreSQL)."""
-    connection = connections[alias]
+    connection = connections[using]
     table = connection.ops.quote_name(OutboxEvent._meta.db_table)
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
@@ -152,7 +152,7 @@ def named_feeds(alias: str) -> Iterator[str]:
                 yield from (name for (name,) in rows if _is_feed(name))
         return
     names: set[str] = set()
-    for name, payload in OutboxEvent.objects.using(alias).values_list("feed", "payload"):
+    for name, payload in OutboxEvent.objects.using(using).values_list("feed", "payload"):
         names.add(name)
         if isinstance(payload, dict):
             names.update(t for t in payload.get("to") or () if isinstance(t, str))
@@ -165,7 +165,7 @@ def _is_feed(name: str | None) -> bool:
     return isinstance(name, str) and name.count(":") == 1
 
 
-def _is_follow_source(feed: str, alias: str) -> bool:
+def _is_follow_source(feed: str, using: str) -> bool:
     # One indexed query per feed rather than every source in memory.
-    rows = OutboxEvent.objects.using(alias).filter(aggregate_type=FOLLOW_AGGREGATE, feed=feed)
+    rows = OutboxEvent.objects.using(using).filter(aggregate_type=FOLLOW_AGGREGATE, feed=feed)
     return rows.exists()

@@ -45,15 +45,15 @@ def _alias(using: str | None) -> str:
 
 def outbox_lag(using: str | None = None) -> OutboxLag:
     """Pending events and the commit time of the oldest one; uses the pending partial index."""
-    alias = _alias(using)
+    using = _alias(using)
     agg = (
-        OutboxEvent.objects.using(alias)
+        OutboxEvent.objects.using(using)
         .filter(status=EventStatus.PENDING)
         .aggregate(oldest=Min("created_at"), pending=Min("id"))
     )
     if agg["pending"] is None:
         return OutboxLag(pending=0, oldest_pending_at=None)
-    pending = OutboxEvent.objects.using(alias).filter(status=EventStatus.PENDING).count()
+    pending = OutboxEvent.objects.using(using).filter(status=EventStatus.PENDING).count()
     return OutboxLag(pending=pending, oldest_pending_at=agg["oldest"])
 
 
@@ -99,8 +99,8 @@ def outbox_status(
     using: str | None = None, window_minutes: int = 5, top_errors: int = 10
 ) -> OutboxStatus:
     """Counts by status and kind, lag, throughput over the last minutes, dead letters by error."""
-    alias = _alias(using)
-    rows = OutboxEvent.objects.using(alias)
+    using = _alias(using)
+    rows = OutboxEvent.objects.using(using)
     now = timezone.now()
     counts: dict[str, dict[str, int]] = {status: {} for status in EventStatus.values}
     for row in rows.values("status", "kind").annotate(n=Count("id")).order_by():
@@ -132,7 +132,7 @@ def outbox_status(
         window_minutes=window_minutes,
         delivered_in_window=delivered,
         dead_by_error=sorted(errors.items(), key=lambda item: (-item[1], item[0]))[:top_errors],
-        waiting_by_cause=waiting_causes(alias)[:top_errors],
+        waiting_by_cause=waiting_causes(using)[:top_errors],
     )
 
 
@@ -182,10 +182,10 @@ def history(using: str | None = None, hours: float = 3.0) -> list[MinuteFigures]
     Computed from ``created_at``/``delivered_at``. Dead letters carry no time of death, so
     they are counted in the minute of their last scheduled attempt (``available_at``).
     """
-    alias = _alias(using)
+    using = _alias(using)
     now = timezone.now()
     start = (now - datetime.timedelta(hours=hours)).replace(second=0, microsecond=0)
-    rows = OutboxEvent.objects.using(alias)
+    rows = OutboxEvent.objects.using(using)
     minutes: dict[datetime.datetime, dict[str, Any]] = {}
     delivered = (
         rows.filter(status=EventStatus.DELIVERED, delivered_at__gte=start)

@@ -143,12 +143,12 @@ def enqueue(
     if trace is not None:  # the request's span: the relay's Stream call links back to it
         for event in events:
             event.traceparent, event.tracestate = trace
-    alias = using or router.db_for_write(OutboxEvent)
-    pending = _buffers.get().get(alias)
+    using = using or router.db_for_write(OutboxEvent)
+    pending = _buffers.get().get(using)
     if pending is not None and apis is None:
         pending.extend(events)
         return events
-    return _write(events, alias, apis)
+    return _write(events, using, apis)
 
 
 def for_apis(events: list[OutboxEvent], apis: tuple[str, ...]) -> list[OutboxEvent]:
@@ -178,19 +178,19 @@ def batch(using: str | None = None) -> Iterator[None]:
 
     Events for other databases are written at once, in their own database's transaction.
     """
-    alias = using or DEFAULT_DB_ALIAS
+    using = using or DEFAULT_DB_ALIAS
     buffers = _buffers.get()
-    with transaction.atomic(using=alias):
-        if alias in buffers:  # nested: the outer block writes
+    with transaction.atomic(using=using):
+        if using in buffers:  # nested: the outer block writes
             yield
             return
         pending: list[OutboxEvent] = []
-        token = _buffers.set({**buffers, alias: pending})
+        token = _buffers.set({**buffers, using: pending})
         try:
             yield
         finally:
             _buffers.reset(token)
-        _write(pending, alias)
+        _write(pending, using)
 
 
 def new_event(
@@ -221,7 +221,7 @@ def _field_defaults() -> tuple[tuple[str, bool, Any], ...]:
     return tuple(plan)
 
 
-def not_migrated(exc: BaseException, alias: str) -> OutboxNotMigrated | None:
+def not_migrated(exc: BaseException, using: str) -> OutboxNotMigrated | None:
     """The error to raise instead of ``exc`` when it says the outbox table (or a column of it)
     does not exist, i.e. ``migrate`` was not run; None for any other error."""
     table = OutboxEvent._meta.db_table
@@ -229,28 +229,28 @@ def not_migrated(exc: BaseException, alias: str) -> OutboxNotMigrated | None:
     if table not in text or not ("does not exist" in text or "no such table" in text):
         return None
     return OutboxNotMigrated(
-        f"The outbox table {table} is missing or not migrated in database {alias!r} "
+        f"The outbox table {table} is missing or not migrated in database {using!r} "
         f"({text.splitlines()[0]}): run `python manage.py migrate`."
     )
 
 
 def _write(
-    events: list[OutboxEvent], alias: str, apis: tuple[str, ...] | None = None
+    events: list[OutboxEvent], using: str, apis: tuple[str, ...] | None = None
 ) -> list[OutboxEvent]:
     try:
-        return _insert(events, alias, apis)
+        return _insert(events, using, apis)
     except DatabaseError as exc:
-        error = not_migrated(exc, alias)
+        error = not_migrated(exc, using)
         if error is None:
             raise
         raise error from exc
 
 
 def _insert(
-    events: list[OutboxEvent], alias: str, apis: tuple[str, ...] | None = None
+    events: list[OutboxEvent], using: str, apis: tuple[str, ...] | None = None
 ) -> list[OutboxEvent]:
     """One INSERT of ``events`` (one row per API of ``apis``, default FEED_OUTBOX_STREAM_API)
-    on ``alias``; the given events come back saved, with their ids (their first API's rows).
+    on ``using``; the given events come back saved, with their ids (their first API's rows).
 
     On PostgreSQL this skips the ORM's compiler (the SQL is built once per row count) and
     prepares only the values that need it: most of the Python cost of an outbox row. The same
@@ -261,10 +261,10 @@ def _insert(
         return events
     given = events
     events = for_apis(events, apis or conf.stream_apis())
-    connection = connections[alias]
+    connection = connections[using]
     if connection.vendor != "postgresql":
         # SQLite writes one transaction at a time: ids are in commit order already.
-        OutboxEvent.objects.using(alias).bulk_create(events)
+        OutboxEvent.objects.using(using).bulk_create(events)
         return given
     plan = _insert_plan()
     rows = []
@@ -291,7 +291,7 @@ def _insert(
     for event, (pk,) in zip(events, rows, strict=True):
         event.pk = pk
         event._state.adding = False
-        event._state.db = alias
+        event._state.db = using
     return given
 
 
