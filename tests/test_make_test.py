@@ -24,7 +24,7 @@ def run_pytest(extra_env):
             "-p",
             "no:cacheprovider",
             "tests/feed_outbox/test_checks.py",
-            "tests/feed_outbox/test_drain_in_testcase.py",
+            "tests/feed_outbox/testing/test_plugin.py",
         ],
         env=env,
         cwd=ROOT,
@@ -44,5 +44,5 @@ def test_without_postgres_the_postgres_tests_are_skipped_loudly():
     result = run_pytest({"FEED_OUTBOX_REQUIRE_POSTGRES": "0"})
     assert result.returncode == 0, result.stdout + result.stderr
     assert "PostgreSQL tests SKIPPED (2)" in result.stdout
-    assert "skipped: tests/feed_outbox/test_drain_in_testcase.py" in result.stdout
+    assert "skipped: tests/feed_outbox/testing/test_plugin.py" in result.stdout
     assert "skipped: tests/feed_outbox/test_checks.py" in result.stdout
