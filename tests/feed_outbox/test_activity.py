@@ -5,10 +5,10 @@ import datetime
 import pytest
 from django.test import override_settings
 
-from feed_outbox.activity import Activity
+from feed_outbox.activity import Activity, lock_for_update, related_queryset
 from feed_outbox.models import EventKind, OutboxEvent
 from feed_outbox.write.outbox import activity_payload
-from sample_app.models import Tweet
+from sample_app.models import Follow, Tweet
 from tests.factories import UserFactory
 from tests.write_app.models import (
     SHARED_EXTRA,
@@ -105,3 +105,17 @@ def test_a_like_whose_object_is_a_tweet_keeps_its_own_foreign_id():
     activity = LikeOfTweet(pk=1, user_id=2).create_activity()
     assert activity["object"] == "sample_app.Tweet:9"
     assert activity["foreign_id"] == "write_app.Post:1"
+
+
+def test_related_queryset_loads_what_the_hooks_name_on_the_database_asked():
+    rows = related_queryset(Tweet, "other")
+    assert rows.db == "other"
+    assert rows.query.select_related == {"user": {}}
+    assert related_queryset(Follow).query.select_related is False
+
+
+def test_lock_for_update_locks_the_models_own_rows_only_when_relations_are_joined():
+    joined = lock_for_update(related_queryset(Tweet)).query
+    plain = lock_for_update(related_queryset(Follow)).query
+    assert joined.select_for_update and joined.select_for_update_of == ("self",)
+    assert plain.select_for_update and plain.select_for_update_of == ()
