@@ -13,11 +13,11 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
+from relay.calls import Call, Outcome, publish_call
 from relay.delivery import Delivery, delivery_for
 from relay.exceptions import LeaseExpiring, RateLimited
 from relay.metrics import Metrics
 from relay.pacing import RateLimitPacer
-from relay.publisher import Call, Outcome, publish_call
 from relay.retry import classify
 from relay.tracing import stream_span
 

@@ -13,13 +13,13 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 
 from relay import claim
+from relay.calls import Call
 from relay.delivery import Delivery
 from relay.events import Lease
 from relay.metrics import Metrics
 from relay.options import RelayOptions
 from relay.pause import Pause
 from relay.pool import StreamPool
-from relay.publisher import Call
 
 # Requests queued or running per Stream thread before the producer stops claiming.
 CALLS_PER_THREAD = 2

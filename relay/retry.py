@@ -10,21 +10,14 @@ from __future__ import annotations
 
 import enum
 import random
-import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
-import requests
-import urllib3
 from django.core.exceptions import ImproperlyConfigured
 
 from feed_outbox import conf
-from feed_outbox.stream_api.errors import (
-    CREDENTIAL_CODES,
-    NOT_ALLOWED,
-    RATE_LIMITED,
-)
+from feed_outbox.stream_api.errors import NOT_ALLOWED, RATE_LIMITED
+from relay import delivery
 from relay.answers import Answer
 from relay.exceptions import LeaseExpiring
 
@@ -38,13 +31,6 @@ class Failure(enum.Enum):
     UNRECOGNISED = "unrecognised"
 
 
-# What each documented code means for an event; docs/stream-errors.md has the sources.
-PERMANENT_CODES = frozenset({4, 5, 6, 8, 10, 11, 12, 13, 14, 15, 16, 17, 18, 22})
-# Feeds v3 shares Stream's platform error codes (its "API error codes" page): 2 API key, 5
-# authentication, 40-43 the token (expired, not valid yet, issued in the future, bad
-# signature), all 401; 4 input, 16 does not exist, 17 not allowed, 18/22 too large or many.
-V3_CREDENTIAL_CODES = frozenset({2, 5, 40, 41, 42, 43, 99})
-V3_PERMANENT_CODES = frozenset({4, 6, 16, 17, 18, 20, 22})
 BOUNDED = frozenset({Failure.PERMANENT, Failure.UNRECOGNISED})  # dead-lettered after N tries
 
 
@@ -111,59 +97,29 @@ def classify(exc: BaseException) -> Failure:
     answers whose meaning depends on whether every event meets them)."""
     if isinstance(exc, ImproperlyConfigured):  # no credentials: no event can go out
         return Failure.CONFIGURATION
-    if isinstance(exc, (requests.Timeout, requests.ConnectionError, LeaseExpiring)):
+    if isinstance(exc, LeaseExpiring):
         return Failure.RETRYABLE
-    if _v3_transport(exc) is not None:  # no answer at all: the network, a timeout
+    if delivery.unanswered(exc):  # no answer at all: the network, a timeout
         return Failure.RETRYABLE
     answer = Answer.of(exc)
     if answer is not None:
         return _classify_answer(answer)
-    if isinstance(exc, requests.RequestException):
-        return Failure.RETRYABLE
     # A bug or bad payload on our side: retrying will not fix it.
     return Failure.PERMANENT
 
 
 def _classify_answer(answer: Answer) -> Failure:
-    if answer.api == "v3":
-        return _classify_v3_answer(answer)
-    code, status = answer.code, answer.status
-    if code in CREDENTIAL_CODES:
+    """The class of an answer, from what its API's codes say (relay.delivery reads them)."""
+    if answer.refuses_credentials:
         return Failure.CONFIGURATION
-    if answer.names_a_bad_token():  # 403/17 "signature is invalid": the wrong secret
-        return Failure.CONFIGURATION
-    if answer.unknown_feed_groups() & conf.configured_feed_slugs():
+    if answer.unknown_feed_groups & conf.configured_feed_slugs():
         # A group the settings name is missing from the app: every such event would fail.
         return Failure.CONFIGURATION
-    if code == RATE_LIMITED or status == 429 or status >= 500:
+    if answer.code == RATE_LIMITED or answer.status == 429 or answer.status >= 500:
         return Failure.RETRYABLE
-    if code in PERMANENT_CODES and status < 500:
+    if answer.permanent and answer.status < 500:
         return Failure.PERMANENT
     return Failure.UNRECOGNISED
-
-
-def _classify_v3_answer(answer: Answer) -> Failure:
-    code, status = answer.code, answer.status
-    if status == 401 or code in V3_CREDENTIAL_CODES:
-        return Failure.CONFIGURATION
-    if answer.unknown_feed_groups() & conf.configured_feed_slugs():
-        return Failure.CONFIGURATION
-    if code == RATE_LIMITED or status == 429 or status >= 500:
-        return Failure.RETRYABLE
-    if code in V3_PERMANENT_CODES and status < 500:
-        return Failure.PERMANENT
-    return Failure.UNRECOGNISED
-
-
-def _v3_transport(exc: BaseException) -> Any:
-    """The getstream StreamTransportException ``exc`` is (None when it is something else).
-
-    Looked up, never imported: a v2 relay must not pay the SDK's import (seconds on a busy
-    host) on its first failure, while a late write may be landing."""
-    module = sys.modules.get("getstream.exceptions")
-    if module is None:
-        return None
-    return exc if isinstance(exc, module.StreamTransportException) else None
 
 
 def may_mean_configuration(exc: BaseException) -> bool:
@@ -192,26 +148,14 @@ def answer_key(exc: BaseException) -> tuple:
 def may_still_land(exc: BaseException) -> bool:
     """Whether Stream may apply the failed request later: it was sent and no answer said no.
 
-    A read timeout or a dropped connection leaves the request at Stream (the emulator applies
-    a write whose latency outlasts the client's timeout); a 5xx may come from a gateway in
-    front of a backend still working on it. A refused connection, a connect timeout, a 4xx,
-    a 429 and a request never sent (LeaseExpiring) cannot land. No Stream source says how
-    long a request may stay in flight on its side: FEED_OUTBOX_LANDING_SECONDS is our bound.
+    A request that got no answer may have reached Stream (its delivery tells a read timeout
+    from a connection never made); a 5xx may come from a gateway in front of a backend still
+    working on it. A 4xx, a 429 and a request never sent (LeaseExpiring) cannot land. No
+    Stream source says how long a request may stay in flight on its side:
+    FEED_OUTBOX_LANDING_SECONDS is our bound.
     """
-    if isinstance(exc, requests.ConnectTimeout):
-        return False
-    if _v3_transport(exc) is not None:
-        # httpx's ConnectError / ConnectTimeout: the request never left; anything else (a
-        # read timeout, a reset after sending) may have reached Stream.
-        import httpx
-
-        return not isinstance(exc.__cause__, (httpx.ConnectError, httpx.ConnectTimeout))
-    if isinstance(exc, requests.ConnectionError):
-        reason = exc.args[0] if exc.args else None
-        reason = getattr(reason, "reason", reason)  # urllib3's MaxRetryError wraps the cause
-        return not isinstance(reason, urllib3.exceptions.NewConnectionError)
-    if isinstance(exc, requests.Timeout):
-        return True
+    if delivery.unanswered(exc):
+        return delivery.may_still_land(exc)
     answer = Answer.of(exc)
     return answer is not None and answer.status >= 500
 

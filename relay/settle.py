@@ -13,12 +13,12 @@ from dataclasses import dataclass
 
 from feed_outbox.operations.failure_causes import error_cause
 from relay import claim
+from relay.calls import Outcome
 from relay.events import Event, Lease
 from relay.metrics import PAUSED, Metrics
 from relay.options import RelayOptions
 from relay.pause import Pause, Probe
 from relay.producer import Batch
-from relay.publisher import Outcome
 from relay.retry import (
     Action,
     Decision,

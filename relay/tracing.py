@@ -18,7 +18,7 @@ from django.utils import timezone
 from feed_outbox.write.tracing import opentelemetry_api, span_context
 
 if TYPE_CHECKING:
-    from relay.publisher import Call
+    from relay.calls import Call
 
 logger = logging.getLogger("relay")
 

@@ -1,5 +1,6 @@
 """Stream's request limits (per-endpoint rates, the batch size), and how long a queue of events
-takes to drain under them. The relay reads its batch limit from here (relay.claim, .publisher)."""
+takes to drain under them. The relay reads its batch limit and its v2 requests from here
+(relay.claim, relay.delivery.v2)."""
 
 from __future__ import annotations
 
@@ -24,29 +25,36 @@ LIMITS: dict[str, tuple[int, int, int]] = {
 }
 # Stream's largest add_activities, follow_many and unfollow_many (activities or follows).
 MAX_BATCH = 100
-# The relay's request for each kind batched like adds (relay.publisher.plan_calls); a remove is
-# a request of its own. tests/relay/test_publisher.py holds requests_for equal to plan_calls.
-_BATCHED = {"follow": "follow", "unfollow": "unfollow"}
+# The v2 request each outbox kind goes out in, which the relay plans by (relay.delivery.v2)
+# and the drain estimate counts by: its LIMITS row, and which events of a claimed batch
+# share one request (up to MAX_BATCH): "feed" those of one feed, "kind" all of the kind,
+# None none. An update is an add of the same foreign_id and time (it overwrites in place).
+V2_REQUESTS: dict[str, tuple[str, str | None]] = {
+    "add": ("add_activities", "feed"),
+    "update": ("add_activities", "feed"),
+    "remove": ("remove", None),
+    "follow": ("follow", "kind"),
+    "unfollow": ("unfollow", "kind"),
+}
 
 
 def requests_for(events: Iterable[tuple[str, str]], batch_size: int = 100) -> Counter:
-    """Requests per endpoint for ``(kind, feed)`` pairs in queue order, batched like the relay:
-    adds and updates of one feed within a claimed batch share a request, and so do its follows
-    and its unfollows (each up to MAX_BATCH)."""
+    """Requests per endpoint for ``(kind, feed)`` pairs in queue order, batched as V2_REQUESTS
+    says within each claimed batch of ``batch_size``. An estimate: the relay also sends an
+    update whose `to` changed alone, and follows of another activity_copy_limit apart."""
     calls: Counter = Counter()
     batch: list[tuple[str, str]] = []
 
     def flush() -> None:
-        per_feed = Counter(feed for kind, feed in batch if kind in ("add", "update"))
-        adds = sum(math.ceil(n / MAX_BATCH) for n in per_feed.values())
-        if adds:
-            calls["add_activities"] += adds
-        per_kind = Counter(kind for kind, _feed in batch if kind in _BATCHED)
-        for kind, n in per_kind.items():
-            calls[_BATCHED[kind]] += math.ceil(n / MAX_BATCH)
-        for kind, _feed in batch:
-            if kind not in ("add", "update") and kind not in _BATCHED:
-                calls[kind] += 1
+        shared: Counter = Counter()
+        for kind, feed in batch:
+            row, shared_by = V2_REQUESTS.get(kind, (kind, None))
+            if shared_by is None:
+                calls[row] += 1
+            else:
+                shared[row, feed if shared_by == "feed" else ""] += 1
+        for (row, _feed), n in shared.items():
+            calls[row] += math.ceil(n / MAX_BATCH)
         batch.clear()
 
     for pair in events:

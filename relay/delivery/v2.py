@@ -1,4 +1,4 @@
-"""Feeds v2 through stream-python: today's publisher (relay.publisher), behind the interface."""
+"""Feeds v2 through stream-python: how events become its requests, and how its failures read."""
 
 from __future__ import annotations
 
@@ -7,13 +7,38 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import requests
+import urllib3
 from stream import exceptions as stream_exceptions
 
 from feed_outbox.client import build_client
-from relay import answers, publisher
+from feed_outbox.stream_api.errors import CREDENTIAL_CODES, FEED_CONFIG, names_a_bad_token
+from feed_outbox.stream_api.rate_limits import MAX_BATCH, V2_REQUESTS
+from feed_outbox.write.outbox import RECONCILE_KEY
+from relay.answers import RAW_LIMIT, Answer, json_object, quoted
+from relay.calls import Call, activity
 from relay.delivery.base import ResponseObserver
 from relay.events import Event
-from relay.publisher import Call
+
+# The stream-python request of each V2_REQUESTS row (feed_outbox.stream_api.rate_limits).
+ENDPOINTS = {
+    "add_activities": "add_activities",
+    "remove": "remove_activity",
+    "follow": "follow_many",
+    "unfollow": "unfollow_many",
+}
+RECONCILE = "reconcile_update"  # an update whose `to` changed: two requests (call_stream)
+# Stream's rate-limit bucket of each call's first request (X-Ratelimit-* are per bucket).
+BUCKETS = {
+    "add_activities": "add",
+    RECONCILE: "update",
+    "remove_activity": "remove",
+    "follow_many": "follow",
+    "unfollow_many": "follow",
+}
+# What each documented code means for an event; docs/stream-errors.md has the sources.
+PERMANENT_CODES = frozenset({4, 5, 6, 8, 10, 11, 12, 13, 14, 15, 16, 17, 18, 22})
+# Set on a StreamApiException by the pool: (HTTP status, body text) of the answer.
+RAW_ATTRIBUTE = "stream_answer"
 
 
 class V2Delivery:
@@ -32,16 +57,166 @@ class V2Delivery:
             session.hooks["response"].append(lambda response, *a, **k: observe(response))
 
     def plan_calls(self, events: Sequence[Event]) -> list[Call]:
-        return publisher.plan_calls(events)
+        return plan_calls(events)
 
     def send(self, client: Any, call: Call, pace: Callable[[str], None]) -> None:
-        publisher.call_stream(client, call, pace)
+        call_stream(client, call, pace)
 
     def rate_limited(self, exc: BaseException) -> bool:
         return isinstance(exc, stream_exceptions.RateLimitReached)
 
     def keep_raw_answer(self, exc: BaseException, response: Any) -> None:
-        answers.keep_raw_answer(exc, response)
+        """Remember the answer ``exc`` was raised for (the pool calls this with the last
+        response): stream-python keeps only the status and detail, and picks its exception
+        class by ``code`` (an unknown code becomes a plain StreamApiException with code 1)."""
+        if response is None or not isinstance(exc, stream_exceptions.StreamApiException):
+            return
+        try:
+            text = response.text
+        except Exception:  # undecodable body: the status still says something
+            text = ""
+        setattr(exc, RAW_ATTRIBUTE, (response.status_code, text[: RAW_LIMIT * 4]))
+
+    @staticmethod
+    def answer_of(exc: BaseException) -> Answer | None:
+        """A stream-python StreamApiException, its real code read from the raw body kept."""
+        if not isinstance(exc, stream_exceptions.StreamApiException):
+            return None
+        status, raw = getattr(exc, RAW_ATTRIBUTE, None) or (None, "")
+        body = json_object(raw)
+        status = int(status or getattr(exc, "status_code", None) or 0)
+        code = body.get("code") if isinstance(body.get("code"), int) else None
+        if code is None and not raw:
+            code = getattr(exc, "code", None)  # no raw body kept: the client's reading of it
+        exception = body.get("exception") if isinstance(body.get("exception"), str) else ""
+        detail = body.get("detail") if isinstance(body.get("detail"), str) else None
+        if detail is None:
+            detail = str(getattr(exc, "detail", "") or exc)
+        raw = raw[:RAW_LIMIT]
+        return Answer(
+            status,
+            code,
+            exception or type(exc).__name__,
+            detail,
+            raw,
+            # A 403/17 "signature is invalid" is the wrong secret too.
+            refuses_credentials=code in CREDENTIAL_CODES or names_a_bad_token(code, detail),
+            permanent=code in PERMANENT_CODES,
+            json=bool(json_object(raw)) or detail != f"GetStreamAPI{status}",
+            unknown_feed_groups=quoted(detail) if code == FEED_CONFIG else frozenset(),
+        )
+
+    @staticmethod
+    def unanswered(exc: BaseException) -> bool:
+        return isinstance(exc, requests.RequestException)
+
+    @staticmethod
+    def may_still_land(exc: BaseException) -> bool:
+        """A read timeout or a dropped connection leaves the request at Stream (the emulator
+        applies a write whose latency outlasts the client's timeout); a refused connection or
+        a connect timeout never sent it."""
+        if isinstance(exc, requests.ConnectTimeout):
+            return False
+        if isinstance(exc, requests.ConnectionError):
+            reason = exc.args[0] if exc.args else None
+            reason = getattr(reason, "reason", reason)  # urllib3's MaxRetryError wraps the cause
+            return not isinstance(reason, urllib3.exceptions.NewConnectionError)
+        return isinstance(exc, requests.Timeout)
+
+
+def _endpoint(event: Event) -> str:
+    if event.kind == "update" and RECONCILE_KEY in event.payload:
+        return RECONCILE  # its `to` targets changed: update_activity_to_targets, then an upsert
+    # An update is an add with the same foreign_id + frozen time: Stream overwrites the
+    # stored activity in place (id kept), under add's higher rate limit, and it works even
+    # when Stream never saw the add.
+    return ENDPOINTS[V2_REQUESTS[event.kind][0]]
+
+
+def _group_key(event: Event, endpoint: str) -> tuple[str, ...] | None:
+    """Events with the same key share one request; None means a request of its own."""
+    shared_by = V2_REQUESTS[event.kind][1]
+    if endpoint == RECONCILE or shared_by is None:
+        return None
+    if shared_by == "feed":
+        return (endpoint, event.feed)
+    if event.kind == "follow":  # one activity_copy_limit per follow_many
+        return (endpoint, str(event.payload.get("activity_copy_limit")))
+    return (endpoint,)
+
+
+def plan_calls(events: Sequence[Event]) -> list[Call]:
+    """Group a claimed batch into requests as V2_REQUESTS says, in the order of each group's
+    oldest event.
+
+    A claimed batch never holds two events of one ordering key (the claim only hands out the
+    oldest pending event of each key), so grouping cannot reorder a key's events.
+    """
+    groups: dict[tuple[str, ...], list[Event]] = {}
+    planned: list[tuple[str, list[Event]]] = []
+    for event in events:
+        endpoint = _endpoint(event)
+        key = _group_key(event, endpoint)
+        if key is None:
+            planned.append((endpoint, [event]))
+            continue
+        group = groups.get(key)
+        if group is None or len(group) >= MAX_BATCH:
+            group = groups[key] = []
+            planned.append((endpoint, group))
+        group.append(event)
+    return [Call(endpoint, tuple(group), BUCKETS[endpoint]) for endpoint, group in planned]
+
+
+def call_stream(client: Any, call: Call, pace: Callable[[str], None]) -> None:
+    """Make the Stream request(s) for ``call``, calling ``pace(bucket)`` before each one;
+    raises what the client raises."""
+    events = call.events
+    first = events[0]
+    pace(call.rate_class)
+    if call.endpoint == "add_activities":
+        feed = client.feed(first.feed_slug, first.feed_user_id)
+        if len(events) == 1:
+            feed.add_activity(activity(first))
+        else:
+            feed.add_activities([activity(e) for e in events])
+    elif call.endpoint == RECONCILE:
+        feed = client.feed(first.feed_slug, first.feed_user_id)
+        data = activity(first)
+        # First exactly the targets it lists now, while Stream still knows the old ones (the
+        # copies in feeds it left are removed); then the upsert of its fields.
+        try:
+            feed.update_activity_to_targets(
+                data["foreign_id"], data["time"], new_targets=list(data.get("to") or [])
+            )
+        except stream_exceptions.DoesNotExistException:
+            pass  # Stream never got the add: the upsert below creates it with its targets
+        pace(BUCKETS["add_activities"])
+        feed.add_activity(data)
+    elif call.endpoint == "remove_activity":
+        feed = client.feed(first.feed_slug, first.feed_user_id)
+        if first.payload.get("activity_id"):
+            # One activity by its Stream id (adopting stream-django's, whose foreign ids a
+            # tweet and its likes shared): its `to` and follower copies go with it.
+            feed.remove_activity(activity_id=first.payload["activity_id"])
+        else:
+            feed.remove_activity(foreign_id=first.payload["foreign_id"])
+    elif call.endpoint == "follow_many":
+        limit = first.payload.get("activity_copy_limit")
+        follows = [{"source": e.feed, "target": e.payload["target"]} for e in events]
+        client.follow_many(follows, activity_copy_limit=limit)
+    elif call.endpoint == "unfollow_many":
+        unfollows = [
+            {
+                "source": e.feed,
+                "target": e.payload["target"],
+                "keep_history": bool(e.payload.get("keep_history")),
+            }
+            for e in events
+        ]
+        client.unfollow_many(unfollows)
+    else:
+        raise ValueError(f"unknown outbox event kind {first.kind!r} (event {first.id})")
 
 
 def _resolve_environment_once(client: Any, session: Any) -> None:

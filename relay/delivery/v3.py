@@ -1,4 +1,5 @@
-"""Feeds v3 through the getstream SDK: batch upsert by id, batch delete, get-or-create follows.
+"""Feeds v3 through the getstream SDK: batch upsert by id, batch delete, get-or-create follows,
+and how the SDK's failures read.
 
 The mapping of an outbox payload to a v3 activity is feed_outbox.stream_api.v3_mapping. What this adds:
 v3 feeds must exist before activities are added to them, so every feed a call writes to (and
@@ -9,15 +10,18 @@ id, get-or-create follow/unfollow, a delete whose 404 means "already gone").
 
 from __future__ import annotations
 
+import sys
 import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
 from feed_outbox.client import build_v3_client
 from feed_outbox.stream_api import v3_mapping
+from feed_outbox.stream_api.rate_limits import MAX_BATCH
+from relay.answers import RAW_LIMIT, Answer, json_object, quoted
+from relay.calls import Call, activity
 from relay.delivery.base import ResponseObserver
 from relay.events import Event
-from relay.publisher import MAX_BATCH, Call
 
 # v3 follows copy every existing activity when activity_copy_limit is unset (the SDK's
 # FollowRequest docs: "Not set = unlimited"); v2 copies 100. The outbox's truth is v2's, and
@@ -38,8 +42,19 @@ BUCKETS = {
     UNFOLLOW: "v3:UnfollowBatch",
 }
 CREATE_FEEDS = "v3:CreateFeedsBatch"
-_ENDPOINT = {"add": UPSERT, "update": UPSERT, "remove": DELETE, "follow": FOLLOW,
-             "unfollow": UNFOLLOW}
+_ENDPOINT = {
+    "add": UPSERT,
+    "update": UPSERT,
+    "remove": DELETE,
+    "follow": FOLLOW,
+    "unfollow": UNFOLLOW,
+}
+# Feeds v3 shares Stream's platform error codes (its "API error codes" page): 2 API key, 5
+# authentication, 40-43 the token (expired, not valid yet, issued in the future, bad
+# signature), all 401; 4 input, 16 does not exist, 17 not allowed, 18/22 too large or many.
+CREDENTIAL_CODES = frozenset({2, 5, 40, 41, 42, 43, 99})
+PERMANENT_CODES = frozenset({4, 6, 16, 17, 18, 20, 22})
+DOES_NOT_EXIST = 16
 
 
 class V3Delivery:
@@ -73,7 +88,8 @@ class V3Delivery:
                 group = groups[endpoint] = []
                 planned.append((endpoint, group))
             group.append(event)
-        return [Call(name, tuple(group), BUCKETS.get(name)) for name, group in planned]
+        # An unknown kind's call is never sent (send raises): it has no bucket of its own.
+        return [Call(name, tuple(group), BUCKETS.get(name, name)) for name, group in planned]
 
     def send(self, client: Any, call: Call, pace: Callable[[str], None]) -> None:
         from getstream.models import ActivityRequest, FollowRequest, UnfollowPair
@@ -81,7 +97,8 @@ class V3Delivery:
         feeds = client.feeds
         events = call.events
         if call.endpoint == UPSERT:
-            requests = [v3_mapping.activity_request(e.feed, _activity(e)) for e in events]
+            # An update whose `to` changed needs nothing more on v3: the upsert replaces `feeds`.
+            requests = [v3_mapping.activity_request(e.feed, activity(e)) for e in events]
             self._ensure_feeds(feeds, [f for r in requests for f in r["feeds"]], pace)
             pace(BUCKETS[UPSERT])
             feeds.upsert_activities(activities=[ActivityRequest(**r) for r in requests])
@@ -166,12 +183,53 @@ class V3Delivery:
     def keep_raw_answer(self, exc: BaseException, response: Any) -> None:
         return None  # the SDK's exception keeps the whole answer (raw_response_body)
 
+    @staticmethod
+    def answer_of(exc: BaseException) -> Answer | None:
+        """A getstream StreamApiException: the SDK keeps status, code, message and the body."""
+        module = _sdk_exceptions()
+        if module is None or not isinstance(exc, module.StreamApiException):
+            return None
+        raw = exc.raw_response_body or ""
+        code = exc.code if exc.api_error is not None or json_object(raw) else None
+        status = int(exc.status_code or 0)
+        detail = exc.message or ""
+        raw = raw[:RAW_LIMIT]
+        return Answer(
+            status,
+            code,
+            type(exc).__name__,
+            detail,
+            raw,
+            # v3 answers token problems with 401 and their own codes
+            refuses_credentials=status == 401 or code in CREDENTIAL_CODES,
+            permanent=code in PERMANENT_CODES,
+            json=bool(json_object(raw)),
+            # 404/16 "feed group 'name' does not exist"
+            unknown_feed_groups=(
+                quoted(detail) if code == DOES_NOT_EXIST and "feed group" in detail else frozenset()
+            ),
+        )
 
-def _activity(event: Event) -> dict[str, Any]:
-    from feed_outbox.write.outbox import RECONCILE_KEY
+    @staticmethod
+    def unanswered(exc: BaseException) -> bool:
+        """A getstream StreamTransportException: no answer at all (the network, a timeout)."""
+        module = _sdk_exceptions()
+        return module is not None and isinstance(exc, module.StreamTransportException)
 
-    # An update whose `to` changed needs nothing more on v3: the upsert replaces `feeds`.
-    return {k: v for k, v in event.payload.items() if k != RECONCILE_KEY}
+    @staticmethod
+    def may_still_land(exc: BaseException) -> bool:
+        """httpx's ConnectError / ConnectTimeout: the request never left; anything else (a
+        read timeout, a reset after sending) may have reached Stream."""
+        import httpx  # loaded already: the SDK raised ``exc``
+
+        return not isinstance(exc.__cause__, (httpx.ConnectError, httpx.ConnectTimeout))
+
+
+def _sdk_exceptions() -> Any:
+    """getstream.exceptions if the SDK is loaded. Looked up, never imported: without the SDK
+    loaded no exception can be one of its own, and a v2 relay must not pay its import (seconds
+    on a busy host) on its first failure, while a late write may be landing."""
+    return sys.modules.get("getstream.exceptions")
 
 
 def _target(event: Event) -> str:

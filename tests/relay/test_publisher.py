@@ -6,8 +6,8 @@ from feed_outbox.client import get_client
 from feed_outbox.feed_manager import feed_manager
 from feed_outbox.models import EventStatus, OutboxEvent
 from feed_outbox.write.outbox import RECONCILE_KEY
+from relay.delivery.v2 import plan_calls
 from relay.events import Event
-from relay.publisher import plan_calls
 from tests.factories import OutboxEventFactory, UserFactory
 
 

@@ -8,7 +8,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.test import override_settings
 from stream import exceptions as stream_exceptions
 
-from relay.answers import RAW_ATTRIBUTE
+from relay.delivery.v2 import RAW_ATTRIBUTE
 from relay.retry import (
     Failure,
     LeaseExpiring,

@@ -1,0 +1,56 @@
+"""The relay's call model, shared by every Stream API: a call, its outcomes, and publishing it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from feed_outbox.write.outbox import RECONCILE_KEY
+from relay.events import Event
+from relay.retry import BOUNDED, classify
+
+
+@dataclass(frozen=True)
+class Call:
+    """One request to Stream as its delivery planned it (relay.delivery): ``endpoint`` names it
+    in the delivery's terms, ``events`` are what it carries."""
+
+    endpoint: str
+    events: tuple[Event, ...]
+    # Stream's rate-limit bucket of the call's (first) request, as the delivery names it.
+    rate_class: str
+
+    def split(self) -> list[Call]:
+        return [Call(self.endpoint, (event,), self.rate_class) for event in self.events]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """The result of publishing one event: ``error`` is None when Stream applied it."""
+
+    event: Event
+    error: BaseException | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+def activity(event: Event) -> dict[str, Any]:
+    """The activity Stream receives: the payload without the write side's instructions."""
+    return {k: v for k, v in event.payload.items() if k != RECONCILE_KEY}
+
+
+def publish_call(send: Callable[[Call], None], call: Call) -> list[Outcome]:
+    """Make ``call`` with ``send``; a permanent failure of a batch is isolated by sending its
+    events singly (``send`` is the delivery's send bound to a client, plus pacing)."""
+    try:
+        send(call)
+    except Exception as exc:  # classified by the caller (relay.retry)
+        if len(call.events) > 1 and classify(exc) in BOUNDED:
+            # One bad activity fails the whole request (or the request is too large as a
+            # whole): only the bad one should be retried.
+            return [outcome for single in call.split() for outcome in publish_call(send, single)]
+        return [Outcome(event, exc) for event in call.events]
+    return [Outcome(event) for event in call.events]
