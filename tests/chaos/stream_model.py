@@ -67,7 +67,7 @@ class StreamModel:
     # -- outbox events --------------------------------------------------------
 
     def apply(self, kind: str, feed: str, payload: dict[str, Any]) -> None:
-        """One outbox event, as the relay sends it (relay/publisher.py)."""
+        """One outbox event, as the relay sends it (relay/delivery/v2.py)."""
         if kind in ("add", "update"):
             data = {k: v for k, v in payload.items() if k != RECONCILE_KEY}
             to = [_feed_id(t) for t in data.pop("to", None) or []]

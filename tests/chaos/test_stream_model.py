@@ -74,7 +74,7 @@ def _activity(rng: random.Random, fid: str, time: str, user: int) -> dict:
 
 
 def _apply_to_store(store: Store, kind: str, feed: str, payload: dict) -> None:
-    """What the relay's stream-python calls do to the emulator (relay/publisher.py)."""
+    """What the relay's stream-python calls do to the emulator (relay/delivery/v2.py)."""
     data = {k: v for k, v in payload.items() if k not in ("_outbox", "to")}
     if kind in ("add", "update"):
         data.setdefault("target", "")

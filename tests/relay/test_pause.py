@@ -12,7 +12,7 @@ from django.utils import timezone
 from feed_outbox.client import build_client
 from feed_outbox.models import EventStatus, OutboxEvent
 from relay.options import RelayOptions
-from relay.pause import Probe
+from relay.pause import Pause, Probe
 from relay.retry import Action, Decision, Failure
 from relay.runner import Relay
 from tests.factories import OutboxEventFactory
@@ -69,6 +69,19 @@ def test_the_verdict_of_a_probe_comes_from_the_retry_decision():
     assert verdict(Action.RETRY, Failure.UNRECOGNISED) is Probe.FIXED
     assert verdict(Action.RETRY, Failure.RETRYABLE) is Probe.INCONCLUSIVE
     assert verdict(Action.RELEASE, Failure.RETRYABLE) is Probe.INCONCLUSIVE  # a 429 wait ran out
+
+
+def test_the_pause_probes_after_its_backoff_and_a_delivery_closes_it():
+    now = [100.0]
+    pause = Pause(clock=lambda: now[0])
+    assert pause.may_claim() and pause.claim_limit(100) == 100
+
+    assert pause.trip("bad secret", ("k",)) is True
+    assert pause.trip("bad secret", ("k",)) is False  # paused already: logged once
+    assert not pause.may_claim() and pause.claim_limit(100) == 1 and pause.is_for(("k",))
+    now[0] += 200.0
+    assert pause.may_claim()
+    assert pause.close() is True and not pause.paused and pause.close() is False
 
 
 @pytest.mark.postgres

@@ -145,18 +145,3 @@ def test_the_retry_decision_is_one_value_per_failure():
     assert decide(bad_data, 9, policy, shared=True).action is Action.PAUSE
     # A request that may still land holds its event (and key) at least landing_seconds.
     assert decide(requests.ReadTimeout("slow"), 1, policy).delay >= 12.0
-
-
-def test_the_pause_probes_after_its_backoff_and_a_delivery_closes_it():
-    from relay.pause import Pause
-
-    now = [100.0]
-    pause = Pause(clock=lambda: now[0])
-    assert pause.may_claim() and pause.claim_limit(100) == 100
-
-    assert pause.trip("bad secret", ("k",)) is True
-    assert pause.trip("bad secret", ("k",)) is False  # paused already: logged once
-    assert not pause.may_claim() and pause.claim_limit(100) == 1 and pause.is_for(("k",))
-    now[0] += 200.0
-    assert pause.may_claim()
-    assert pause.close() is True and not pause.paused and pause.close() is False

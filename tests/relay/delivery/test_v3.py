@@ -1,28 +1,105 @@
-"""Delivery to Feeds v3 end to end: the write side, the relay's v3 delivery, the getstream SDK,
-HTTP, the emulator's v3 API, and back through feed_manager's v3 reads."""
+"""The v3 delivery: its plan and how the getstream SDK's failures read, then end to end: the
+write side, the relay's v3 delivery, the SDK, HTTP, the emulator's v3 API, and back through
+feed_manager's v3 reads."""
 
 from __future__ import annotations
 
+import json
+
+import httpx
 import pytest
 from django.test import override_settings
+from getstream.exceptions import StreamApiException, StreamTransportException
 
 from feed_outbox.feed_manager import feed_manager
 from feed_outbox.models import EventStatus, OutboxEvent
+from relay.delivery.v3 import V3Delivery
+from relay.events import Event
 from relay.exceptions import ConfigurationError
 from relay.options import RelayOptions
+from relay.retry import Failure, classify, may_mean_configuration, may_still_land
 from relay.runner import Relay
 from sample_app.models import Follow
 from tests.factories import OutboxEventFactory, TweetFactory, UserFactory
 
-pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+
+def event(id_, kind="add", feed="user:1", **payload):
+    return Event(id_, kind, feed, f"key{id_}", payload or {"foreign_id": f"key{id_}"}, 1)
+
+
+def test_events_group_by_kind_across_feeds_in_batches_of_100_with_their_operations_bucket():
+    events = [event(i, feed=f"user:{i % 3}") for i in range(150)]
+    events += [event(200, "remove"), event(201, "follow", target="user:2"), event(202, "nudge")]
+
+    calls = V3Delivery().plan_calls(events)
+
+    assert [(c.endpoint, len(c.events), c.rate_class) for c in calls] == [
+        ("upsert_activities", 100, "v3:UpsertActivities"),
+        ("upsert_activities", 50, "v3:UpsertActivities"),
+        ("delete_activities", 1, "v3:DeleteActivities"),
+        ("get_or_create_follows", 1, "v3:FollowBatch"),
+        ("unknown:nudge", 1, "unknown:nudge"),  # send raises: dead-lettered after N tries
+    ]
+
+
+def answer(status, code, message="detail", body=True):
+    raw = json.dumps({"code": code, "message": message, "StatusCode": status}) if body else "<html>"
+    return StreamApiException(status_code=status, code=code, message=message, raw_response_body=raw)
+
+
+@pytest.mark.parametrize(
+    ("exc", "expected"),
+    [
+        (answer(401, 43, "JWTAuth error: signature is not valid"), Failure.CONFIGURATION),
+        (answer(401, 2, "api_key not found"), Failure.CONFIGURATION),
+        (answer(400, 4, "activities: required"), Failure.PERMANENT),
+        (answer(404, 16, "feed group 'timeline' does not exist"), Failure.CONFIGURATION),
+        (answer(404, 16, "feed group 'nosuchgroup' does not exist"), Failure.PERMANENT),
+        (answer(429, 9, "Too many requests"), Failure.RETRYABLE),
+        (answer(500, -1, "internal error"), Failure.RETRYABLE),
+        (answer(400, 77, "a code no page documents"), Failure.UNRECOGNISED),
+        (StreamTransportException("read timeout"), Failure.RETRYABLE),
+    ],
+)
+def test_each_v3_answer_has_its_class(exc, expected):
+    assert classify(exc) is expected
+
+
+def test_a_body_that_is_not_streams_may_mean_a_wrong_base_url():
+    assert may_mean_configuration(answer(404, 0, "Not Found", body=False))
+    assert not may_mean_configuration(answer(400, 4))
+
+
+def transport_failure(cause: Exception) -> StreamTransportException:
+    try:
+        raise StreamTransportException(str(cause)) from cause
+    except StreamTransportException as exc:
+        return exc
+
+
+def test_a_v3_request_without_an_answer_may_still_land_unless_it_never_left():
+    request = httpx.Request("POST", "http://stream.invalid/api/v2/feeds/activities/batch")
+
+    assert may_still_land(transport_failure(httpx.ReadTimeout("slow", request=request)))
+    assert not may_still_land(transport_failure(httpx.ConnectError("refused", request=request)))
+    assert not may_still_land(transport_failure(httpx.ConnectTimeout("slow", request=request)))
+    assert may_still_land(answer(502, -1, "bad gateway")) and not may_still_land(answer(400, 4))
+
+
+def end_to_end(test):
+    """Real relay → getstream SDK → HTTP → the emulator's v3 API, on PostgreSQL."""
+    return pytest.mark.postgres(pytest.mark.django_db(transaction=True)(test))
 
 
 def foreign_ids(feed: str, api: str = "v3") -> list[str]:
     with override_settings(FEED_OUTBOX_READ_API=api):
         slug, user_id = feed.split(":")
-        return [a["foreign_id"] for a in feed_manager.get_feed(slug, user_id).get(limit=100)["results"]]
+        return [
+            a["foreign_id"] for a in feed_manager.get_feed(slug, user_id).get(limit=100)["results"]
+        ]
 
 
+@end_to_end
 @override_settings(FEED_OUTBOX_STREAM_API="v3")
 def test_v3_add_update_remove_reach_the_feed_and_read_back_as_v2_activities(outbox_drain):
     user = UserFactory()
@@ -44,6 +121,7 @@ def test_v3_add_update_remove_reach_the_feed_and_read_back_as_v2_activities(outb
     assert shown["actor"] == f"auth.User:{user.pk}"  # the v2 reference, kept in custom
 
 
+@end_to_end
 @override_settings(FEED_OUTBOX_STREAM_API="v3")
 def test_redelivering_delivered_v3_events_changes_nothing(outbox_drain, stream_emulator):
     user = UserFactory()
@@ -58,6 +136,7 @@ def test_redelivering_delivered_v3_events_changes_nothing(outbox_drain, stream_e
     assert stream_emulator.v3_state(lambda store: len(store.activities)) == 5
 
 
+@end_to_end
 @override_settings(FEED_OUTBOX_STREAM_API="v3")
 def test_a_v3_follow_copies_the_target_and_an_unfollow_purges_it(outbox_drain):
     reader, author = UserFactory(), UserFactory()
@@ -76,6 +155,7 @@ def test_a_v3_follow_copies_the_target_and_an_unfollow_purges_it(outbox_drain):
     assert foreign_ids(f"timeline:{reader.pk}") == []
 
 
+@end_to_end
 @override_settings(FEED_OUTBOX_STREAM_API="v2+v3")
 def test_v2_plus_v3_writes_a_row_per_api_and_both_feeds_end_equal(outbox_drain):
     user = UserFactory()
@@ -90,6 +170,7 @@ def test_v2_plus_v3_writes_a_row_per_api_and_both_feeds_end_equal(outbox_drain):
     assert len(foreign_ids(feed, "v3")) == 3
 
 
+@end_to_end
 @override_settings(FEED_OUTBOX_STREAM_API="v2+v3")
 def test_a_v3_configuration_error_pauses_only_the_v3_relay(stream_emulator):
     from feed_outbox.client import build_client, build_v3_client
@@ -111,6 +192,7 @@ def test_a_v3_configuration_error_pauses_only_the_v3_relay(stream_emulator):
     assert Relay(RelayOptions(api="v3", owner="v3b")).drain().delivered == 3
 
 
+@end_to_end
 @override_settings(FEED_OUTBOX_STREAM_API="v3", FEED_OUTBOX_MAX_ATTEMPTS=2)
 def test_a_v3_poison_event_is_dead_lettered_and_blocks_only_its_key(stream_emulator):
     poison = OutboxEventFactory(api="v3", ordering_key="k", feed="nosuchgroup:1")
@@ -128,6 +210,7 @@ def test_a_v3_poison_event_is_dead_lettered_and_blocks_only_its_key(stream_emula
     assert "HTTP 404" in poison.last_error and "feed group 'nosuchgroup'" in poison.last_error
 
 
+@end_to_end
 def test_backfill_api_v3_fills_a_new_v3_app_from_the_database_and_skips_what_it_has(
     outbox_drain,
 ):

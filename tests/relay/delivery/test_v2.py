@@ -1,4 +1,5 @@
-"""Batching: what Stream lets us batch goes in one request, without reordering a key."""
+"""The v2 delivery's plan: what Stream lets us batch goes in one request, without reordering a
+key, and the drain estimate counts the same requests; then its batch endpoints end to end."""
 
 import pytest
 
@@ -104,7 +105,7 @@ def test_an_update_that_changes_to_targets_moves_the_copies_and_sends_no_instruc
 
 @pytest.mark.parametrize("seed", range(20))
 def test_the_drain_estimate_counts_the_requests_the_relay_plans(seed):
-    # feed_outbox.stream_api.rate_limits cannot import the relay: this holds its count equal to plan_calls.
+    # Both read rate_limits.V2_REQUESTS; this holds plan_calls' refinements out of the count.
     import random
     from collections import Counter
 
