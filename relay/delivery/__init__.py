@@ -31,8 +31,9 @@ def delivery_for(api: str, client_factory: Callable[[], Any] | None = None) -> D
 
 
 def _deliveries() -> tuple[type[Delivery], ...]:
-    # Imported here: neither module loads its API's client library at import (a v2 relay
-    # must not pay the getstream SDK's import on a failure, while a late write may land).
+    # Imported here: they import relay.calls, which imports relay.retry, which imports this
+    # package. Importing v3's module loads no SDK (a v2 relay must not pay its import on a
+    # failure, while a late write may land): it looks the SDK's exceptions up.
     from relay.delivery.v2 import V2Delivery
     from relay.delivery.v3 import V3Delivery
 
