@@ -35,13 +35,6 @@ class Answer:
     # The feed groups the answer says the app does not have (its detail quotes them).
     unknown_feed_groups: frozenset[str] = frozenset()
 
-    @classmethod
-    def of(cls, exc: BaseException) -> Answer | None:
-        """The answer behind a Stream client's exception (None for anything else)."""
-        from relay.delivery import answer_of
-
-        return answer_of(exc)
-
     @property
     def key(self) -> tuple[Any, ...]:
         """What makes two answers the same failure."""

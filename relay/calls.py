@@ -1,14 +1,12 @@
-"""The relay's call model, shared by every Stream API: a call, its outcomes, and publishing it."""
+"""The relay's call model, shared by every Stream API: a call, the activity it sends, its outcomes."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from feed_outbox.write.outbox import RECONCILE_KEY
 from relay.events import Event
-from relay.retry import BOUNDED, classify
 
 
 @dataclass(frozen=True)
@@ -40,17 +38,3 @@ class Outcome:
 def activity(event: Event) -> dict[str, Any]:
     """The activity Stream receives: the payload without the write side's instructions."""
     return {k: v for k, v in event.payload.items() if k != RECONCILE_KEY}
-
-
-def publish_call(send: Callable[[Call], None], call: Call) -> list[Outcome]:
-    """Make ``call`` with ``send``; a permanent failure of a batch is isolated by sending its
-    events singly (``send`` is the delivery's send bound to a client, plus pacing)."""
-    try:
-        send(call)
-    except Exception as exc:  # classified by the caller (relay.retry)
-        if len(call.events) > 1 and classify(exc) in BOUNDED:
-            # One bad activity fails the whole request (or the request is too large as a
-            # whole): only the bad one should be retried.
-            return [outcome for single in call.split() for outcome in publish_call(send, single)]
-        return [Outcome(event, exc) for event in call.events]
-    return [Outcome(event) for event in call.events]

@@ -1,4 +1,5 @@
-"""Threads that make the Stream requests: each with its own client (and HTTP session), paced.
+"""Threads that make the Stream requests: each with its own client (and HTTP session), paced;
+publishing a call, whose failed batch is sent again singly to isolate a bad event.
 
 Only Stream calls run here; every database operation stays on the relay's main thread. What
 a request is and how its answers read is the delivery's (relay.delivery): v2 or v3.
@@ -13,12 +14,12 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
-from relay.calls import Call, Outcome, publish_call
+from relay.calls import Call, Outcome
 from relay.delivery import Delivery, delivery_for
 from relay.exceptions import LeaseExpiring, RateLimited
 from relay.metrics import Metrics
 from relay.pacing import RateLimitPacer
-from relay.retry import classify
+from relay.retry import BOUNDED, classify
 from relay.tracing import stream_span
 
 logger = logging.getLogger("relay")
@@ -158,3 +159,17 @@ class StreamPool:
         if not lease_holds():
             raise LeaseExpiring("the lease ends before a request could finish")
         self._local.bucket = bucket
+
+
+def publish_call(send: Callable[[Call], None], call: Call) -> list[Outcome]:
+    """Make ``call`` with ``send``; a permanent failure of a batch is isolated by sending its
+    events singly (``send`` is the delivery's send bound to a client, plus pacing: StreamPool)."""
+    try:
+        send(call)
+    except Exception as exc:  # classified by the caller (relay.retry)
+        if len(call.events) > 1 and classify(exc) in BOUNDED:
+            # One bad activity fails the whole request (or the request is too large as a
+            # whole): only the bad one should be retried.
+            return [outcome for single in call.split() for outcome in publish_call(send, single)]
+        return [Outcome(event, exc) for event in call.events]
+    return [Outcome(event) for event in call.events]

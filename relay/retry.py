@@ -101,7 +101,7 @@ def classify(exc: BaseException) -> Failure:
         return Failure.RETRYABLE
     if delivery.unanswered(exc):  # no answer at all: the network, a timeout
         return Failure.RETRYABLE
-    answer = Answer.of(exc)
+    answer = delivery.answer_of(exc)
     if answer is not None:
         return _classify_answer(answer)
     # A bug or bad payload on our side: retrying will not fix it.
@@ -127,7 +127,7 @@ def may_mean_configuration(exc: BaseException) -> bool:
     configuration is wrong: a 403 NotAllowed (no policy allows what the app's own token asks),
     an unknown 401/403, or a body that is not Stream's at all (a wrong base URL, a proxy).
     The relay pauses on one when every event meets it."""
-    answer = Answer.of(exc)
+    answer = delivery.answer_of(exc)
     if answer is None or classify(exc) is Failure.RETRYABLE:
         return False
     if answer.code == NOT_ALLOWED:
@@ -139,7 +139,7 @@ def may_mean_configuration(exc: BaseException) -> bool:
 
 def answer_key(exc: BaseException) -> tuple:
     """Equal for two failures that are the same answer (or the same kind of local error)."""
-    answer = Answer.of(exc)
+    answer = delivery.answer_of(exc)
     if answer is None:
         return (type(exc).__name__, str(exc))
     return answer.key
@@ -156,7 +156,7 @@ def may_still_land(exc: BaseException) -> bool:
     """
     if delivery.unanswered(exc):
         return delivery.may_still_land(exc)
-    answer = Answer.of(exc)
+    answer = delivery.answer_of(exc)
     return answer is not None and answer.status >= 500
 
 
@@ -175,7 +175,7 @@ def describe(exc: BaseException) -> str:
     """A one-line description for logs and the outbox's last_error (never a credential); the
     raw answer is kept when stream-python's reading of it lost something (an unknown code)."""
     name = type(exc).__name__
-    answer = Answer.of(exc)
+    answer = delivery.answer_of(exc)
     code = answer.code if answer is not None else getattr(exc, "code", None)
     status = answer.status if answer is not None else getattr(exc, "status_code", None)
     detail = str(exc).strip() or name

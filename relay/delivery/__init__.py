@@ -31,9 +31,9 @@ def delivery_for(api: str, client_factory: Callable[[], Any] | None = None) -> D
 
 
 def _deliveries() -> tuple[type[Delivery], ...]:
-    # Imported here: they import relay.calls, which imports relay.retry, which imports this
-    # package. Importing v3's module loads no SDK (a v2 relay must not pay its import on a
-    # failure, while a late write may land): it looks the SDK's exceptions up.
+    # Neither loads the other API's client library: v3's module looks the SDK's exceptions
+    # up rather than importing them (a v2 relay must not pay the SDK's import on a failure,
+    # while a late write may land).
     from relay.delivery.v2 import V2Delivery
     from relay.delivery.v3 import V3Delivery
 

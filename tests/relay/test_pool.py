@@ -1,5 +1,6 @@
-"""StreamPool: calls published on threads with a client each, paced within their lease; 429s
-waited out and sent again, never failures (with fake deliveries, then end to end)."""
+"""StreamPool: calls published on threads with a client each, paced within their lease, a bad
+event of a batch isolated; 429s waited out and sent again, never failures (with fake
+deliveries, then end to end)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from relay.calls import Call
 from relay.events import Event
 from relay.exceptions import LeaseExpiring
 from relay.metrics import RATE_LIMITED, STREAM_FAILURES, STREAM_REQUEST_SECONDS, Metrics
-from relay.pool import StreamPool
+from relay.pool import StreamPool, publish_call
 from tests.factories import OutboxEventFactory
 from tests.polling import wait_for
 
@@ -157,6 +158,32 @@ def test_a_wait_for_a_reset_gives_up_when_the_pool_stops_waiting(pool):
     [outcome] = future.result(10)
 
     assert isinstance(outcome.error, LeaseExpiring) and delivery.sent == []
+
+
+def test_a_batch_that_fails_for_one_events_data_is_sent_again_singly():
+    sent = []
+
+    def send(call):
+        sent.append([e.id for e in call.events])
+        if 2 in sent[-1]:
+            raise TypeError("bad activity")  # permanent: the event's own data
+
+    outcomes = publish_call(send, call(1, 2, 3))
+
+    assert [(o.event.id, o.ok) for o in outcomes] == [(1, True), (2, False), (3, True)]
+    assert sent == [[1, 2, 3], [1], [2], [3]]
+
+
+def test_a_batch_that_fails_for_a_retryable_reason_fails_whole():
+    sent = []
+
+    def send(call):
+        sent.append(call)
+        raise requests.ConnectionError("reset")
+
+    outcomes = publish_call(send, call(1, 2))
+
+    assert [o.ok for o in outcomes] == [False, False] and len(sent) == 1
 
 
 @pytest.mark.postgres
