@@ -16,7 +16,7 @@ from collections.abc import Callable
 
 from django.db import DatabaseError, InterfaceError, connections
 
-from relay import claim
+from relay import queries
 from relay.metrics import DATABASE_UP, Metrics
 from relay.pause import Pause
 from relay.producer import Producer
@@ -27,7 +27,7 @@ from relay.wakeup import PollWakeup
 logger = logging.getLogger("relay")
 DATABASE_ERRORS = (DatabaseError, InterfaceError)
 STATS_EVERY = 2.0  # seconds between refreshes of the pending/lag gauges
-PARK_EVERY = 1.0  # seconds between park passes (relay.claim.park)
+PARK_EVERY = 1.0  # seconds between park passes (relay.queries.park)
 PARK_BUDGET = 0.2  # seconds a park pass may go on while most of what it reads is blocked
 UNPARK_ORPHANS_EVERY = 30.0  # seconds between sweeps for parks whose blocker left by hand
 ONCE_GIVES_UP_AFTER = 5  # consecutive database failures
@@ -110,7 +110,7 @@ class Loop:
         if now < self._next_stats:
             return
         self._next_stats = now + STATS_EVERY
-        stats = claim.pending_stats(self.producer.options.using)
+        stats = queries.pending_stats(self.producer.options.using)
         self.metrics.set_gauge("feed_outbox_relay_pending_events", stats.pending)
         self.metrics.set_gauge("feed_outbox_relay_lag_seconds", stats.lag_seconds())
 
@@ -124,10 +124,10 @@ class Loop:
         opts = self.producer.options
         if now >= self._next_sweep:
             self._next_sweep = now + UNPARK_ORPHANS_EVERY
-            claim.unpark_orphans(opts.using)
+            queries.unpark_orphans(opts.using)
         deadline = now + PARK_BUDGET
         while (
-            claim.park(opts.using, opts.api) >= claim.PARK_SCAN // 2
+            queries.park(opts.using, opts.api) >= queries.PARK_SCAN // 2
             and time.monotonic() < deadline
         ):
             pass

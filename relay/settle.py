@@ -12,7 +12,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 
 from feed_outbox.operations.failure_causes import error_cause
-from relay import claim
+from relay import queries
 from relay.events import Event, Lease
 from relay.metrics import PAUSED, Metrics
 from relay.options import RelayOptions
@@ -111,7 +111,7 @@ class Settler:
                 unsent.extend(call.events)
         delivered = [o.event for o in outcomes if o.ok]
         if delivered:
-            result.delivered = claim.mark_delivered(
+            result.delivered = queries.mark_delivered(
                 lease, [e.id for e in delivered], opts.using, refund=batch.probe
             )
             self._count(delivered, "delivered", result.delivered)
@@ -128,7 +128,7 @@ class Settler:
             else:
                 self._apply(lease, event, decision, result)
         if unsent:
-            result.released += claim.release(lease, [e.id for e in unsent], opts.using)
+            result.released += queries.release(lease, [e.id for e in unsent], opts.using)
         if result.delivered and self.pause.close():
             logger.info("relay resumed: Stream accepts the configuration again")
             self.metrics.set_gauge(PAUSED, 0)
@@ -149,14 +149,14 @@ class Settler:
     def _apply(self, lease: Lease, event: Event, decision: Decision, result: BatchResult) -> None:
         using, message = self.options.using, decision.message
         if decision.action is Action.RELEASE:
-            result.released += claim.release(lease, [event.id], using)
+            result.released += queries.release(lease, [event.id], using)
         elif decision.action is Action.PAUSE:
-            result.released += claim.release(lease, [event.id], using)
+            result.released += queries.release(lease, [event.id], using)
             if result.configuration_error is None:
                 result.configuration_error = message
                 self._pause(message, decision.key)
         elif decision.action is Action.DEAD:
-            done = claim.mark_dead(lease, event.id, message, using)
+            done = queries.mark_dead(lease, event.id, message, using)
             result.dead += done
             self._count([event], "dead", done)
             logger.warning(
@@ -169,7 +169,7 @@ class Settler:
                 message,
             )
         else:
-            done = claim.mark_retry(lease, event.id, message, decision.delay, using)
+            done = queries.mark_retry(lease, event.id, message, decision.delay, using)
             result.retried += done
             self._count([event], "retried", done)
             logger.debug("event %d will be retried in %.1fs: %s", event.id, decision.delay, message)
@@ -189,9 +189,9 @@ class Settler:
         if may_still_land(outcome.error):
             # The request may still be applied: its event and key stay leased until it can
             # no longer land, as a retry's backoff would hold them (late landings).
-            result.released += claim.hold(lease, [event.id], self.options.landing_seconds, using)
+            result.released += queries.hold(lease, [event.id], self.options.landing_seconds, using)
         else:
-            result.released += claim.release(lease, [event.id], using)
+            result.released += queries.release(lease, [event.id], using)
         if verdict is Probe.FIXED:
             logger.info(
                 "the probe's event %d met an answer about its own data (%s): Stream accepts "

@@ -1,5 +1,5 @@
 """Stream's request limits (per-endpoint rates, the batch size), and how long a queue of events
-takes to drain under them. The relay reads its batch limit from here (relay.claim, .publisher)."""
+takes to drain under them. The relay reads its batch limit from here (relay.queries, .publisher)."""
 
 from __future__ import annotations
 

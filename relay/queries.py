@@ -1,4 +1,4 @@
-"""Claiming, leasing and settling outbox events: every database operation of the relay.
+"""Every SQL statement of the relay: claiming, leasing, settling and parking outbox events.
 
 Transactions here are short: a claim commits before any Stream call is made, and settling
 only touches rows whose lease token is still the caller's (a stale worker's mark is refused).
