@@ -42,7 +42,7 @@ def test_a_key_waits_while_its_event_is_retried():
     second = OutboxEventFactory(ordering_key="k")
     lease = queries.claim_batch("relay-a", 10, 30.0)
 
-    queries.mark_retry(lease, first.id, "HTTP 500", delay_seconds=60)
+    queries.mark_retry(lease, [queries.Failed(first.id, "HTTP 500", delay_seconds=60)])
 
     assert claimed_ids() == []  # neither the event in backoff nor the one behind it
     OutboxEvent.objects.filter(pk=first.pk).update(available_at=timezone.now())
@@ -54,7 +54,7 @@ def test_a_dead_letter_lets_later_events_of_its_key_proceed_by_default():
     poison = OutboxEventFactory(ordering_key="k")
     later = OutboxEventFactory(ordering_key="k")
     lease = queries.claim_batch("relay-a", 10, 30.0)
-    queries.mark_dead(lease, poison.id, "InputException code 4")
+    queries.mark_dead(lease, [queries.Failed(poison.id, "InputException code 4")])
 
     assert claimed_ids() == [later.id]
 
@@ -65,7 +65,7 @@ def test_block_key_on_dead_keeps_the_key_blocked_until_an_operator_acts():
     later = OutboxEventFactory(ordering_key="k")
     unrelated = OutboxEventFactory(ordering_key="other")
     lease = queries.claim_batch("relay-a", 1, 30.0)
-    queries.mark_dead(lease, poison.id, "InputException code 4")
+    queries.mark_dead(lease, [queries.Failed(poison.id, "InputException code 4")])
 
     assert claimed_ids() == [unrelated.id]
     OutboxEvent.objects.filter(pk=poison.pk).update(status=EventStatus.DELIVERED)  # operator
@@ -84,7 +84,7 @@ def test_an_expired_lease_is_claimed_again_and_the_stale_holder_cannot_settle():
     assert [e.id for e in fresh.events] == [event.id]
     assert fresh.events[0].attempts == 2
     assert queries.mark_delivered(stale, [event.id]) == 0  # fenced: the token is not its own
-    assert queries.mark_dead(stale, event.id, "late") == 0
+    assert queries.mark_dead(stale, [queries.Failed(event.id, "late")]) == []
     assert queries.renew(stale, 30.0) == 0
     row = OutboxEvent.objects.get(pk=event.pk)
     assert (row.status, row.lease_owner) == (EventStatus.PENDING, "relay-b")

@@ -138,7 +138,7 @@ def test_relays_with_skewed_clocks_share_the_databases_clock(monkeypatch):
     assert [e.id for e in ahead.events] == [events[1].id]
     assert ahead.expires_at < real_now() + datetime.timedelta(seconds=60)
 
-    queries.mark_retry(ahead, events[1].id, "HTTP 500", delay_seconds=5)
+    queries.mark_retry(ahead, [queries.Failed(events[1].id, "HTTP 500", delay_seconds=5)])
     row = OutboxEvent.objects.get(pk=events[1].pk)
     assert row.available_at < real_now() + datetime.timedelta(seconds=60)
     assert live.events[0].id == events[0].id

@@ -116,7 +116,7 @@ def test_dead_lettering_a_blocker_releases_what_was_parked_behind_it():
     first, second = add("user:1", key="k"), add("user:1", key="k")
     queries.park()
     lease = queries.claim_batch("relay-a", 10, 30.0)
-    queries.mark_dead(lease, first.id, "rejected")
+    queries.mark_dead(lease, [queries.Failed(first.id, "rejected")])
 
     assert parked() == {}
     assert claimable_now() == [second.id]
