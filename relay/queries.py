@@ -271,7 +271,7 @@ def claim_batch(
 # held no backlog make the planner scan the pending index once per candidate (measured: a
 # sudden 3,500-event backlog, 0.5 s a claim) until autovacuum gets round to it: analyze now.
 # A park pass too (9 ms analyzed, 1.5 s a pass on a never-analyzed 2,000-event backlog,
-# every PARK_EVERY, while the claims stayed just under the threshold).
+# every relay.maintenance.PARK_EVERY, while the claims stayed just under the threshold).
 SLOW_CLAIM_SECONDS = 0.2
 ANALYZE_EVERY_SECONDS = 60.0
 _last_analyze: dict[str, float] = {}

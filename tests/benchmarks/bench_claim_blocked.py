@@ -117,7 +117,7 @@ def main() -> None:
         figures["claim, no backlog (ms)"] = h.summary(empty, "ms")
         for layout in ("interleaved", "blocked first"):
             reset(rows, layout)
-            # What a running relay's loop does between claims (relay.loop.park_blocked).
+            # What a running relay's loop does between claims (relay.maintenance.Maintenance.park).
             passes, parked, started = 0, 0, time.perf_counter()
             while (done := queries.park()) and passes < 1000:
                 passes, parked = passes + 1, parked + done
