@@ -140,7 +140,7 @@ class OutboxEventAdmin(admin.ModelAdmin):
                 lease_expires_at=None,
                 parked_behind=None,
             )
-            # Events parked behind these wait for them no more (relay.claim.park).
+            # Events parked behind these wait for them no more (relay.queries.park).
             OutboxEvent.objects.using(queryset.db).filter(
                 parked_behind__in=ids, status=EventStatus.PENDING
             ).update(parked_behind=None)

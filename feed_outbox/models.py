@@ -69,7 +69,7 @@ class OutboxEvent(models.Model):
     lease_owner = models.CharField(max_length=255, blank=True, default="")
     lease_expires_at = models.DateTimeField(null=True, blank=True)
     lease_token = models.UUIDField(null=True, blank=True)
-    # Set by the relay on PostgreSQL (relay.claim.park): an older pending event this one must
+    # Set by the relay on PostgreSQL (relay.queries.park): an older pending event this one must
     # wait for (its key's, or across keys). The claim's indexes leave parked rows out, so a
     # backlog held behind a few events is not walked by every claim; the blocker's settlement
     # clears it. NULL: not known to be blocked.

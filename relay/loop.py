@@ -1,10 +1,12 @@
 """The delivery loop, the one the sidecar, ``--once`` and ``Relay.drain()`` all run: settle
-finished batches, keep leases alive, claim, sleep until woken; "until idle" ends it.
+finished batches, keep leases alive, run the maintenance that is due, claim, sleep until
+woken; "until idle" ends it.
 
-It drives a producer (relay.producer) and a completer (relay.settle) through their public
-methods and knows neither's internals. Database trouble (PostgreSQL restarted, a connection
-killed) is survived here: the loop backs off and reconnects, and batches it could not settle
-yet are settled once the database is back.
+It drives a producer (relay.producer), a completer (relay.settle) and the maintenance jobs
+(relay.maintenance) through their public methods and knows none of their internals.
+Database trouble (PostgreSQL restarted, a connection killed) is survived here: the loop
+backs off and reconnects, and batches it could not settle yet are settled once the database
+is back.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from collections.abc import Callable
 
 from django.db import DatabaseError, InterfaceError, connections
 
-from relay import claim
+from relay.maintenance import Maintenance
 from relay.metrics import DATABASE_UP, Metrics
 from relay.pause import Pause
 from relay.producer import Producer
@@ -26,10 +28,6 @@ from relay.wakeup import PollWakeup
 
 logger = logging.getLogger("relay")
 DATABASE_ERRORS = (DatabaseError, InterfaceError)
-STATS_EVERY = 2.0  # seconds between refreshes of the pending/lag gauges
-PARK_EVERY = 1.0  # seconds between park passes (relay.claim.park)
-PARK_BUDGET = 0.2  # seconds a park pass may go on while most of what it reads is blocked
-UNPARK_ORPHANS_EVERY = 30.0  # seconds between sweeps for parks whose blocker left by hand
 ONCE_GIVES_UP_AFTER = 5  # consecutive database failures
 
 
@@ -38,6 +36,7 @@ class Loop:
         self,
         producer: Producer,
         settler: Settler,
+        maintenance: Maintenance,
         pause: Pause,
         metrics: Metrics,
         wakeup: PollWakeup,
@@ -48,6 +47,7 @@ class Loop:
     ) -> None:
         self.producer = producer
         self.settler = settler
+        self.maintenance = maintenance
         self.pause = pause
         self.metrics = metrics
         self.wakeup = wakeup
@@ -57,9 +57,6 @@ class Loop:
         self.gives_up_after = gives_up_after
         self.on_settled = on_settled
         self.database_error: str | None = None
-        self._next_stats = 0.0
-        self._next_park = 0.0
-        self._next_sweep = 0.0
         self._failures = 0
 
     def run(self) -> None:
@@ -67,8 +64,7 @@ class Loop:
             try:
                 self.settle_finished()
                 self.producer.renew_leases()
-                self.refresh_stats()
-                self.park_blocked()
+                self.maintenance.run_due()
                 claimed = self.producer.may_claim() and self.producer.claim() is not None
             except DATABASE_ERRORS as exc:
                 if self.until_idle and self._failures >= self.gives_up_after:
@@ -104,33 +100,6 @@ class Loop:
             self.producer.forget(batch)
             if self.on_settled is not None:
                 self.on_settled(result)
-
-    def refresh_stats(self) -> None:
-        now = time.monotonic()
-        if now < self._next_stats:
-            return
-        self._next_stats = now + STATS_EVERY
-        stats = claim.pending_stats(self.producer.options.using)
-        self.metrics.set_gauge("feed_outbox_relay_pending_events", stats.pending)
-        self.metrics.set_gauge("feed_outbox_relay_lag_seconds", stats.lag_seconds())
-
-    def park_blocked(self) -> None:
-        """Take events that wait behind older pending ones out of the claim's way, so a
-        backlog held behind a few events is not read again by every claim."""
-        now = time.monotonic()
-        if now < self._next_park:
-            return
-        self._next_park = now + PARK_EVERY
-        opts = self.producer.options
-        if now >= self._next_sweep:
-            self._next_sweep = now + UNPARK_ORPHANS_EVERY
-            claim.unpark_orphans(opts.using)
-        deadline = now + PARK_BUDGET
-        while (
-            claim.park(opts.using, opts.api) >= claim.PARK_SCAN // 2
-            and time.monotonic() < deadline
-        ):
-            pass
 
     def shutdown(self, grace_period: float) -> None:
         """Claim nothing more; settle what finishes within ``grace_period``, release the

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 
-from relay import claim
+from relay import queries
 from relay.calls import Call
 from relay.delivery import Delivery
 from relay.events import Lease
@@ -88,7 +88,7 @@ class Producer:
         limit = self.pause.claim_limit(opts.batch_size)
         # The local deadline starts before the statement: never after the database's expiry.
         started = time.monotonic()
-        lease = claim.claim_batch(opts.owner, limit, opts.lease_seconds, opts.using, opts.api)
+        lease = queries.claim_batch(opts.owner, limit, opts.lease_seconds, opts.using, opts.api)
         if not lease.events:
             return None
         self.metrics.batch(len(lease))
@@ -112,7 +112,7 @@ class Producer:
         now = time.monotonic()
         for batch in self.inflight:
             if batch.deadline - now < opts.lease_seconds / 2 and not batch.done():
-                if claim.renew(batch.lease, opts.lease_seconds, opts.using):
+                if queries.renew(batch.lease, opts.lease_seconds, opts.using):
                     batch.deadline = now + opts.lease_seconds
                 else:
                     # Another relay holds these events now: send nothing more of them.

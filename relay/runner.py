@@ -1,9 +1,10 @@
-"""The relay: a producer that claims and sends, a completer that settles, and the one loop
-that drives both, for the sidecar (``run``) and for tests and ``--once`` (until idle).
+"""The relay: a producer that claims and sends, a completer that settles, the maintenance
+jobs, and the one loop that drives them, for the sidecar (``run``) and for tests and
+``--once`` (until idle).
 
 The main thread owns the database: it claims (a short transaction), hands the batch's
-requests to the pool, and settles each batch as its requests finish, claiming again while
-requests are in flight so the pool never runs dry.
+requests to the pool, settles each batch as its requests finish and runs the maintenance
+jobs that are due, claiming again while requests are in flight so the pool never runs dry.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from django.db import connections
 from relay.delivery import Delivery, delivery_for
 from relay.exceptions import ConfigurationError
 from relay.loop import Loop
+from relay.maintenance import Maintenance
 from relay.metrics import Metrics
 from relay.options import RelayOptions
 from relay.pause import Pause
@@ -42,6 +44,7 @@ class Relay:
         self.pause = Pause()
         self._producer = Producer(self.options, self.delivery, self.metrics, self.pause)
         self._settler = Settler(self.options, self.metrics, self.pause)
+        self._maintenance = Maintenance(self.options, self.metrics)
         self._wakeup: PollWakeup | None = None
         self._loop: Loop | None = None
 
@@ -126,6 +129,7 @@ class Relay:
         loop = self._loop = Loop(
             self._producer,
             self._settler,
+            self._maintenance,
             self.pause,
             self.metrics,
             wakeup,

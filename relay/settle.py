@@ -1,7 +1,9 @@
 """The completer: records what became of a finished batch's events, applying the retry policy.
 
-Delivered events are marked in one statement; each failure gets relay.retry.decide()'s
-decision (retry, dead-letter, release, pause), which is applied here and nowhere else.
+Each failure gets relay.retry.decide()'s decision (retry, dead-letter, release, pause), which
+is applied here and nowhere else. A batch is settled with one statement per outcome kind
+(delivered, retried, dead, released), each row with its own error and backoff, as River's
+BatchCompleter does (internal/jobcompleter); metrics and logs stay per event.
 """
 
 from __future__ import annotations
@@ -9,10 +11,11 @@ from __future__ import annotations
 import logging
 import time
 from collections import OrderedDict
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from feed_outbox.operations.failure_causes import error_cause
-from relay import claim
+from relay import queries
 from relay.calls import Outcome
 from relay.events import Event, Lease
 from relay.metrics import PAUSED, Metrics
@@ -96,7 +99,8 @@ class Settler:
         self.retry_causes = RetryCauses()
 
     def settle(self, batch: Batch) -> BatchResult:
-        """Record every event of a finished (or abandoned) batch; one statement for the delivered."""
+        """Record every event of a finished (or abandoned) batch: one statement per outcome
+        kind (delivered, retried, dead, released), whatever the batch's size."""
         opts, lease = self.options, batch.lease
         result = BatchResult(claimed=len(lease))
         outcomes: list[Outcome] = []
@@ -111,7 +115,7 @@ class Settler:
                 unsent.extend(call.events)
         delivered = [o.event for o in outcomes if o.ok]
         if delivered:
-            result.delivered = claim.mark_delivered(
+            result.delivered = queries.mark_delivered(
                 lease, [e.id for e in delivered], opts.using, refund=batch.probe
             )
             self._count(delivered, "delivered", result.delivered)
@@ -120,15 +124,14 @@ class Settler:
             [o.error for o in failures], len(lease), self.pause.key if self.pause.paused else None
         )
         policy = opts.retry_policy
-        for outcome in failures:
-            event = outcome.event
-            decision = decide(outcome.error, event.attempts, policy, shared)
-            if batch.probe:
+        decided = [(o, decide(o.error, o.event.attempts, policy, shared)) for o in failures]
+        if batch.probe:
+            for outcome, decision in decided:
                 self._settle_probe(lease, outcome, decision, result)
-            else:
-                self._apply(lease, event, decision, result)
-        if unsent:
-            result.released += claim.release(lease, [e.id for e in unsent], opts.using)
+            if unsent:
+                result.released += queries.release(lease, [e.id for e in unsent], opts.using)
+        else:
+            self._apply(lease, [(o.event, d) for o, d in decided], result, release=unsent)
         if result.delivered and self.pause.close():
             logger.info("relay resumed: Stream accepts the configuration again")
             self.metrics.set_gauge(PAUSED, 0)
@@ -146,19 +149,44 @@ class Settler:
         )
         return result
 
-    def _apply(self, lease: Lease, event: Event, decision: Decision, result: BatchResult) -> None:
-        using, message = self.options.using, decision.message
-        if decision.action is Action.RELEASE:
-            result.released += claim.release(lease, [event.id], using)
-        elif decision.action is Action.PAUSE:
-            result.released += claim.release(lease, [event.id], using)
-            if result.configuration_error is None:
-                result.configuration_error = message
-                self._pause(message, decision.key)
-        elif decision.action is Action.DEAD:
-            done = claim.mark_dead(lease, event.id, message, using)
-            result.dead += done
-            self._count([event], "dead", done)
+    def _apply(
+        self,
+        lease: Lease,
+        decided: list[tuple[Event, Decision]],
+        result: BatchResult,
+        release: Sequence[Event] = (),
+    ) -> None:
+        """Apply the failures' decisions, one statement per kind for the whole batch;
+        ``release`` (requests never sent) joins the released ones."""
+        using = self.options.using
+        released = [event.id for event in release]
+        dead: list[tuple[Event, Decision]] = []
+        retried: list[tuple[Event, Decision]] = []
+        for event, decision in decided:
+            if decision.action is Action.RELEASE:
+                released.append(event.id)
+            elif decision.action is Action.PAUSE:
+                released.append(event.id)
+                if result.configuration_error is None:
+                    result.configuration_error = decision.message
+                    self._pause(decision.message, decision.key)
+            elif decision.action is Action.DEAD:
+                dead.append((event, decision))
+            else:
+                retried.append((event, decision))
+        if released:
+            result.released += queries.release(lease, released, using)
+        if dead:
+            self._dead(lease, dead, result)
+        if retried:
+            self._retried(lease, retried, result)
+
+    def _dead(self, lease: Lease, dead: list[tuple[Event, Decision]], result: BatchResult) -> None:
+        failed = [queries.Failed(event.id, decision.message) for event, decision in dead]
+        done = set(queries.mark_dead(lease, failed, self.options.using))
+        result.dead += len(done)
+        self._count(_settled_first([e for e, _ in dead], done), "dead", len(done))
+        for event, decision in dead:
             logger.warning(
                 "dead-lettered event %d (%s %s, %s) after %d attempts: %s",
                 event.id,
@@ -166,15 +194,25 @@ class Settler:
                 event.ordering_key,
                 decision.failure.value,
                 event.attempts,
-                message,
+                decision.message,
             )
-        else:
-            done = claim.mark_retry(lease, event.id, message, decision.delay, using)
-            result.retried += done
-            self._count([event], "retried", done)
-            logger.debug("event %d will be retried in %.1fs: %s", event.id, decision.delay, message)
-            if done:
-                self.retry_causes.met(message)
+
+    def _retried(
+        self, lease: Lease, retried: list[tuple[Event, Decision]], result: BatchResult
+    ) -> None:
+        failed = [
+            queries.Failed(event.id, decision.message, decision.delay)
+            for event, decision in retried
+        ]
+        done = set(queries.mark_retry(lease, failed, self.options.using))
+        result.retried += len(done)
+        self._count(_settled_first([e for e, _ in retried], done), "retried", len(done))
+        for event, decision in retried:
+            logger.debug(
+                "event %d will be retried in %.1fs: %s", event.id, decision.delay, decision.message
+            )
+            if event.id in done:
+                self.retry_causes.met(decision.message)
 
     def _settle_probe(
         self, lease: Lease, outcome: Outcome, decision: Decision, result: BatchResult
@@ -184,14 +222,14 @@ class Settler:
         event, using = outcome.event, self.options.using
         verdict = Probe.of(decision)
         if verdict is Probe.STILL_BROKEN:
-            self._apply(lease, event, decision, result)  # released, the pause tripped again
+            self._apply(lease, [(event, decision)], result)  # released, the pause tripped again
             return
         if may_still_land(outcome.error):
             # The request may still be applied: its event and key stay leased until it can
             # no longer land, as a retry's backoff would hold them (late landings).
-            result.released += claim.hold(lease, [event.id], self.options.landing_seconds, using)
+            result.released += queries.hold(lease, [event.id], self.options.landing_seconds, using)
         else:
-            result.released += claim.release(lease, [event.id], using)
+            result.released += queries.release(lease, [event.id], using)
         if verdict is Probe.FIXED:
             logger.info(
                 "the probe's event %d met an answer about its own data (%s): Stream accepts "
@@ -230,3 +268,8 @@ class Settler:
             events = events[:settled]
         for event in events:
             self.metrics.events(event.kind, outcome)
+
+
+def _settled_first(events: list[Event], settled: set[int]) -> list[Event]:
+    """``events`` with the ones a statement settled first (Settler._count counts a prefix)."""
+    return [e for e in events if e.id in settled] + [e for e in events if e.id not in settled]

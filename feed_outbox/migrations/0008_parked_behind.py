@@ -1,6 +1,6 @@
 # Claim indexes that leave held-back rows out (issue 12, "the claim stays flat when many
 # pending events are held back"): a backlog that is all behind its keys or behind a pending
-# follow is parked (column parked_behind, set by relay.claim.park), and leased or backing-off
+# follow is parked (column parked_behind, set by relay.queries.park), and leased or backing-off
 # rows are found by the time they become claimable, not by walking them in id order.
 #
 # PostgreSQL only (the claim that reads them is PostgreSQL's; SQLite claims in Python). The

@@ -1,6 +1,6 @@
 """Stream's request limits (per-endpoint rates, the batch size), and how long a queue of events
 takes to drain under them. The relay reads its batch limit and its v2 requests from here
-(relay.claim, relay.delivery.v2)."""
+(relay.queries, relay.delivery.v2)."""
 
 from __future__ import annotations
 

@@ -4,7 +4,7 @@ Two events of different ordering keys still interact when one adds activities to
 the other follows or unfollows that feed: applied out of commit order, a follow copies only
 the newest ``activity_copy_limit`` activities committed before it reached Stream, and a
 ``keep_history`` unfollow keeps or loses the wrong ones. The relay's claim orders such events
-by id (relay.claim), and writers lock the feeds (feed_outbox.write.outbox) so that id order is
+by id (relay.queries), and writers lock the feeds (feed_outbox.write.outbox) so that id order is
 commit order: activity events take a shared lock on each feed they add to, follow events an
 exclusive lock on the feed they follow, each held until the transaction ends.
 
@@ -63,7 +63,7 @@ def lock_plan(events: Iterable[Any]) -> list[tuple[str, bool]]:
 
 def blocked_across_keys(candidates: Iterable[Any], older: Iterable[Any]) -> set[int]:
     """Ids of ``candidates`` that must wait for an event of ``older`` (pending events, any
-    order): the rule relay.claim's SQL applies, for the portable (SQLite) claim."""
+    order): the rule relay.queries's SQL applies, for the portable (SQLite) claim."""
     first_follow: dict[str, int] = {}  # followed feed -> oldest pending follow/unfollow id
     first_activity: dict[str, int] = {}  # feed -> oldest pending activity event adding to it
     for event in older:

@@ -39,13 +39,13 @@ def claim_times(runs: int, check: Callable[[Any], None] | None = None) -> list[f
     """Milliseconds of each of ``runs`` claims of 100 (rolled back); ``check(lease)`` after each."""
     from django.db import transaction
 
-    from relay import claim
+    from relay import queries
 
     times = []
     for _ in range(runs):
         with transaction.atomic():
             started = time.perf_counter()
-            lease = claim.claim_batch("bench", 100, 30.0)
+            lease = queries.claim_batch("bench", 100, 30.0)
             times.append((time.perf_counter() - started) * 1000)
             assert len(lease) == 100
             if check is not None:
@@ -73,9 +73,9 @@ def main() -> None:
             have = level
             full = claim_times(runs)
             figures[f"claim, {level:,} delivered rows (ms)"] = h.summary(full, "ms")
-        from relay import claim
+        from relay import queries
 
-        plan, cost = claim.explain_claim(100)
+        plan, cost = queries.explain_claim(100)
     print(plan)
     figures["planner cost of the claim statement"] = {"value": cost, "unit": ""}
     h.emit(

@@ -111,15 +111,15 @@ def main() -> None:
         h.setup_django(url)
         from django.db import connection
 
-        from relay import claim
+        from relay import queries
 
         empty = baseline(runs)
         figures["claim, no backlog (ms)"] = h.summary(empty, "ms")
         for layout in ("interleaved", "blocked first"):
             reset(rows, layout)
-            # What a running relay's loop does between claims (relay.loop.park_blocked).
+            # What a running relay's loop does between claims (relay.maintenance.Maintenance.park).
             passes, parked, started = 0, 0, time.perf_counter()
-            while (done := claim.park()) and passes < 1000:
+            while (done := queries.park()) and passes < 1000:
                 passes, parked = passes + 1, parked + done
             park_ms = (time.perf_counter() - started) * 1000
             figures[f"park, {layout}: {parked:,} events in {passes} passes (ms per pass)"] = (
@@ -135,7 +135,7 @@ def main() -> None:
             ratios[f"{layout} / no backlog"] = h.summary(
                 [t / e for t, e in zip(sorted(times), sorted(empty), strict=True)], "x", target
             )
-            plans.append(f"-- {layout}\n" + claim.explain_claim(100)[0])
+            plans.append(f"-- {layout}\n" + queries.explain_claim(100)[0])
     print("\n\n".join(plans))
     h.emit(
         {

@@ -43,7 +43,7 @@ def _backlog(n: int, api: str) -> None:
     enqueue(events, apis=(api,))
     # What autovacuum does to a real table soon enough (as bench_relay does): otherwise the
     # first API drained meets a never-analyzed outbox and the second the statistics the
-    # first one's slow claim refreshed (relay.claim._analyze_if_slow).
+    # first one's slow claim refreshed (relay.queries._analyze_if_slow).
     with connection.cursor() as cursor:
         cursor.execute(f"ANALYZE {OutboxEvent._meta.db_table}")
 

@@ -6,7 +6,7 @@ committed after A's follow — out of A's timelines for good.
 
 How the rows are held: leased with SQL under a fake owner, in the very transaction that
 commits the follow, for HOLD_SECONDS, with the attempt counted, exactly what a relay's claim
-writes (relay/claim.py). A real relay that claimed the batch and was then SIGKILLed would
+writes (relay/queries.py). A real relay that claimed the batch and was then SIGKILLed would
 leave the same row behind, but which relay claims which rows is up to the claim race: the
 follow could as well be delivered by the other relay at once, and the scenario would then
 test nothing. Leasing in the committing transaction means no relay ever sees the rows

@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from feed_outbox.models import EventStatus, OutboxEvent
-from relay.claim import claim_batch
+from relay.queries import claim_batch
 from tests.factories import TweetFactory, UserFactory
 
 # Requests are atomic on every database (ATOMIC_REQUESTS), so the test must allow both.

@@ -8,7 +8,7 @@ from django.test import override_settings
 from django.utils import timezone
 
 from feed_outbox.models import EventStatus, OutboxEvent
-from relay import claim
+from relay import queries
 from relay.events import Lease
 from tests.factories import OutboxEventFactory
 
@@ -16,7 +16,7 @@ pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
 
 
 def claimed_ids(limit=100, owner="relay-a", lease_seconds=30.0):
-    return [e.id for e in claim.claim_batch(owner, limit, lease_seconds).events]
+    return [e.id for e in queries.claim_batch(owner, limit, lease_seconds).events]
 
 
 def test_claim_hands_out_only_the_oldest_pending_event_of_each_key():
@@ -27,7 +27,7 @@ def test_claim_hands_out_only_the_oldest_pending_event_of_each_key():
     assert claimed_ids() == [add.id, other.id]
     assert claimed_ids() == []  # k1's next event waits for its add; the rest is leased
 
-    claim.mark_delivered(claim_lease_of(add), [add.id])
+    queries.mark_delivered(claim_lease_of(add), [add.id])
     assert claimed_ids() == [update.id]
 
 
@@ -40,9 +40,9 @@ def claim_lease_of(event):
 def test_a_key_waits_while_its_event_is_retried():
     first = OutboxEventFactory(ordering_key="k")
     second = OutboxEventFactory(ordering_key="k")
-    lease = claim.claim_batch("relay-a", 10, 30.0)
+    lease = queries.claim_batch("relay-a", 10, 30.0)
 
-    claim.mark_retry(lease, first.id, "HTTP 500", delay_seconds=60)
+    queries.mark_retry(lease, [queries.Failed(first.id, "HTTP 500", delay_seconds=60)])
 
     assert claimed_ids() == []  # neither the event in backoff nor the one behind it
     OutboxEvent.objects.filter(pk=first.pk).update(available_at=timezone.now())
@@ -53,8 +53,8 @@ def test_a_key_waits_while_its_event_is_retried():
 def test_a_dead_letter_lets_later_events_of_its_key_proceed_by_default():
     poison = OutboxEventFactory(ordering_key="k")
     later = OutboxEventFactory(ordering_key="k")
-    lease = claim.claim_batch("relay-a", 10, 30.0)
-    claim.mark_dead(lease, poison.id, "InputException code 4")
+    lease = queries.claim_batch("relay-a", 10, 30.0)
+    queries.mark_dead(lease, [queries.Failed(poison.id, "InputException code 4")])
 
     assert claimed_ids() == [later.id]
 
@@ -64,8 +64,8 @@ def test_block_key_on_dead_keeps_the_key_blocked_until_an_operator_acts():
     poison = OutboxEventFactory(ordering_key="k")
     later = OutboxEventFactory(ordering_key="k")
     unrelated = OutboxEventFactory(ordering_key="other")
-    lease = claim.claim_batch("relay-a", 1, 30.0)
-    claim.mark_dead(lease, poison.id, "InputException code 4")
+    lease = queries.claim_batch("relay-a", 1, 30.0)
+    queries.mark_dead(lease, [queries.Failed(poison.id, "InputException code 4")])
 
     assert claimed_ids() == [unrelated.id]
     OutboxEvent.objects.filter(pk=poison.pk).update(status=EventStatus.DELIVERED)  # operator
@@ -74,28 +74,28 @@ def test_block_key_on_dead_keeps_the_key_blocked_until_an_operator_acts():
 
 def test_an_expired_lease_is_claimed_again_and_the_stale_holder_cannot_settle():
     event = OutboxEventFactory()
-    stale = claim.claim_batch("relay-dead", 10, lease_seconds=30.0)
+    stale = queries.claim_batch("relay-dead", 10, lease_seconds=30.0)
     OutboxEvent.objects.filter(pk=event.pk).update(
         lease_expires_at=timezone.now() - datetime.timedelta(seconds=1)
     )
 
-    fresh = claim.claim_batch("relay-b", 10, 30.0)
+    fresh = queries.claim_batch("relay-b", 10, 30.0)
 
     assert [e.id for e in fresh.events] == [event.id]
     assert fresh.events[0].attempts == 2
-    assert claim.mark_delivered(stale, [event.id]) == 0  # fenced: the token is not its own
-    assert claim.mark_dead(stale, event.id, "late") == 0
-    assert claim.renew(stale, 30.0) == 0
+    assert queries.mark_delivered(stale, [event.id]) == 0  # fenced: the token is not its own
+    assert queries.mark_dead(stale, [queries.Failed(event.id, "late")]) == []
+    assert queries.renew(stale, 30.0) == 0
     row = OutboxEvent.objects.get(pk=event.pk)
     assert (row.status, row.lease_owner) == (EventStatus.PENDING, "relay-b")
-    assert claim.mark_delivered(fresh, [event.id]) == 1
+    assert queries.mark_delivered(fresh, [event.id]) == 1
 
 
 def test_release_refunds_the_attempt_and_makes_the_event_claimable_at_once():
     event = OutboxEventFactory()
-    lease = claim.claim_batch("relay-a", 10, 30.0)
+    lease = queries.claim_batch("relay-a", 10, 30.0)
 
-    assert claim.release(lease, [event.id]) == 1
+    assert queries.release(lease, [event.id]) == 1
 
     row = OutboxEvent.objects.get(pk=event.pk)
     assert (row.attempts, row.lease_token) == (0, None)
@@ -106,7 +106,7 @@ def test_a_backlog_over_many_feeds_is_claimed_in_whole_feeds():
     # 3 feeds, interleaved the way live traffic arrives.
     events = [OutboxEventFactory(feed=f"user:{i % 3}") for i in range(30)]
 
-    batch = claim.claim_batch("relay-a", 20, 30.0).events
+    batch = queries.claim_batch("relay-a", 20, 30.0).events
 
     feeds = [e.feed for e in batch]
     assert len(batch) == 20
@@ -125,7 +125,7 @@ def test_the_claim_reads_pending_rows_through_partial_indexes():
         # Current statistics: the plan is otherwise whatever an earlier test's table implied.
         cursor.execute("ANALYZE feed_outbox_outboxevent")
         cursor.execute("SET LOCAL enable_seqscan = off")
-    plan, cost = claim.explain_claim(100, analyze=False)
+    plan, cost = queries.explain_claim(100, analyze=False)
 
     assert "feed_outbox_fresh_id" in plan, plan  # never leased, no backoff, not parked
     assert "feed_outbox_timed" in plan, plan  # leased or backing off, by the time they are due
@@ -137,7 +137,7 @@ def test_pending_stats_report_count_and_lag():
     OutboxEventFactory(created_at=timezone.now() - datetime.timedelta(seconds=90))
     OutboxEventFactory(status=EventStatus.DELIVERED)
 
-    stats = claim.pending_stats()
+    stats = queries.pending_stats()
 
     assert stats.pending == 1
     assert 89 < stats.lag_seconds() < 200

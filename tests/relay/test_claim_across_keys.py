@@ -6,7 +6,7 @@ import pytest
 from feed_outbox.models import OutboxEvent
 from feed_outbox.write.causality import blocked_across_keys, lock_plan
 from feed_outbox.write.outbox import follow_event
-from relay import claim
+from relay import queries
 from tests.factories import OutboxEventFactory
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
@@ -27,7 +27,7 @@ def add(feed, to=(), kind="add"):
 
 
 def claimed(limit=100):
-    return [e.id for e in claim.claim_batch("relay-a", limit, 30.0).events]
+    return [e.id for e in queries.claim_batch("relay-a", limit, 30.0).events]
 
 
 def portable_blocked():
@@ -91,17 +91,17 @@ def test_removes_wait_for_older_follows_and_follows_for_older_removes():
 def test_a_delivered_follow_no_longer_holds_its_feeds_activities():
     followed = follow("timeline:1", "user:2")
     tweet = add("user:2")
-    lease = claim.claim_batch("relay-a", 100, 30.0)
+    lease = queries.claim_batch("relay-a", 100, 30.0)
     assert [e.id for e in lease.events] == [followed.id]
 
-    claim.mark_delivered(lease, [followed.id])
+    queries.mark_delivered(lease, [followed.id])
     assert claimed() == [tweet.id]
 
 
 def test_a_leased_follow_holds_its_feeds_activities_until_settled_or_expired():
     follow("timeline:1", "user:2")
     add("user:2")
-    claim.claim_batch("relay-a", 100, 30.0)  # a relay holds the follow (and may die with it)
+    queries.claim_batch("relay-a", 100, 30.0)  # a relay holds the follow (and may die with it)
 
     assert claimed() == []
 
@@ -130,15 +130,15 @@ def test_relays_with_skewed_clocks_share_the_databases_clock(monkeypatch):
     from django.utils import timezone
 
     events = [add("user:2"), add("user:3")]
-    live = claim.claim_batch("relay-a", 1, 30.0)
+    live = queries.claim_batch("relay-a", 1, 30.0)
     real_now = timezone.now
     monkeypatch.setattr(timezone, "now", lambda: real_now() + datetime.timedelta(hours=1))
 
-    ahead = claim.claim_batch("relay-ahead", 100, 30.0)
+    ahead = queries.claim_batch("relay-ahead", 100, 30.0)
     assert [e.id for e in ahead.events] == [events[1].id]
     assert ahead.expires_at < real_now() + datetime.timedelta(seconds=60)
 
-    claim.mark_retry(ahead, events[1].id, "HTTP 500", delay_seconds=5)
+    queries.mark_retry(ahead, [queries.Failed(events[1].id, "HTTP 500", delay_seconds=5)])
     row = OutboxEvent.objects.get(pk=events[1].pk)
     assert row.available_at < real_now() + datetime.timedelta(seconds=60)
     assert live.events[0].id == events[0].id
@@ -184,16 +184,16 @@ def test_the_sql_claim_rule_and_the_portable_one_agree_on_a_random_outbox(seed, 
                 event.payload["to"] = rng.sample(feeds, rng.randint(1, 2))
                 event.save()
 
-    sql = claim.CLAIMABLE + (claim.BLOCKED_BY_DEAD if block_on_dead else "")
+    sql = queries.CLAIMABLE + (queries.BLOCKED_BY_DEAD if block_on_dead else "")
     with override_settings(FEED_OUTBOX_BLOCK_KEY_ON_DEAD=block_on_dead):
         for api in ("v2", "v3"):
             with connection.cursor() as cursor:
                 cursor.execute(
-                    f"SELECT e.id FROM {claim.TABLE} e WHERE {sql.replace('{table}', claim.TABLE)}",
+                    f"SELECT e.id FROM {queries.TABLE} e WHERE {sql.replace('{table}', queries.TABLE)}",
                     {"api": api},
                 )
                 by_sql = {row[0] for row in cursor.fetchall()}
-            rows = list(claim.claimable("default", timezone.now(), api))
+            rows = list(queries.claimable("default", timezone.now(), api))
             older = OutboxEvent.objects.filter(status="pending", api=api)
             portable = {row.id for row in rows} - blocked_across_keys(rows, older)
 

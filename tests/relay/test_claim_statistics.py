@@ -6,16 +6,16 @@ from contextlib import contextmanager
 import pytest
 from django.db import connection
 
-from relay import claim
+from relay import queries
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
-TABLE = claim.TABLE
+TABLE = queries.TABLE
 
 
 @pytest.fixture(autouse=True)
 def forget_last_analyze(monkeypatch):
-    monkeypatch.setattr(claim, "_last_analyze", {})
+    monkeypatch.setattr(queries, "_last_analyze", {})
 
 
 ROWS = f"""INSERT INTO {TABLE} (kind, feed, ordering_key, aggregate_type, payload, status,
@@ -51,22 +51,22 @@ def first_then_second(call):
         call()
         durations.append(time.monotonic() - started)
     first, second = durations
-    assert second < claim.SLOW_CLAIM_SECONDS, (first, second)
-    if first >= claim.SLOW_CLAIM_SECONDS:
-        assert claim._last_analyze, "a slow claim or park pass must refresh the statistics"
+    assert second < queries.SLOW_CLAIM_SECONDS, (first, second)
+    if first >= queries.SLOW_CLAIM_SECONDS:
+        assert queries._last_analyze, "a slow claim or park pass must refresh the statistics"
 
 
 def test_a_slow_claim_refreshes_the_statistics_once_a_minute():
-    assert claim._analyze_if_slow("default", 0.5) is True
-    assert claim._analyze_if_slow("default", 0.5) is False  # not again within the minute
-    assert claim._analyze_if_slow("default", 0.01) is False
+    assert queries._analyze_if_slow("default", 0.5) is True
+    assert queries._analyze_if_slow("default", 0.5) is False  # not again within the minute
+    assert queries._analyze_if_slow("default", 0.01) is False
 
 
 def test_a_sudden_backlog_on_stale_statistics_is_claimed_fast_after_at_most_one_slow_claim():
     owners = iter(["relay-a", "relay-b"])
 
     def claim_100() -> None:
-        assert len(claim.claim_batch(next(owners), 100, 30)) == 100
+        assert len(queries.claim_batch(next(owners), 100, 30)) == 100
 
     with stats_taken_without_a_backlog_then_one():
         first_then_second(claim_100)
@@ -78,9 +78,9 @@ def test_the_first_claim_of_a_backlog_on_stats_taken_without_one_is_not_quadrati
     # events, so the analyze after a slow claim came minutes late. Computed once, ~50 ms.
     with stats_taken_without_a_backlog_then_one(events=500, feeds=200):
         started = time.monotonic()
-        assert len(claim.claim_batch("relay-a", 100, 30)) == 100
+        assert len(queries.claim_batch("relay-a", 100, 30)) == 100
         elapsed = time.monotonic() - started
-        assert elapsed < 10 * claim.SLOW_CLAIM_SECONDS, elapsed
+        assert elapsed < 10 * queries.SLOW_CLAIM_SECONDS, elapsed
 
 
 def test_a_slow_park_pass_on_stale_statistics_refreshes_them():
@@ -88,4 +88,4 @@ def test_a_slow_park_pass_on_stale_statistics_refreshes_them():
     # without a backlog, while the claims stayed under the threshold, the relay crawled
     # until autovacuum came round.
     with stats_taken_without_a_backlog_then_one():
-        first_then_second(lambda: claim.park("default", "v2"))
+        first_then_second(lambda: queries.park("default", "v2"))

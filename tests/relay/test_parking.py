@@ -1,4 +1,4 @@
-"""Parking (relay.claim.park): events that wait behind older pending events leave the claim's
+"""Parking (relay.queries.park): events that wait behind older pending events leave the claim's
 indexes until those settle. It never changes what is claimable, only what the claim reads."""
 
 import datetime
@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from feed_outbox.models import EventStatus, OutboxEvent
 from feed_outbox.write.outbox import follow_event
-from relay import claim
+from relay import queries
 from tests.factories import OutboxEventFactory
 
 pytestmark = [pytest.mark.postgres]
@@ -41,7 +41,7 @@ def parked():
 
 
 def claimed_ids(limit=100):
-    return sorted(e.id for e in claim.claim_batch("relay-a", limit, 30.0).events)
+    return sorted(e.id for e in queries.claim_batch("relay-a", limit, 30.0).events)
 
 
 def claimable_now(limit=100):
@@ -53,17 +53,17 @@ def claimable_now(limit=100):
 
 
 def deliver(ids):
-    lease = claim.claim_batch("relay-a", 100, 30.0)
+    lease = queries.claim_batch("relay-a", 100, 30.0)
     assert {e.id for e in lease.events} >= set(ids)
-    claim.mark_delivered(lease, ids)
-    claim.release(lease, [e.id for e in lease.events if e.id not in ids])
+    queries.mark_delivered(lease, ids)
+    queries.release(lease, [e.id for e in lease.events if e.id not in ids])
 
 
 @pytest.mark.django_db
 def test_a_key_chain_is_parked_link_by_link_and_released_by_each_delivery():
     first, second, third = (add("user:1", key="k") for _ in range(3))
 
-    assert claim.park() == 2
+    assert queries.park() == 2
     assert parked() == {second.id: first.id, third.id: second.id}
     assert claimable_now() == [first.id]
 
@@ -79,7 +79,7 @@ def test_activities_behind_a_held_follow_wait_parked_and_go_when_it_is_delivered
     tweets = [add("user:2") for _ in range(3)]
     notified = add("user:3", to=["user:2"])  # a `to` copy into the followed feed waits too
 
-    assert claim.park() == 4
+    assert queries.park() == 4
     assert set(parked().values()) == {held.id}
     assert claimable_now() == []
 
@@ -95,28 +95,28 @@ def test_a_follow_parks_behind_the_newest_older_activity_of_the_feed_it_follows(
     tweets = [add("user:2") for _ in range(2)]
     followed = follow("timeline:1", "user:2")
 
-    assert claim.park() == 1
+    assert queries.park() == 1
     assert parked() == {followed.id: tweets[-1].id}
 
 
 @pytest.mark.django_db
 def test_a_park_left_behind_by_a_settlement_outside_the_relay_is_swept():
     first, second = add("user:1", key="k"), add("user:1", key="k")
-    claim.park()
+    queries.park()
     # A blocker settled by hand (raw SQL, a restore): nothing cleared its parks.
     OutboxEvent.objects.filter(pk=first.pk).update(status=EventStatus.DELIVERED)
     assert claimable_now() == []
 
-    assert claim.unpark_orphans() == 1
+    assert queries.unpark_orphans() == 1
     assert claimable_now() == [second.id]
 
 
 @pytest.mark.django_db
 def test_dead_lettering_a_blocker_releases_what_was_parked_behind_it():
     first, second = add("user:1", key="k"), add("user:1", key="k")
-    claim.park()
-    lease = claim.claim_batch("relay-a", 10, 30.0)
-    claim.mark_dead(lease, first.id, "rejected")
+    queries.park()
+    lease = queries.claim_batch("relay-a", 10, 30.0)
+    queries.mark_dead(lease, [queries.Failed(first.id, "rejected")])
 
     assert parked() == {}
     assert claimable_now() == [second.id]
@@ -151,7 +151,7 @@ def test_parking_never_changes_what_is_claimable(seed):
 
     for limit in (5, 100):
         before = claimable_now(limit)
-        claim.park(scan=rng.choice([10, 2000]))
+        queries.park(scan=rng.choice([10, 2000]))
         assert claimable_now(limit) == before, f"seed {seed}, limit {limit}"
     assert parked(), "the workload parked nothing: the test would prove nothing"
 
@@ -161,14 +161,14 @@ def test_a_blocker_settled_while_a_park_pass_holds_it_leaves_nothing_parked():
     """The park pass locks the blockers it parks behind: a relay settling one waits for the
     park to commit and then clears it, so nothing stays parked behind a delivered event."""
     first, second = add("user:1", key="k"), add("user:1", key="k")
-    lease = claim.claim_batch("relay-a", 10, 30.0)
+    lease = queries.claim_batch("relay-a", 10, 30.0)
     assert [e.id for e in lease.events] == [first.id]
     parking, settled = threading.Event(), {}
 
     def park_and_hold():
         try:
             with transaction.atomic():
-                assert claim.park() == 1
+                assert queries.park() == 1
                 parking.set()
                 time.sleep(0.5)
         finally:
@@ -178,7 +178,7 @@ def test_a_blocker_settled_while_a_park_pass_holds_it_leaves_nothing_parked():
         try:
             parking.wait(10)
             started = time.monotonic()
-            claim.mark_delivered(lease, [first.id])
+            queries.mark_delivered(lease, [first.id])
             settled["waited"] = time.monotonic() - started
         finally:
             connection.close()

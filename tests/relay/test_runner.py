@@ -1,5 +1,6 @@
-"""A relay's life as a process: SIGKILL loses nothing, SIGTERM drains, a killed database
-connection is survived, and NOTIFY wakes it long before its polling floor."""
+"""The sidecar's run (relay.runner.Relay.run) as a process: SIGKILL loses nothing, leases are
+renewed while requests run, SIGTERM drains, a killed database connection is survived. How it
+is woken (LISTEN/NOTIFY, polling) is test_wakeup's."""
 
 import signal
 import time
@@ -105,54 +106,3 @@ def test_a_terminated_database_connection_is_reconnected_without_a_crash(
     assert len(user_feed_activities(f"user:{user.pk}")) == 4
     assert "database error" in relay.output()
     assert relay.get("/readyz")[0] == 200
-
-
-def notify(channel="feed_outbox"):
-    with connection.cursor() as cursor:
-        cursor.execute(f"NOTIFY {channel}")
-
-
-def listening():
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT count(*) FROM pg_stat_activity "
-            "WHERE datname = current_database() AND query ILIKE 'LISTEN%%'"
-        )
-        return cursor.fetchone()[0]
-
-
-def test_notify_wakes_an_idle_relay_long_before_its_polling_floor(start_relay, stream_emulator):
-    relay = start_relay("--poll-interval", "30")
-    wait_for(listening)
-    time.sleep(0.3)  # let it finish its first (empty) claim and go to sleep
-    TweetFactory()
-    notify()  # what the write side's trigger sends on insert
-
-    started = time.monotonic()
-    wait_for(lambda: pending() == 0, timeout=10)
-    assert time.monotonic() - started < 5
-    assert relay.proc.poll() is None
-
-
-def test_a_commit_alone_wakes_the_relay_through_the_write_sides_trigger(
-    start_relay, stream_emulator
-):
-    relay = start_relay("--poll-interval", "30")
-    wait_for(listening)
-    time.sleep(0.3)
-
-    TweetFactory()  # no explicit NOTIFY: the statement trigger sends it at commit
-    started = time.monotonic()
-    wait_for(lambda: pending() == 0, timeout=10)
-
-    assert time.monotonic() - started < 5
-    assert relay.proc.poll() is None
-
-
-def test_poll_only_mode_never_listens_and_delivers_by_polling(start_relay, stream_emulator):
-    relay = start_relay("--poll-only", "--poll-interval", "0.3")
-    relay.wait_for_log("poll only")
-    TweetFactory()
-
-    wait_for(lambda: pending() == 0, timeout=10)
-    assert listening() == 0

@@ -1,4 +1,4 @@
-"""Claiming, leasing and settling outbox events: every database operation of the relay.
+"""Every SQL statement of the relay: claiming, leasing, settling and parking outbox events.
 
 Transactions here are short: a claim commits before any Stream call is made, and settling
 only touches rows whose lease token is still the caller's (a stale worker's mark is refused).
@@ -11,18 +11,21 @@ import json
 import logging
 import time
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from django.db import connections, transaction
 from django.db.models import (
+    Case,
     DateTimeField,
     Exists,
     ExpressionWrapper,
     F,
     OuterRef,
     Q,
+    Value,
+    When,
 )
 from django.db.models.functions import Now
 from django.utils import timezone
@@ -268,7 +271,7 @@ def claim_batch(
 # held no backlog make the planner scan the pending index once per candidate (measured: a
 # sudden 3,500-event backlog, 0.5 s a claim) until autovacuum gets round to it: analyze now.
 # A park pass too (9 ms analyzed, 1.5 s a pass on a never-analyzed 2,000-event backlog,
-# every PARK_EVERY, while the claims stayed just under the threshold).
+# every relay.maintenance.PARK_EVERY, while the claims stayed just under the threshold).
 SLOW_CLAIM_SECONDS = 0.2
 ANALYZE_EVERY_SECONDS = 60.0
 _last_analyze: dict[str, float] = {}
@@ -379,25 +382,125 @@ def mark_delivered(
     return done
 
 
-def mark_retry(
-    lease: Lease, event_id: int, error: str, delay_seconds: float, using: str = "default"
-) -> int:
-    """Release an event for another try after ``delay_seconds``; its key waits meanwhile."""
-    return _held(lease, [event_id], using).update(
-        available_at=_at(delay_seconds),
-        last_error=error,
-        **_unleased(),
-    )
+@dataclass(frozen=True)
+class Failed:
+    """One failed event's settlement: its error and, for a retry, the seconds to wait."""
+
+    id: int
+    error: str
+    delay_seconds: float = 0.0
 
 
-def mark_dead(lease: Lease, event_id: int, error: str, using: str = "default") -> int:
-    """Dead-letter an event with its error; later events of its key may proceed."""
+# One statement for every retried (or dead) event of a batch, each row with its own error and
+# backoff: the rows come in as arrays (unnest) joined to the table, as River's BatchCompleter
+# settles a batch's jobs (internal/jobcompleter). RETURNING says which rows were still held,
+# so the completer's metrics and logs stay per event.
+MARK_RETRY = f"""
+UPDATE {TABLE} t
+SET available_at = statement_timestamp() + make_interval(secs => f.delay_seconds),
+    last_error = f.error, lease_owner = '', lease_token = NULL, lease_expires_at = NULL
+FROM unnest(%(ids)s::bigint[], %(errors)s::text[], %(delays)s::double precision[])
+     AS f(id, error, delay_seconds)
+WHERE t.id = f.id AND t.lease_token = %(token)s AND t.status = 'pending'
+RETURNING t.id
+"""
+MARK_DEAD = f"""
+UPDATE {TABLE} t
+SET status = 'dead', last_error = f.error,
+    lease_owner = '', lease_token = NULL, lease_expires_at = NULL
+FROM unnest(%(ids)s::bigint[], %(errors)s::text[]) AS f(id, error)
+WHERE t.id = f.id AND t.lease_token = %(token)s AND t.status = 'pending'
+RETURNING t.id
+"""
+# The portable settlement (SQLite) names each row in a CASE: its statement's parameters are
+# bounded (SQLite before 3.32 takes 999), so a large batch is settled a chunk at a time.
+PORTABLE_CHUNK = 200
+
+
+def mark_retry(lease: Lease, failed: Sequence[Failed], using: str = "default") -> list[int]:
+    """Release events for another try, each after its ``delay_seconds`` and with its error;
+    their keys wait meanwhile. Returns the ids still held by ``lease`` (the others were
+    fenced). One statement for the batch (PostgreSQL)."""
+    if not failed:
+        return []
+    if connections[using].vendor == "postgresql":
+        return _settle_sql(MARK_RETRY, lease, failed, using, delays=True)
     with transaction.atomic(using=using):
-        done = _held(lease, [event_id], using).update(
-            status=EventStatus.DEAD, last_error=error, **_unleased()
+        return _settle_portable(
+            lease,
+            failed,
+            using,
+            available_at=lambda f: _at(f.delay_seconds),
+            last_error=lambda f: Value(f.error),
         )
-        unpark([event_id], using)
+
+
+def mark_dead(lease: Lease, failed: Sequence[Failed], using: str = "default") -> list[int]:
+    """Dead-letter events with their errors; later events of their keys may proceed. Returns
+    the ids still held by ``lease``.
+
+    The status change and the clearing of the parks behind these events commit together
+    (one transaction for the batch's dead, as for its delivered): no committed state leaves
+    an event parked behind a blocker that is no longer pending (it would wait for the orphan
+    sweep), and park()'s FOR SHARE lock on a blocker is waited for by the UPDATE, so the
+    unpark that follows it sees a park committed meanwhile. Metrics and logs are not part of
+    the transaction: the completer writes them after it, per event, from the returned ids."""
+    if not failed:
+        return []
+    with transaction.atomic(using=using):
+        if connections[using].vendor == "postgresql":
+            done = _settle_sql(MARK_DEAD, lease, failed, using, delays=False)
+        else:
+            done = _settle_portable(
+                lease,
+                failed,
+                using,
+                status=lambda f: Value(EventStatus.DEAD.value),
+                last_error=lambda f: Value(f.error),
+            )
+        if done:
+            unpark(done, using)
     return done
+
+
+def _settle_sql(
+    statement: str, lease: Lease, failed: Sequence[Failed], using: str, delays: bool
+) -> list[int]:
+    params: dict[str, Any] = {
+        "ids": [f.id for f in failed],
+        "errors": [f.error for f in failed],
+        "token": lease.token,
+    }
+    if delays:
+        params["delays"] = [float(f.delay_seconds) for f in failed]
+    with connections[using].cursor() as cursor:
+        cursor.execute(statement, params)
+        return sorted(row[0] for row in cursor.fetchall())
+
+
+def _settle_portable(
+    lease: Lease, failed: Sequence[Failed], using: str, **columns: Callable[[Failed], Any]
+) -> list[int]:
+    """One UPDATE per chunk, each row's value in a CASE on its id; the caller's transaction
+    makes the read of the held ids and the write one step (SQLite has one writer)."""
+    done: list[int] = []
+    for start in range(0, len(failed), PORTABLE_CHUNK):
+        chunk = failed[start : start + PORTABLE_CHUNK]
+        held = list(_held(lease, [f.id for f in chunk], using).values_list("id", flat=True))
+        if not held:
+            continue
+        kept = set(held)
+        rows = [f for f in chunk if f.id in kept]
+        values = {
+            name: Case(
+                *(When(id=f.id, then=value(f)) for f in rows),
+                output_field=OutboxEvent._meta.get_field(name),
+            )
+            for name, value in columns.items()
+        }
+        _held(lease, held, using).update(**values, **_unleased())
+        done.extend(held)
+    return sorted(done)
 
 
 def release(lease: Lease, ids: Iterable[int], using: str = "default") -> int:
