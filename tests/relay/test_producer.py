@@ -34,7 +34,7 @@ def producer(stream_emulator):
 def waiting_batch(lease=None, calls=1, deadline=None):
     """A batch in flight whose requests have not finished."""
     lease = lease or queries.claim_batch("producer-test", 10, 30.0)
-    futures = {Future(): Call("add_activities", lease.events) for _ in range(calls)}
+    futures = {Future(): Call("add_activities", lease.events, "add") for _ in range(calls)}
     return Batch(lease, deadline if deadline is not None else time.monotonic() + 30, futures)
 
 

@@ -73,9 +73,9 @@ def finished_batch(delivered=(), retried=(), dead=(), unsent=()):
     for outcome in outcomes:
         future = Future()
         future.set_result([outcome])
-        futures[future] = Call("add_activities", (outcome.event,))
+        futures[future] = Call("add_activities", (outcome.event,), "add")
     if unsent:
-        futures[Future()] = Call("add_activities", tuple(events[r.id] for r in unsent))
+        futures[Future()] = Call("add_activities", tuple(events[r.id] for r in unsent), "add")
     return Batch(lease, time.monotonic() + 30, futures)
 
 
