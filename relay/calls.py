@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from feed_outbox.stream_api.rate_limits import MAX_BATCH
 from feed_outbox.write.outbox import RECONCILE_KEY
 from relay.events import Event
 
@@ -38,3 +40,24 @@ class Outcome:
 def activity(event: Event) -> dict[str, Any]:
     """The activity Stream receives: the payload without the write side's instructions."""
     return {k: v for k, v in event.payload.items() if k != RECONCILE_KEY}
+
+
+def batched(
+    events: Sequence[Event], place: Callable[[Event], tuple[str, Hashable | None]]
+) -> list[tuple[str, list[Event]]]:
+    """Group events into requests of at most MAX_BATCH, in the order of each group's oldest
+    event: ``place`` names an event's endpoint and the key of the events it may share a request
+    with (None: a request of its own). Each delivery's planner says how its API groups."""
+    groups: dict[Hashable, list[Event]] = {}
+    planned: list[tuple[str, list[Event]]] = []
+    for event in events:
+        endpoint, key = place(event)
+        if key is None:
+            planned.append((endpoint, [event]))
+            continue
+        group = groups.get(key)
+        if group is None or len(group) >= MAX_BATCH:
+            group = groups[key] = []
+            planned.append((endpoint, group))
+        group.append(event)
+    return planned

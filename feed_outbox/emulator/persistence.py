@@ -4,7 +4,7 @@ one transaction per flush."""
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 
@@ -40,3 +40,21 @@ class Database:
         if self._db is not None:
             self._db.close()
             self._db = None
+
+
+class Tables:
+    """One API's tables in the file: created on first use over the shared connection
+    (``SCHEMA``, each API's own), then read and written by the subclass."""
+
+    SCHEMA = ""
+
+    def __init__(self, connect: Callable[[], sqlite3.Connection]) -> None:
+        self._connect = connect
+        self._ready = False
+
+    def _db(self) -> sqlite3.Connection:
+        db = self._connect()
+        if not self._ready:
+            db.executescript(self.SCHEMA)
+            self._ready = True
+        return db

@@ -12,10 +12,10 @@ from stream import exceptions as stream_exceptions
 
 from feed_outbox.client import build_client
 from feed_outbox.stream_api.errors import CREDENTIAL_CODES, FEED_CONFIG, names_a_bad_token
-from feed_outbox.stream_api.rate_limits import MAX_BATCH, V2_REQUESTS
+from feed_outbox.stream_api.rate_limits import V2_REQUESTS
 from feed_outbox.write.outbox import RECONCILE_KEY
 from relay.answers import RAW_LIMIT, Answer, json_object, quoted
-from relay.calls import Call, activity
+from relay.calls import Call, activity, batched
 from relay.delivery.base import ResponseObserver
 from relay.events import Event
 
@@ -152,20 +152,13 @@ def plan_calls(events: Sequence[Event]) -> list[Call]:
     A claimed batch never holds two events of one ordering key (the claim only hands out the
     oldest pending event of each key), so grouping cannot reorder a key's events.
     """
-    groups: dict[tuple[str, ...], list[Event]] = {}
-    planned: list[tuple[str, list[Event]]] = []
-    for event in events:
-        endpoint = _endpoint(event)
-        key = _group_key(event, endpoint)
-        if key is None:
-            planned.append((endpoint, [event]))
-            continue
-        group = groups.get(key)
-        if group is None or len(group) >= MAX_BATCH:
-            group = groups[key] = []
-            planned.append((endpoint, group))
-        group.append(event)
+    planned = batched(events, _place)
     return [Call(endpoint, tuple(group), BUCKETS[endpoint]) for endpoint, group in planned]
+
+
+def _place(event: Event) -> tuple[str, tuple[str, ...] | None]:
+    endpoint = _endpoint(event)
+    return endpoint, _group_key(event, endpoint)
 
 
 def call_stream(client: Any, call: Call, pace: Callable[[str], None]) -> None:

@@ -19,7 +19,7 @@ from feed_outbox.client import build_v3_client
 from feed_outbox.stream_api import v3_mapping
 from feed_outbox.stream_api.rate_limits import MAX_BATCH
 from relay.answers import RAW_LIMIT, Answer, json_object, quoted
-from relay.calls import Call, activity
+from relay.calls import Call, activity, batched
 from relay.delivery.base import ResponseObserver
 from relay.events import Event
 
@@ -76,18 +76,7 @@ class V3Delivery:
     def plan_calls(self, events: Sequence[Event]) -> list[Call]:
         # One v3 batch spans feeds (each activity lists its own), so events group by kind
         # only. A claimed batch holds one event per ordering key: grouping cannot reorder one.
-        groups: dict[str, list[Event]] = {}
-        planned: list[tuple[str, list[Event]]] = []
-        for event in events:
-            endpoint = _ENDPOINT.get(event.kind)
-            if endpoint is None:
-                planned.append((f"unknown:{event.kind}", [event]))
-                continue
-            group = groups.get(endpoint)
-            if group is None or len(group) >= MAX_BATCH:
-                group = groups[endpoint] = []
-                planned.append((endpoint, group))
-            group.append(event)
+        planned = batched(events, _place)
         # An unknown kind's call is never sent (send raises): it has no bucket of its own.
         return [Call(name, tuple(group), BUCKETS.get(name, name)) for name, group in planned]
 
@@ -239,3 +228,9 @@ def _target(event: Event) -> str:
 def _copy_limit(event: Event) -> int:
     limit = event.payload.get("activity_copy_limit")
     return V2_COPY_LIMIT if limit is None else int(limit)
+
+
+def _place(event: Event) -> tuple[str, str | None]:
+    """A kind's endpoint, shared by every event of that kind; an unknown kind alone."""
+    endpoint = _ENDPOINT.get(event.kind)
+    return (endpoint, endpoint) if endpoint else (f"unknown:{event.kind}", None)

@@ -5,10 +5,8 @@ from __future__ import annotations
 
 import json
 import logging
-import sqlite3
-from collections.abc import Callable
 
-from ..persistence import committed
+from ..persistence import Tables, committed
 from .errors import ApiError
 from .store import Changes, Store
 
@@ -30,20 +28,11 @@ CREATE TABLE IF NOT EXISTS marks (feed TEXT PRIMARY KEY, seen TEXT NOT NULL, rea
 """
 
 
-class Persistence:
+class Persistence(Tables):
     """Loads, flushes and clears the v2 tables over the file's connection (one thread: the
     emulator's loop)."""
 
-    def __init__(self, connect: Callable[[], sqlite3.Connection]) -> None:
-        self._connect = connect
-        self._ready = False
-
-    def _db(self) -> sqlite3.Connection:
-        db = self._connect()
-        if not self._ready:
-            db.executescript(_SCHEMA)
-            self._ready = True
-        return db
+    SCHEMA = _SCHEMA
 
     def load(self, store: Store) -> None:
         db = self._db()

@@ -17,9 +17,8 @@ import datetime as dt
 import json
 import logging
 import sqlite3
-from collections.abc import Callable
 
-from ..persistence import committed
+from ..persistence import Tables, committed
 from .store import Activity, Feed, Follow, V3Changes, V3Store
 
 log = logging.getLogger("feed_outbox.emulator")
@@ -59,20 +58,11 @@ def _moment(text: str) -> dt.datetime:
     return dt.datetime.fromisoformat(text)
 
 
-class V3Persistence:
+class V3Persistence(Tables):
     """Loads, flushes and clears the ``v3_`` tables over the file's connection, which v2's
     tables share (emulator/persistence.py; one thread: the emulator's loop)."""
 
-    def __init__(self, connect: Callable[[], sqlite3.Connection]) -> None:
-        self._connect = connect
-        self._ready = False
-
-    def _db(self) -> sqlite3.Connection:
-        db = self._connect()
-        if not self._ready:
-            db.executescript(_SCHEMA)
-            self._ready = True
-        return db
+    SCHEMA = _SCHEMA
 
     def load(self, store: V3Store) -> None:
         """Replace ``store``'s state with the file's (its ``changes`` are left to the caller)."""
