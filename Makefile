@@ -10,6 +10,10 @@ BIN := $(VENV)/bin
 STREAM_DJANGO := stream-django==1.8.0
 STAMP := $(VENV)/.installed-$(shell echo '$(STREAM_DJANGO)' | cat pyproject.toml - | cksum | cut -d' ' -f1)
 PYTEST_ARGS ?=
+# pytest-xdist workers of `make test` (each on its own test database, test_<name>_gw0...): the
+# tests mostly wait on PostgreSQL, subprocesses and the emulator, so more workers than cores
+# pay. TEST_WORKERS=0 runs the suite in one process.
+TEST_WORKERS ?= 3
 BENCH_ARGS ?=
 NOX_ARGS ?=
 # pyenv's shims answer `python3.12` with an error unless that version is selected, so nox
@@ -33,7 +37,7 @@ demo: $(STAMP)
 	$(BIN)/python -m sample_app.demo
 
 test: $(STAMP)
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist worksteal $(PYTEST_ARGS)
 
 matrix: $(STAMP)
 	PATH="$(subst $(space),:,$(PYENV_BINS))$(if $(PYENV_BINS),:)$$PATH" $(BIN)/nox $(NOX_ARGS)

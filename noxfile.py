@@ -20,6 +20,9 @@ MATRIX = [("3.11", "5.2"), ("3.12", "6.0"), ("3.13", "6.1")]
 # app and security tests. Chaos, browser, emulator, property and benchmark-harness tests
 # run on the first pair only: they prove the protocol and the processes, not Django.
 SUBSET = ["tests/feed_outbox", "tests/relay", "tests/sample_app", "tests/security"]
+# pytest-xdist workers per session, as `make test` (Makefile's TEST_WORKERS): the tests mostly
+# wait on PostgreSQL, relay subprocesses and the emulator. A later -n after -- wins.
+WORKERS = ["-n", "3", "--dist", "worksteal"]
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/feed_outbox"
 # stream-django 1.8, installed without its pins (its wheel pins Django<5) as `make install`
 # does: outbox_switch_check's tests start a project that still lists it. The Makefile holds the pin.
@@ -49,6 +52,7 @@ def tests(session: nox.Session, django: str) -> None:
         "python",
         "-m",
         "pytest",
+        *WORKERS,
         *(session.posargs or SUBSET),
         env={"DATABASE_URL": session_database_url(session.python, django)},
     )

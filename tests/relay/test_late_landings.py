@@ -26,16 +26,16 @@ def relay_env(landing_seconds):
     }
 
 
-def run_add_then_remove(start_relay, stream_emulator, landing_seconds):
-    """Ten tweets created and deleted; the relay starts while Stream answers too late, and
-    Stream recovers after two seconds. Returns the emulator's log of applied writes."""
+def run_add_then_remove(start_relay, stream_emulator, landing_seconds, latency=LATENCY):
+    """Ten tweets created and deleted; the relay starts while Stream answers ``latency`` s
+    late, and Stream recovers after two seconds. Returns the emulator's log of applied writes."""
     user = UserFactory()
     keys = []
     for i in range(10):
         tweet = Tweet.objects.create(user=user, text=f"gone {i}")
         keys.append(f"sample_app.Tweet:{tweet.pk}")
         tweet.delete()
-    stream_emulator.set_faults(latency_ms=LATENCY * 1000)
+    stream_emulator.set_faults(latency_ms=latency * 1000)
     relay = start_relay(
         "--poll-interval", "0.05", "--retry-backoff", "0.05", env=relay_env(landing_seconds)
     )
@@ -47,7 +47,7 @@ def run_add_then_remove(start_relay, stream_emulator, landing_seconds):
         timeout=60,
         interval=0.1,
     )
-    time.sleep(LATENCY + 0.2)  # anything still in flight at Stream has landed now
+    time.sleep(latency + 0.2)  # anything still in flight at Stream has landed now
     return user, keys, stream_emulator.request_log()
 
 
@@ -70,7 +70,11 @@ def test_without_the_landing_window_a_late_add_resurrects_a_removed_activity(
 ):
     # The control: a landing window shorter than Stream's latency (only the client timeout)
     # lets a key's remove overtake its own late add, as the relay did before causal order across keys.
-    user, keys, log = run_add_then_remove(start_relay, stream_emulator, landing_seconds=0)
+    # Adds land 3 s late here, not 0.8: a relay slowed by a busy host (CI's parallel workers)
+    # still sends its add's retry and the remove before a timed-out add lands.
+    user, keys, log = run_add_then_remove(
+        start_relay, stream_emulator, landing_seconds=0, latency=3.0
+    )
 
     resurrected = [a["foreign_id"] for a in user_feed_activities(f"user:{user.pk}")]
     assert resurrected, "no late add landed after its remove: this test shows nothing"
