@@ -18,8 +18,11 @@ import nox
 MATRIX = [("3.11", "5.2"), ("3.12", "6.0"), ("3.13", "6.1")]
 # What the other pairs run: the write side and read side (tests/feed_outbox), relay, sample
 # app and security tests. Chaos, browser, emulator, property and benchmark-harness tests
-# run on the first pair only: they prove the protocol and the processes, not Django.
+# run on the first pair only: they prove the protocol and the processes, not Django. So do
+# the tests marked slow (several relay processes, thousands of rows, memory at scale, the demo
+# as a whole): the first pair runs them, the other pairs run the rest of the subset.
 SUBSET = ["tests/feed_outbox", "tests/relay", "tests/sample_app", "tests/security"]
+SUBSET_MARKS = ["-m", "not slow"]
 # pytest-xdist workers per session, as `make test` (Makefile's TEST_WORKERS): the tests mostly
 # wait on PostgreSQL, relay subprocesses and the emulator. A later -n after -- wins.
 WORKERS = ["-n", "3", "--dist", "worksteal"]
@@ -53,6 +56,6 @@ def tests(session: nox.Session, django: str) -> None:
         "-m",
         "pytest",
         *WORKERS,
-        *(session.posargs or SUBSET),
+        *(session.posargs or [*SUBSET_MARKS, *SUBSET]),
         env={"DATABASE_URL": session_database_url(session.python, django)},
     )

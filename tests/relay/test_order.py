@@ -14,6 +14,7 @@ def all_settled():
     return not OutboxEvent.objects.filter(status=EventStatus.PENDING).exists()
 
 
+@pytest.mark.slow
 def test_three_relays_apply_each_objects_events_in_commit_order(
     start_relay, stream_emulator, user_feed_activities
 ):

@@ -186,6 +186,7 @@ def test_a_batch_that_fails_for_a_retryable_reason_fails_whole():
     assert [o.ok for o in outcomes] == [False, False] and len(sent) == 1
 
 
+@pytest.mark.slow
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_a_backlog_drains_under_compressed_stream_limits_without_a_surfaced_failure(
@@ -241,6 +242,7 @@ def _spend_the_upsert_window(client, budget: int, keep: float) -> float:
     raise AssertionError("the emulator never answered 429")
 
 
+@pytest.mark.slow
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_v3_429s_are_waited_out_until_their_reset_without_spending_attempts(stream_emulator):

@@ -119,6 +119,7 @@ def emulator_elsewhere():
         yield url
 
 
+@pytest.mark.slow
 def test_reconcile_memory_does_not_grow_with_the_number_of_feeds(emulator_elsewhere, monkeypatch):
     from feed_outbox.operations import reconcile as module
     from feed_outbox.testing import drain_outbox

@@ -46,6 +46,7 @@ def waiting_on_a_lock():
         return cursor.fetchone()[0] > 0
 
 
+@pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 def test_backfill_of_10000_rows_survives_a_kill_and_queues_each_row_once(
     subprocess_env, python, run_command
