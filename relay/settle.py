@@ -118,7 +118,7 @@ class Settler:
             result.delivered = queries.mark_delivered(
                 lease, [e.id for e in delivered], opts.using, refund=batch.probe
             )
-            self._count(delivered, "delivered", result.delivered)
+            self._count(delivered[: result.delivered], "delivered", len(delivered))
         failures = [o for o in outcomes if not o.ok]
         shared = shared_configuration_failure(
             [o.error for o in failures], len(lease), self.pause.key if self.pause.paused else None
@@ -185,7 +185,7 @@ class Settler:
         failed = [queries.Failed(event.id, decision.message) for event, decision in dead]
         done = set(queries.mark_dead(lease, failed, self.options.using))
         result.dead += len(done)
-        self._count(_settled_first([e for e, _ in dead], done), "dead", len(done))
+        self._count([e for e, _ in dead if e.id in done], "dead", len(dead))
         for event, decision in dead:
             logger.warning(
                 "dead-lettered event %d (%s %s, %s) after %d attempts: %s",
@@ -206,7 +206,7 @@ class Settler:
         ]
         done = set(queries.mark_retry(lease, failed, self.options.using))
         result.retried += len(done)
-        self._count(_settled_first([e for e, _ in retried], done), "retried", len(done))
+        self._count([e for e, _ in retried if e.id in done], "retried", len(retried))
         for event, decision in retried:
             logger.debug(
                 "event %d will be retried in %.1fs: %s", event.id, decision.delay, decision.message
@@ -259,17 +259,13 @@ class Settler:
             )
         self.metrics.set_gauge(PAUSED, 1)
 
-    def _count(self, events: list[Event], outcome: str, settled: int) -> None:
-        if settled != len(events):
+    def _count(self, settled: list[Event], outcome: str, of: int) -> None:
+        """Count the ``settled`` events of ``of`` a statement was given; the rest are fenced."""
+        if len(settled) != of:
             # Another relay took the lease over (ours expired): its settlement counts.
-            lost = len(events) - settled
-            logger.warning("%d of %d events were no longer ours to settle", lost, len(events))
+            lost = of - len(settled)
+            logger.warning("%d of %d events were no longer ours to settle", lost, of)
             self.metrics.events("any", "fenced", lost)
-            events = events[:settled]
-        for event in events:
+        for event in settled:
             self.metrics.events(event.kind, outcome)
 
-
-def _settled_first(events: list[Event], settled: set[int]) -> list[Event]:
-    """``events`` with the ones a statement settled first (Settler._count counts a prefix)."""
-    return [e for e in events if e.id in settled] + [e for e in events if e.id not in settled]
