@@ -29,8 +29,10 @@ from feed_outbox.models import ACTIVITY_KINDS, FOLLOW_KINDS
 def activity_feeds_of(kind: str, feed: str, payload: Mapping[str, Any]) -> list[str]:
     """The feeds an activity event adds to or removes from: its feed and its ``to`` targets.
 
-    A remove names only its feed; Stream removes the `to` copies and
-    followers' copies with it (Stream's v2 remove semantics, as ``feed_outbox/emulator`` implements them).
+    A remove names only its feed; Stream removes the `to` copies and followers' copies with
+    it ("If initial activity is removed from the origin feed, it's also removed from all TO
+    targeted feeds and origin feed followers": Stream's v2 docs, Targeting with TO Field,
+    https://getstream.io/activity-feeds/docs/node/v2/targeting/).
     """
     if kind not in ACTIVITY_KINDS:
         return []

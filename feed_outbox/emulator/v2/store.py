@@ -244,7 +244,9 @@ class Store:
         self.record("add_to_many", None, self.activities[aid], target=",".join(feeds))
 
     def remove(self, fid: str, aid: str) -> None:
-        """Remove from `fid`, from its followers' copies, and from the `to` targets it fanned to."""
+        """Remove from `fid`, from its followers' copies, and from the `to` targets it fanned to
+        (Stream's v2 docs, "Targeting with TO Field": a removal from the origin feed also
+        removes the activity from all TO targeted feeds and origin feed followers)."""
         feed = self.feed(fid, create=False)
         if feed is None or aid not in feed.entries:
             # logged all the same: order checks need to see a remove that arrived too early
