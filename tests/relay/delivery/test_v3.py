@@ -42,6 +42,83 @@ def test_events_group_by_kind_across_feeds_in_batches_of_100_with_their_operatio
     ]
 
 
+def _sent(body):
+    """A body as the SDK sends it: without its None values (getstream/base.py, _strip_none)."""
+    if isinstance(body, dict):
+        return {k: _sent(v) for k, v in body.items() if v is not None}
+    if isinstance(body, list):
+        return [_sent(v) for v in body]
+    return body
+
+
+def test_each_prepared_body_is_what_the_sdks_request_models_encode():
+    from getstream import models as m
+
+    from relay.delivery import v3
+
+    adds = [
+        event(
+            1,
+            feed="user:1",
+            foreign_id="sample_app.Tweet:1",
+            verb="tweet",
+            actor="auth.User:1",
+            object="sample_app.Tweet:1",
+            time="2026-01-01T00:00:00.000000",
+            to=["timeline:2", "notification:3"],
+            target=None,
+            extra={"tags": ["a", None], "n": 1.5, "nested": {"x": None, "y": True}},
+        ),
+        event(2, feed="user:b_2", foreign_id="x:2", actor="auth.User:b 2", text="é ✓"),
+    ]
+    follows = [
+        event(3, "follow", feed="timeline:1", target="user:2"),
+        event(4, "follow", feed="timeline:1", target="user:3", activity_copy_limit=0),
+    ]
+    unfollows = [
+        event(5, "unfollow", feed="timeline:1", target="user:2", keep_history=True),
+        event(6, "unfollow", feed="timeline:1", target="user:3"),
+    ]
+    ids = ["a", "b"]
+    fids = ["user:1", "timeline:b_2", "notification:x"]
+
+    upsert = v3.upsert_body(adds)
+    assert _sent(upsert) == _sent(
+        m.UpsertActivitiesRequest(
+            activities=[m.ActivityRequest(**a) for a in upsert["activities"]]
+        ).to_dict()
+    )
+    assert upsert["activities"][0]["custom"]["extra"]["tags"] == ["a", None]
+    assert _sent(v3.delete_body(ids)) == _sent(
+        m.DeleteActivitiesRequest(ids=ids, hard_delete=True).to_dict()
+    )
+    assert _sent(v3.follow_body(follows)) == _sent(
+        m.FollowBatchRequest(
+            follows=[
+                m.FollowRequest(source="timeline:1", target="user:2", activity_copy_limit=100),
+                m.FollowRequest(source="timeline:1", target="user:3", activity_copy_limit=0),
+            ]
+        ).to_dict()
+    )
+    assert _sent(v3.unfollow_body(unfollows)) == _sent(
+        m.UnfollowBatchRequest(
+            follows=[
+                m.UnfollowPair(source="timeline:1", target="user:2", keep_history=True),
+                m.UnfollowPair(source="timeline:1", target="user:3", keep_history=False),
+            ]
+        ).to_dict()
+    )
+    assert _sent(v3.create_feeds_body(fids)) == _sent(
+        m.CreateFeedsBatchRequest(
+            feeds=[
+                m.FeedRequest(feed_group_id="user", feed_id="1", created_by_id="1"),
+                m.FeedRequest(feed_group_id="timeline", feed_id="b_2", created_by_id="b_2"),
+                m.FeedRequest(feed_group_id="notification", feed_id="x", created_by_id="x"),
+            ]
+        ).to_dict()
+    )
+
+
 def answer(status, code, message="detail", body=True):
     raw = json.dumps({"code": code, "message": message, "StatusCode": status}) if body else "<html>"
     return StreamApiException(status_code=status, code=code, message=message, raw_response_body=raw)
