@@ -30,7 +30,8 @@ class Delivery(Protocol):
     api: str
 
     def build_client(self) -> Any:
-        """A new client with its own HTTP connection pool (one per pool thread)."""
+        """The client a pool thread sends with: v2's a new one per thread (its own HTTP
+        session), v3's one shared by every thread (an httpx pool, relay.delivery.v3)."""
 
     def observe_responses(self, client: Any, observe: ResponseObserver) -> None:
         """Call ``observe(response)`` after every HTTP response of ``client`` (rate-limit

@@ -119,6 +119,30 @@ def test_each_prepared_body_is_what_the_sdks_request_models_encode():
     )
 
 
+def test_v3_pool_threads_share_a_client_up_to_its_connections_with_one_hook_per_pool():
+    from feed_outbox.client import build_v3_client
+
+    built = []
+
+    def build():
+        client = build_v3_client(api_key="k", api_secret="s", base_url="http://localhost:1")
+        client.max_conns_per_host = 3  # as if configured so: read from the client it built
+        built.append(client)
+        return client
+
+    delivery = V3Delivery(build)
+    handed = [delivery.build_client() for _ in range(4)]
+    assert handed[:3] == [built[0]] * 3 and handed[3] is built[1] and len(built) == 2
+    client = built[0]
+    hooks = client.feeds.client.event_hooks["response"]
+    first_pool, second_pool = [], []
+    for _ in range(3):  # each thread of the first pool
+        delivery.observe_responses(client, first_pool.append)
+    assert hooks.count(first_pool.append) == 1
+    delivery.observe_responses(client, second_pool.append)  # the relay's next run
+    assert first_pool.append not in hooks and hooks.count(second_pool.append) == 1
+
+
 def answer(status, code, message="detail", body=True):
     raw = json.dumps({"code": code, "message": message, "StatusCode": status}) if body else "<html>"
     return StreamApiException(status_code=status, code=code, message=message, raw_response_body=raw)
