@@ -1,24 +1,43 @@
-"""Feeds v2 and v3 side by side: relay throughput and commit-to-feed latency, one run.
+"""Feeds v2 and v3 side by side: relay throughput, relay CPU and commit-to-feed latency, one run.
 
 Run: python -m tests.benchmarks.bench_v3 [--quick] [--json PATH]
+
 Throughput: a backlog of N adds over 200 feeds (one INSERT per API, then ANALYZE), drained by
-``python -m relay --once --api v2`` and then ``--api v3`` (each a process, startup included).
-v3 also creates each feed once (CreateFeedsBatch) before its first activity. Latency: tweets
-saved one at a time with a sidecar relay per API running (``python -m relay``, LISTEN/NOTIFY),
-from the commit to the moment a read of the author feed through each API's SDK shows it.
+``python -m relay --once --api v2`` and then ``--api v3`` (each a process, startup included:
+v3's takes the getstream SDK's import, and creates each feed once, CreateFeedsBatch, before
+its first activity). Alternated v2, v3 in each of the runs.
+
+Relay CPU: the relay process's own user + sys seconds (``os.wait4`` on it, never the
+emulator's, which shares the machine), per 1,000 events, startup included. Startup alone is
+an ``--once`` run on an empty outbox (also printed), and "after startup" is the drain's CPU
+less that run's, per 1,000 events: what one more event costs, apart from a fixed cost.
+
+Commit-to-feed: a sidecar relay per API (``python -m relay``, LISTEN/NOTIFY) while tweets are
+saved one at a time, 50-150 ms apart (each save commits a row per API). Each figure is the
+emulator's write-log time of the activity (``/_emulator/log`` for v2, ``?api=v3`` for v3:
+both stores log every applied write with its foreign_id and ``at``, the emulator's
+``time.time()``) minus the time the save's commit returned (this process's ``time.time()``;
+one machine, one clock), as tests/benchmarks/bench_latency.py measures. Nothing polls while
+it runs, so neither API's reads nor the other API's polling are in the other's figure.
 """
 
 from __future__ import annotations
 
+import json
 import os
+import random
 import subprocess
 import sys
+import tempfile
 import time
+import urllib.request
 
 from tests.benchmarks import _harness as h
 
+FEEDS = 200
 
-def _backlog(n: int, api: str) -> None:
+
+def _backlog(n: int, api: str, tag: str) -> None:
     from django.db import connection
 
     from feed_outbox.models import EventKind, OutboxEvent
@@ -27,14 +46,14 @@ def _backlog(n: int, api: str) -> None:
     events = [
         new_event(
             EventKind.ADD,
-            f"user:b{i % 200}",
-            f"bench.Item:{api}{i}",
+            f"user:b{i % FEEDS}",
+            f"bench.Item:{api}{tag}{i}",
             "bench",
             {
-                "actor": f"auth.User:{i % 200}",
+                "actor": f"auth.User:{i % FEEDS}",
                 "verb": "tweet",
                 "object": f"bench.Item:{i}",
-                "foreign_id": f"bench.Item:{api}{i}",
+                "foreign_id": f"bench.Item:{api}{tag}{i}",
                 "time": "2026-01-01T00:00:00.000000",
             },
         )
@@ -48,37 +67,85 @@ def _backlog(n: int, api: str) -> None:
         cursor.execute(f"ANALYZE {OutboxEvent._meta.db_table}")
 
 
-def _drain(api: str, env: dict) -> float:
-    started = time.monotonic()
-    subprocess.run(
-        [sys.executable, "-m", "relay", "--once", "--api", api, "--batch-size", "100"],
-        env=env,
-        check=True,
-        capture_output=True,
-    )
-    return time.monotonic() - started
+def _drain(api: str, env: dict) -> tuple[float, float]:
+    """Wall seconds and the relay process's own CPU seconds (user + sys) of one ``--once``."""
+    command = [sys.executable, "-m", "relay", "--once", "--api", api, "--batch-size", "100"]
+    with tempfile.TemporaryFile() as output:
+        started = time.monotonic()
+        proc = subprocess.Popen(command, env=env, stdout=output, stderr=subprocess.STDOUT)
+        _pid, status, usage = os.wait4(proc.pid, 0)
+        wall = time.monotonic() - started
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        if proc.returncode:
+            output.seek(0)
+            sys.stderr.write(output.read().decode(errors="replace")[-4000:])
+            raise subprocess.CalledProcessError(proc.returncode, command)
+    return wall, usage.ru_utime + usage.ru_stime
 
 
-def _visible(api: str, feed: str, foreign_id: str) -> bool:
-    from django.test import override_settings
+def _log(base_url: str, api: str) -> dict[str, float]:
+    """foreign_id -> when the emulator first applied it (a retried write logs again)."""
+    url = f"{base_url}/_emulator/log?api={api}"
+    with urllib.request.urlopen(url, timeout=30) as response:
+        rows = json.loads(response.read())["log"]
+    applied: dict[str, float] = {}
+    for row in rows:
+        if row["op"] == "add_activity" and row["foreign_id"] not in applied:
+            applied[row["foreign_id"]] = row["at"]
+    return applied
 
-    from feed_outbox.feed_manager import feed_manager
 
-    slug, user_id = feed.split(":")
-    with override_settings(FEED_OUTBOX_READ_API=api):
-        rows = feed_manager.get_feed(slug, user_id).get(limit=5)["results"]
-    return any(r.get("foreign_id") == foreign_id for r in rows)
+def _latency(base_url: str, env: dict, samples: int) -> dict[str, list[float]]:
+    from django.contrib.auth import get_user_model
+
+    from feed_outbox.models import EventStatus, OutboxEvent
+    from sample_app.models import Tweet
+
+    author = get_user_model().objects.create(username="bench-author")
+    relays = [
+        subprocess.Popen(
+            [sys.executable, "-m", "relay", "--api", api, "--poll-interval", "0.5"],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for api in ("v2", "v3")
+    ]
+    try:
+        time.sleep(3)  # both relays listening
+        committed: dict[str, float] = {}
+        for i in range(samples):
+            tweet = Tweet.objects.create(user=author, text=f"latency {i}")  # autocommit
+            committed[f"sample_app.Tweet:{tweet.pk}"] = time.time()
+            time.sleep(random.uniform(0.05, 0.15))
+        deadline = time.monotonic() + 60
+        while OutboxEvent.objects.filter(status=EventStatus.PENDING).exists():
+            if time.monotonic() > deadline:
+                raise RuntimeError("the relays did not deliver every tweet within 60 s")
+            time.sleep(0.1)
+    finally:
+        for relay in relays:
+            relay.terminate()
+            relay.wait(timeout=15)
+    latencies = {}
+    for api in ("v2", "v3"):
+        applied = _log(base_url, api)
+        latencies[api] = [(applied[key] - at) * 1000 for key, at in committed.items()]
+    return latencies
 
 
 def main() -> int:
     args = h.parser(__doc__).parse_args()
     events = 2_000 if args.quick else 10_000
     samples = 10 if args.quick else 50
+    runs = 1 if args.quick else 3
     result: dict = {
         "bench": "bench_v3",
-        "title": f"Feeds v2 vs v3 ({events} adds, {samples} latency samples)",
+        "title": f"Feeds v2 vs v3 ({events:,} adds over {FEEDS} feeds, {samples} latency samples)",
         "figures": {},
+        "ratios": {},
     }
+    figures, ratios = result["figures"], result["ratios"]
     with h.emulator() as url, h.scratch_database(h.database_url("v3")) as db:
         os.environ["FEED_OUTBOX_STREAM_API"] = "v2+v3"
         h.setup_django(db, url)
@@ -86,43 +153,49 @@ def main() -> int:
 
         settings.FEED_OUTBOX_STREAM_API = "v2+v3"
         env = {**os.environ, "DJANGO_SETTINGS_MODULE": "sample_app.settings"}
+        rate: dict[str, list[float]] = {"v2": [], "v3": []}
+        cpu: dict[str, list[float]] = {"v2": [], "v3": []}
+        startup: dict[str, list[float]] = {"v2": [], "v3": []}
+        marginal: dict[str, list[float]] = {"v2": [], "v3": []}
+        for run in range(runs):
+            for api in ("v2", "v3"):
+                _wall, idle_cpu = _drain(api, env)  # nothing to deliver: startup alone
+                _backlog(events, api, f"r{run}-")
+                seconds, used = _drain(api, env)
+                rate[api].append(events / seconds)
+                cpu[api].append(used / events * 1000)
+                startup[api].append(idle_cpu)
+                marginal[api].append((used - idle_cpu) / events * 1000)
         for api in ("v2", "v3"):
-            _backlog(events, api)
-            seconds = _drain(api, env)
-            result["figures"][f"throughput {api}"] = h.summary([events / seconds], "events/s")
-        from django.contrib.auth import get_user_model
-
-        from sample_app.models import Tweet
-
-        author = get_user_model().objects.create(username="bench-author")
-        relays = [
-            subprocess.Popen(
-                [sys.executable, "-m", "relay", "--api", api, "--poll-interval", "0.5"],
-                env=env,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
+            figures[f"throughput {api} (startup included)"] = h.summary(rate[api], "events/s")
+        for api in ("v2", "v3"):
+            figures[f"relay CPU per 1,000 events {api} (startup included)"] = h.summary(
+                cpu[api], "s"
             )
-            for api in ("v2", "v3")
-        ]
-        try:
-            time.sleep(3)  # both relays listening
-            lat: dict[str, list[float]] = {"v2": [], "v3": []}
-            for i in range(samples):
-                tweet = Tweet.objects.create(user=author, text=f"latency {i}")
-                committed = time.monotonic()
-                key = f"sample_app.Tweet:{tweet.pk}"
-                pending = {"v2", "v3"}
-                while pending and time.monotonic() - committed < 10:
-                    for api in list(pending):
-                        if _visible(api, f"user:{author.pk}", key):
-                            lat[api].append((time.monotonic() - committed) * 1000)
-                            pending.discard(api)
-            for api, values in lat.items():
-                result["figures"][f"commit-to-feed {api}"] = h.summary(values, "ms")
-        finally:
-            for relay in relays:
-                relay.terminate()
-                relay.wait(timeout=15)
+        for api in ("v2", "v3"):
+            figures[f"relay CPU, startup alone {api} (empty outbox)"] = h.summary(
+                startup[api], "s"
+            )
+        for api in ("v2", "v3"):
+            figures[f"relay CPU per 1,000 events {api} after startup"] = h.summary(
+                marginal[api], "s"
+            )
+        latency = _latency(url, env, samples)
+        for api in ("v2", "v3"):
+            figures[f"commit-to-feed {api}"] = h.summary(latency[api], "ms")
+
+        def each_run(of: dict[str, list[float]]) -> list[float]:
+            return [v3 / v2 for v2, v3 in zip(of["v2"], of["v3"], strict=True)]
+
+        ratios["throughput v3 / v2"] = h.summary(each_run(rate), "×", {"op": ">=", "value": 1.0})
+        ratios["relay CPU per event v3 / v2"] = h.summary(
+            each_run(cpu), "×", {"op": "<=", "value": 1.2}
+        )
+        ratios["relay CPU per event v3 / v2 after startup"] = h.summary(each_run(marginal), "×")
+        p50 = {api: [h.percentile(values, 50)] for api, values in latency.items()}
+        ratios["commit-to-feed p50 v3 / v2"] = h.summary(
+            each_run(p50), "×", {"op": "<=", "value": 1.2}
+        )
     h.emit(result, args.json)
     return 0
 
