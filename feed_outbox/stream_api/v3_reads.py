@@ -68,7 +68,11 @@ class V3Feed:
         cursor: str | None = None
         passed = id_lt is None
         while True:
-            data = self._page(PAGE, cursor)
+            # Pages of what the answer still needs: the SDK decodes every activity of a page
+            # into its models (~1 ms of CPU each), so a read of 5 must not fetch 100. Until
+            # id_lt is passed nothing of a page is kept: full pages.
+            size = min(PAGE, max(1, wanted - len(results))) if passed else PAGE
+            data = self._page(size, cursor)
             for item in self._items(data):
                 if passed:
                     results.append(item)
