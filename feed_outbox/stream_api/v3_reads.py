@@ -21,6 +21,10 @@ from typing import Any
 from feed_outbox.stream_api import v3_mapping
 
 PAGE = 100  # v3's page size cap for feed reads
+# The getstream SDK's get_or_create_feed (GetOrCreateFeed): its path, sent through the SDK's
+# own post (relay/delivery/v3.py says why and how) so that the answer stays JSON: decoding it
+# into the SDK's models cost ~1 ms of CPU an activity, and as_v2 reads the JSON alike.
+FEED_PATH = "/api/v2/feeds/feed_groups/{feed_group_id}/feeds/{feed_id}"
 FOLLOWS_PAGE = 100  # and for QueryFollows ("Max limit allowed by API", users' code; unverified)
 # v2's "every group" values of mark_seen / mark_read (stream-python sends them as given)
 _ALL = ("true", "current", "1")
@@ -41,13 +45,12 @@ class V3Feed:
     def __repr__(self) -> str:
         return f"<V3Feed {self.id}>"
 
-    def _page(self, limit: int, cursor: str | None) -> Any:
-        return self.client.feeds.get_or_create_feed(
-            self.slug,
-            self.user_id,
-            user_id=v3_mapping.feed_owner(self.id),
-            limit=limit,
-            next=cursor,
+    def _page(self, limit: int, cursor: str | None) -> dict[str, Any]:
+        """A GetOrCreateFeedResponse as JSON; the body is its GetOrCreateFeedRequest's."""
+        return self.client.feeds.post(
+            FEED_PATH,
+            path_params={"feed_group_id": self.slug, "feed_id": self.user_id},
+            json={"user_id": v3_mapping.feed_owner(self.id), "limit": limit, "next": cursor},
         ).data
 
     def get(
@@ -68,8 +71,7 @@ class V3Feed:
         cursor: str | None = None
         passed = id_lt is None
         while True:
-            # Pages of what the answer still needs: the SDK decodes every activity of a page
-            # into its models (~1 ms of CPU each), so a read of 5 must not fetch 100. Until
+            # Pages of what the answer still needs: a read of 5 must not fetch 100. Until
             # id_lt is passed nothing of a page is kept: full pages.
             size = min(PAGE, max(1, wanted - len(results))) if passed else PAGE
             data = self._page(size, cursor)
@@ -78,13 +80,13 @@ class V3Feed:
                     results.append(item)
                 elif item["id"] == id_lt:
                     passed = True
-            cursor = getattr(data, "next", None)
+            cursor = data.get("next")
             if len(results) >= wanted or not cursor:
                 break
         body: dict[str, Any] = {"results": results[offset:wanted], "next": ""}
-        status = getattr(data, "notification_status", None)
+        status = data.get("notification_status")
         if status is not None:
-            body["unseen"], body["unread"] = status.unseen, status.unread
+            body["unseen"], body["unread"] = status["unseen"], status["unread"]
         self.mark(seen=mark_seen, read=mark_read)
         return body
 
@@ -104,11 +106,11 @@ class V3Feed:
             user_id=v3_mapping.feed_owner(self.id),
         )
 
-    def _items(self, data: Any) -> list[dict]:
-        groups = getattr(data, "aggregated_activities", None) or []
+    def _items(self, data: dict[str, Any]) -> list[dict]:
+        groups = data.get("aggregated_activities") or []
         if groups:
             return [_group(self.id, g) for g in groups]
-        return [v3_mapping.as_v2(a, _origin(a)) for a in getattr(data, "activities", None) or []]
+        return [v3_mapping.as_v2(a, _origin(a)) for a in data.get("activities") or []]
 
     def following(
         self, offset: int = 0, limit: int = 25, feeds: Iterable[str] | None = None, **_: Any
@@ -190,17 +192,21 @@ def _origin(activity: Any) -> str | None:
     return None
 
 
-def _group(feed: str, group: Any) -> dict:
-    activities = [v3_mapping.as_v2(a) for a in group.activities or []]
+def _group(feed: str, group: dict[str, Any]) -> dict:
+    """An AggregatedActivityResponse (JSON) as a v2 group; its times as datetimes, decoded as
+    the SDK's model decodes them (getstream.utils.datetime_from_unix_ns)."""
+    from getstream.utils import datetime_from_unix_ns
+
+    activities = [v3_mapping.as_v2(a) for a in group.get("activities") or []]
     return {
-        "id": group.group,
-        "group": group.group,
+        "id": group["group"],
+        "group": group["group"],
         "verb": activities[0]["verb"] if activities else None,
-        "activity_count": group.activity_count,
-        "actor_count": group.user_count,
+        "activity_count": group["activity_count"],
+        "actor_count": group["user_count"],
         "activities": activities,
-        "is_seen": bool(group.is_seen),
-        "is_read": bool(group.is_read),
-        "created_at": group.created_at,
-        "updated_at": group.updated_at,
+        "is_seen": bool(group.get("is_seen")),
+        "is_read": bool(group.get("is_read")),
+        "created_at": datetime_from_unix_ns(group.get("created_at")),
+        "updated_at": datetime_from_unix_ns(group.get("updated_at")),
     }
