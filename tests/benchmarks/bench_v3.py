@@ -112,7 +112,15 @@ def _latency(base_url: str, env: dict, samples: int) -> dict[str, list[float]]:
         for api in ("v2", "v3")
     ]
     try:
-        time.sleep(3)  # both relays listening
+        # Both relays started and listening: a first tweet reached both APIs. A fixed sleep
+        # is not enough on a loaded host (v3's startup imports the getstream SDK), and the
+        # first samples would measure a relay's startup.
+        ready = f"sample_app.Tweet:{Tweet.objects.create(user=author, text='warm-up').pk}"
+        deadline = time.monotonic() + 60
+        while not all(ready in _log(base_url, api) for api in ("v2", "v3")):
+            if time.monotonic() > deadline:
+                raise RuntimeError("the relays did not deliver a first tweet within 60 s")
+            time.sleep(0.2)
         committed: dict[str, float] = {}
         for i in range(samples):
             tweet = Tweet.objects.create(user=author, text=f"latency {i}")  # autocommit
