@@ -6,6 +6,7 @@ import contextlib
 import contextvars
 import datetime
 import logging
+import operator
 from collections.abc import Iterable, Iterator, Mapping
 from functools import cache, lru_cache
 from types import MappingProxyType
@@ -252,10 +253,10 @@ def _insert(
     """One INSERT of ``events`` (one row per API of ``apis``, default FEED_OUTBOX_STREAM_API)
     on ``using``; the given events come back saved, with their ids (their first API's rows).
 
-    On PostgreSQL this skips the ORM's compiler (the SQL is built once per row count) and
-    prepares only the values that need it: most of the Python cost of an outbox row. The same
-    statement first takes the transaction-scoped advisory locks of feed_outbox.write.causality, so
-    an event that must follow a concurrent writer's event also gets a later id.
+    On PostgreSQL this skips the ORM's compiler (the SQL is built once per shape) and prepares
+    only the values that need it: most of the Python cost of an outbox row. The same statement
+    first takes the transaction-scoped advisory locks of feed_outbox.write.causality, so an
+    event that must follow a concurrent writer's event also gets a later id.
     """
     if not events:
         return events
@@ -266,27 +267,28 @@ def _insert(
         # SQLite writes one transaction at a time: ids are in commit order already.
         OutboxEvent.objects.using(using).bulk_create(events)
         return given
-    plan = _insert_plan()
     rows = []
     with connection.cursor() as cursor:
         for start in range(0, len(events), MAX_ROWS_PER_INSERT):
             chunk = events[start : start + MAX_ROWS_PER_INSERT]
-            params = [
+            written = _written(chunk)
+            plan = _plan(written)
+            # The locks of the whole write go with its first statement: taken in one order.
+            locks = lock_plan(events) if start == 0 else []
+            kinds: tuple[bool, ...] | None = tuple(exclusive for _, exclusive in locks)
+            if len(locks) > INLINE_LOCKS:
+                params: list[Any] = [[feed for feed, _ in locks], list(kinds)]
+                kinds = None  # the arrays' form: one SQL text whatever the number of locks
+            else:
+                params = [feed for feed, _ in locks]
+            params += [
                 field.get_db_prep_save(getattr(event, field.attname), connection)
                 if prepare
                 else getattr(event, field.attname)
                 for event in chunk
                 for field, prepare in plan
             ]
-            # The locks of the whole write go with its first statement: taken in one order.
-            locks = lock_plan(events) if start == 0 else []
-            kinds = tuple(exclusive for _, exclusive in locks)
-            if len(chunk) * len(locks) > PER_ROW_LOCKS:
-                params += [[feed for feed, _ in locks], list(kinds)]
-                kinds = None  # the InitPlan form: each lock taken once
-            else:
-                params += [feed for feed, _ in locks]
-            cursor.execute(_insert_sql(connection, len(chunk), kinds), params)
+            cursor.execute(_insert_sql(connection, len(chunk), kinds, written), params)
             rows += cursor.fetchall()
     for event, (pk,) in zip(events, rows, strict=True):
         event.pk = pk
@@ -299,19 +301,22 @@ def _insert(
 #: never meet an application's own one-key locks. crc32("feed_outbox") as a signed int4.
 LOCK_NAMESPACE = -1_463_442_044
 
-# Lock before the rows get their ids. A small write names its locks in WHERE: evaluated for
-# each row before the row's projection (and its nextval), so the first row takes every lock
-# before the first id; the later rows take them again, which a transaction-scoped lock makes
-# a no-op. A larger write uses an uncorrelated subquery, an InitPlan the one-time filter runs
-# once before the first row: each lock once, but the subquery costs a save about 0.1 ms more
-# (tests/benchmarks/bench_save.py). Activity events lock their feeds shared (they commute),
-# follows the followed feed exclusively.
-PER_ROW_LOCKS = 16  # rows × locks up to which a write names its locks in WHERE
+# Lock before the rows get their ids: the first row's id is
+# ``CASE WHEN <take the locks> THEN nextval(<the id sequence>) END``, which PostgreSQL
+# evaluates condition first, so every lock of the write is held before its first id is drawn
+# (the later rows take theirs, DEFAULT, after). Each lock is taken once per statement. Up to
+# INLINE_LOCKS locks are named one parameter each; more go in two array parameters, so a write
+# touching many feeds does not make one SQL text per count. The INSERT's VALUES are the rows
+# themselves (no subquery): each value takes its column's type, the statement parses and plans
+# at its cheapest, and columns that are NULL in every row and NULL by default are left out.
+# (The earlier INSERT ... SELECT * FROM (VALUES ...) WHERE <locks>, every column cast, cost a
+# one-row write 70-90 µs more, measured as transactions of psycopg in a loop.) Activity
+# events lock their feeds shared (they commute), follows the followed feed exclusively.
+INLINE_LOCKS = 16  # locks up to which a write names each lock in its SQL
 
 _LOCK_FUNCTIONS = {True: "pg_advisory_xact_lock", False: "pg_advisory_xact_lock_shared"}
 
-_LOCKS = f"""
-WHERE (
+_LOCKS = f"""(
     SELECT count(
         CASE WHEN l.exclusive
             THEN pg_advisory_xact_lock({LOCK_NAMESPACE}, hashtext(l.feed))
@@ -319,22 +324,19 @@ WHERE (
         END
     )
     FROM unnest(%s::text[], %s::boolean[]) AS l(feed, exclusive)
-) >= 0
-"""
+) >= 0"""
 
 
-def _lock_clause(kinds: tuple[bool, ...] | None) -> str:
-    """WHERE taking the write's advisory locks: per row for ``kinds`` (one exclusive flag per
-    feed parameter), or the InitPlan over two array parameters for None."""
+def _lock_condition(kinds: tuple[bool, ...] | None) -> str:
+    """A condition taking the write's advisory locks: one call per exclusive flag of ``kinds``
+    (one feed parameter each), or for None the scalar subquery over two array parameters."""
     if kinds is None:
         return _LOCKS
-    if not kinds:
-        return " "
     calls = " || ".join(
         f"{_LOCK_FUNCTIONS[exclusive]}({LOCK_NAMESPACE}, hashtext(%s::text))::text"
         for exclusive in kinds
     )
-    return f" WHERE ({calls}) = '' "
+    return f"({calls}) = ''"
 
 
 # Field classes (exactly these: a subclass may prepare values) whose Python values psycopg
@@ -352,27 +354,70 @@ _PASSTHROUGH = frozenset(
     }
 )
 
+Plan = tuple[tuple[models.Field, bool], ...]  # (field, prepare its value) per column written
+
 
 @cache
-def _insert_plan() -> tuple[tuple[models.Field, bool], ...]:
-    return tuple(
-        (field, type(field) not in _PASSTHROUGH)
-        for field in OutboxEvent._meta.concrete_fields
-        if field is not OutboxEvent._meta.pk
-    )
+def _fields() -> tuple[Plan, Plan]:
+    """The columns every row writes, and those left out when NULL in every row (nullable,
+    NULL by default in the database: most rows leave the relay's columns out)."""
+    always, optional = [], []
+    for field in OutboxEvent._meta.concrete_fields:
+        if field is OutboxEvent._meta.pk:
+            continue
+        entry = (field, type(field) not in _PASSTHROUGH)
+        nullable = field.null and field.db_default is models.NOT_PROVIDED
+        (optional if nullable else always).append(entry)
+    return tuple(always), tuple(optional)
+
+
+@cache
+def _plan(written: tuple[bool, ...]) -> Plan:
+    """The columns written: every row's, then the optional ones flagged in ``written``."""
+    always, optional = _fields()
+    return always + tuple(entry for entry, keep in zip(optional, written, strict=True) if keep)
+
+
+def _written(chunk: list[OutboxEvent]) -> tuple[bool, ...]:
+    """Per optional column, whether some row of ``chunk`` has a value for it (a tuple of
+    flags, not of fields: the caches' keys then hash without calling Field.__hash__)."""
+    values = _optional_values()
+    if len(chunk) == 1:  # a save's event: one pass, no generator per column
+        return tuple([value is not None for value in values(chunk[0])])
+    rows = [values(event) for event in chunk]
+    return tuple([any(row[i] is not None for row in rows) for i in range(len(_fields()[1]))])
+
+
+@cache
+def _optional_values() -> Any:
+    """A function giving an event's values of the optional columns, as a tuple."""
+    names = [field.attname for field, _ in _fields()[1]]
+    getter = operator.attrgetter(*names)
+    return getter if len(names) > 1 else lambda event: (getter(event),)
 
 
 @lru_cache(maxsize=256)
-def _insert_sql(connection: Any, rows: int, kinds: tuple[bool, ...] | None) -> str:
+def _insert_sql(
+    connection: Any, rows: int, kinds: tuple[bool, ...] | None, written: tuple[bool, ...]
+) -> str:
+    """The INSERT of ``rows`` rows of ``_plan(written)``'s columns, taking the locks of
+    ``kinds`` (see _lock_condition; no locks: an empty tuple) before the first id."""
+    plan = _plan(written)
     quote = connection.ops.quote_name
-    fields = [field for field, _prepare in _insert_plan()]
-    # VALUES in a subquery takes no types from the table: each value says its column's type.
-    row = "(" + ", ".join(f"%s::{field.db_type(connection)}" for field in fields) + ")"
-    columns = ", ".join(quote(f.column) for f in fields)
+    table = OutboxEvent._meta.db_table
+    pk = OutboxEvent._meta.pk.column
+    columns = [quote(field.column) for field, _ in plan]
+    values = ", ".join(["%s"] * len(plan))
+    if kinds == ():
+        tuples = [f"({values})"] * rows
+    else:
+        sequence = f"pg_get_serial_sequence('{quote(table)}', '{pk}')"
+        first_id = f"CASE WHEN {_lock_condition(kinds)} THEN nextval({sequence}) END"
+        columns.insert(0, quote(pk))
+        tuples = [f"({first_id}, {values})"] + [f"(DEFAULT, {values})"] * (rows - 1)
     return (
-        f"INSERT INTO {quote(OutboxEvent._meta.db_table)} ({columns}) "
-        f"SELECT * FROM (VALUES {', '.join([row] * rows)}) AS v ({columns}){_lock_clause(kinds)}"
-        f"RETURNING {quote(OutboxEvent._meta.pk.column)}"
+        f"INSERT INTO {quote(table)} ({', '.join(columns)}) VALUES {', '.join(tuples)} "
+        f"RETURNING {quote(pk)}"
     )
 
 

@@ -13,7 +13,7 @@ from django.db import close_old_connections, connection, transaction
 
 from feed_outbox.feed_manager import feed_manager
 from feed_outbox.models import OutboxEvent
-from feed_outbox.write.outbox import PER_ROW_LOCKS, enqueue, new_event
+from feed_outbox.write.outbox import INLINE_LOCKS, enqueue, new_event
 from sample_app.models import Tweet
 from tests.factories import UserFactory
 
@@ -117,15 +117,16 @@ def test_activities_of_one_feed_do_not_wait_for_each_other():
 
 
 def bulk_adds(author, count):
-    """``count`` add events to the author's feed in one INSERT; their ids."""
+    """Add events to ``count`` feeds, the author's first, in one INSERT; their ids."""
     events = [
-        new_event("add", f"user:{author.pk}", f"bench.Item:{author.pk}-{i}", "bench.Item", {})
+        new_event("add", f"user:{author.pk}" if i == 0 else f"other:{author.pk}-{i}",
+                  f"bench.Item:{author.pk}-{i}", "bench.Item", {})
         for i in range(count)
     ]
     return ids(enqueue(events))
 
 
-@pytest.mark.parametrize("count", [1, PER_ROW_LOCKS + 1], ids=["locks-per-row", "locks-once"])
+@pytest.mark.parametrize("count", [1, INLINE_LOCKS + 1], ids=["locks-inline", "locks-arrays"])
 def test_both_lock_forms_order_a_write_against_an_open_follow(count):
     author, reader = UserFactory(), UserFactory()
     results = race(
@@ -137,7 +138,7 @@ def test_both_lock_forms_order_a_write_against_an_open_follow(count):
     assert min(results["second"]) > max(results["first"])
 
 
-@pytest.mark.parametrize("count", [1, PER_ROW_LOCKS + 1], ids=["locks-per-row", "locks-once"])
+@pytest.mark.parametrize("count", [1, INLINE_LOCKS + 1], ids=["locks-inline", "locks-arrays"])
 def test_both_lock_forms_make_a_follow_wait(count):
     author, reader = UserFactory(), UserFactory()
     results = race(
@@ -148,3 +149,20 @@ def test_both_lock_forms_make_a_follow_wait(count):
     assert results["waited"] >= HOLD * 0.8
     assert min(results["second"]) > max(results["first"])
     assert len(results["first"]) == count
+
+
+def test_rows_keep_the_values_of_columns_only_some_rows_set():
+    """A write leaves out the nullable columns no row sets; one row setting one keeps it."""
+    author = UserFactory()
+    plain = new_event("add", f"user:{author.pk}", "bench.Item:1", "bench.Item", {"n": 1})
+    traced = new_event("add", f"user:{author.pk}", "bench.Item:2", "bench.Item", {"n": 2})
+    traced.traceparent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+    enqueue([plain, traced])
+    enqueue([new_event("add", f"user:{author.pk}", "bench.Item:3", "bench.Item", {"n": 3})])
+
+    rows = list(OutboxEvent.objects.order_by("id").values_list("payload", "traceparent", "status"))
+    assert rows == [
+        ({"n": 1}, None, "pending"),
+        ({"n": 2}, traced.traceparent, "pending"),
+        ({"n": 3}, None, "pending"),
+    ]
