@@ -152,17 +152,21 @@ def test_both_lock_forms_make_a_follow_wait(count):
 
 
 def test_rows_keep_the_values_of_columns_only_some_rows_set():
-    """A write leaves out the nullable columns no row sets; one row setting one keeps it."""
+    """A write leaves out the nullable columns no row sets and writes defaults every row has as
+    constants; one row setting such a column keeps its value, the others theirs."""
     author = UserFactory()
     plain = new_event("add", f"user:{author.pk}", "bench.Item:1", "bench.Item", {"n": 1})
     traced = new_event("add", f"user:{author.pk}", "bench.Item:2", "bench.Item", {"n": 2})
     traced.traceparent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+    traced.attempts = 3
     enqueue([plain, traced])
     enqueue([new_event("add", f"user:{author.pk}", "bench.Item:3", "bench.Item", {"n": 3})])
 
-    rows = list(OutboxEvent.objects.order_by("id").values_list("payload", "traceparent", "status"))
-    assert rows == [
-        ({"n": 1}, None, "pending"),
-        ({"n": 2}, traced.traceparent, "pending"),
-        ({"n": 3}, None, "pending"),
+    rows = OutboxEvent.objects.order_by("id").values_list(
+        "payload", "traceparent", "attempts", "status", "api", "lease_owner", "aggregate_type"
+    )
+    assert list(rows) == [
+        ({"n": 1}, None, 0, "pending", "v2", "", "bench.Item"),
+        ({"n": 2}, traced.traceparent, 3, "pending", "v2", "", "bench.Item"),
+        ({"n": 3}, None, 0, "pending", "v2", "", "bench.Item"),
     ]
