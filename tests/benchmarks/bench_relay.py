@@ -19,6 +19,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 
@@ -70,25 +71,34 @@ def write_backlog(events: int, feeds: int | None, tag: str) -> None:
         cursor.execute(f"ANALYZE {OutboxEvent._meta.db_table}")
 
 
-def run_relay(*args: str, processes: int = 1) -> float:
-    """Seconds from starting ``processes`` ``python -m relay --once`` to the last one's exit."""
+def run_relay(*args: str, processes: int = 1) -> tuple[float, float]:
+    """Seconds from starting ``processes`` ``python -m relay --once`` to the last one's exit, and
+    the CPU seconds (user + system) the relay processes themselves used: their own rusage from
+    wait4, so neither the emulator nor PostgreSQL, which share the machine's cores, is counted."""
     started = time.perf_counter()
+    errors = [tempfile.TemporaryFile("w+") for _ in range(processes)]
     procs = [
         subprocess.Popen(
             [sys.executable, "-m", "relay", "--once", *args],
             env={**os.environ, "PYTHONPATH": str(h.ROOT)},
             stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
+            stderr=err,
             text=True,
         )
-        for _ in range(processes)
+        for err in errors
     ]
-    errors = [proc.communicate()[1] for proc in procs]
+    cpu = 0.0
+    for proc in procs:
+        _, status, usage = os.wait4(proc.pid, 0)
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        cpu += usage.ru_utime + usage.ru_stime
     elapsed = time.perf_counter() - started
     for proc, err in zip(procs, errors, strict=True):
-        if proc.returncode != 0:
-            raise RuntimeError(f"relay failed: {err[-2000:]}")
-    return elapsed
+        with err:
+            if proc.returncode != 0:
+                err.seek(0)
+                raise RuntimeError(f"relay failed: {err.read()[-2000:]}")
+    return elapsed, cpu
 
 
 def stream_requests(base_url: str) -> int:
@@ -98,14 +108,15 @@ def stream_requests(base_url: str) -> int:
 
 
 def measure(base_url, events, feeds, tag, runs, concurrency, batch_size, processes=1):
-    """Throughput and requests-per-event summaries of ``runs`` drains of a fresh backlog."""
+    """Throughput, requests per event and relay CPU seconds per 1,000 events of ``runs`` drains
+    of a fresh backlog."""
     from feed_outbox.models import EventStatus, OutboxEvent
 
-    rates, per_event = [], []
+    rates, per_event, cpu = [], [], []
     for run in range(runs):
         write_backlog(events, feeds, f"{tag}r{run}x")
         before = stream_requests(base_url)
-        seconds = run_relay(
+        seconds, cpu_seconds = run_relay(
             "--concurrency", str(concurrency), "--batch-size", str(batch_size), processes=processes
         )
         left = OutboxEvent.objects.exclude(status=EventStatus.DELIVERED).count()
@@ -113,7 +124,8 @@ def measure(base_url, events, feeds, tag, runs, concurrency, batch_size, process
             raise RuntimeError(f"{left} events not delivered")
         rates.append(events / seconds)
         per_event.append((stream_requests(base_url) - before) / events)
-    return rates, per_event
+        cpu.append(cpu_seconds / events * 1000)
+    return rates, per_event, cpu
 
 
 def main() -> None:
@@ -135,8 +147,9 @@ def main() -> None:
     scale_events = 2_000 if args.quick else args.events
     figures = {}
 
-    def record(label, rates, per_event, target=None):
+    def record(label, rates, per_event, cpu, target=None):
         figures[label] = h.summary(rates, "events/s", target)
+        figures[f"{label}: relay CPU"] = h.summary(cpu, "s/1,000 events")
         figures[f"{label}: requests/event"] = h.summary(per_event, "req/event")
 
     with h.scratch_database(h.database_url("relay")) as url:
@@ -145,7 +158,7 @@ def main() -> None:
                 h.setup_django(url, base_url)
                 os.environ["STREAM_BASE_URL"] = base_url
                 for name, feeds in CASES.items():
-                    rates, per_event = measure(
+                    rates, per_event, cpu = measure(
                         base_url,
                         args.events,
                         feeds,
@@ -156,13 +169,13 @@ def main() -> None:
                     )
                     target = {"op": ">=", "value": TARGETS[(latency, name)]}
                     label = f"{args.events:,} adds, {name}, {latency} ms latency"
-                    record(label, rates, per_event, target)
+                    record(label, rates, per_event, cpu, target)
         with h.emulator("--latency-ms", "20") as base_url:
             h.setup_django(url, base_url)
             os.environ["STREAM_BASE_URL"] = base_url
             for name in ("own feed each", "1,000 feeds"):
                 for concurrency, batch_size in sweep:
-                    rates, per_event = measure(
+                    rates, per_event, cpu = measure(
                         base_url,
                         sweep_events[name],
                         CASES[name],
@@ -175,9 +188,9 @@ def main() -> None:
                         f"{sweep_events[name]:,} adds, {name}, 20 ms, "
                         f"concurrency {concurrency}, batch {batch_size}"
                     )
-                    record(label, rates, per_event)
+                    record(label, rates, per_event, cpu)
             for processes in (1, 2, 4):
-                rates, per_event = measure(
+                rates, per_event, cpu = measure(
                     base_url,
                     scale_events,
                     CASES["1,000 feeds"],
@@ -188,7 +201,7 @@ def main() -> None:
                     processes,
                 )
                 label = f"{scale_events:,} adds, 1,000 feeds, 20 ms, {processes} relay processes"
-                record(label, rates, per_event)
+                record(label, rates, per_event, cpu)
     h.emit(
         {
             "title": "Relay throughput (python -m relay --once)",
@@ -197,6 +210,9 @@ def main() -> None:
                 f"concurrency {args.concurrency}, batch size {args.batch_size} unless stated; "
                 "relay start-up (Django setup) is included in the time",
                 "requests/event: Stream requests the emulator served / events delivered",
+                "relay CPU: user + system seconds of the relay processes themselves (wait4), "
+                "per 1,000 events delivered, start-up included; the emulator's and "
+                "PostgreSQL's are not in it",
                 "N relay processes: N python -m relay --once started together, timed to the "
                 "last exit (--once ignores --workers)",
             ],
