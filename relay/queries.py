@@ -254,10 +254,7 @@ def claim_batch(
     expires = params["expires"]
     if connection.vendor == "postgresql":
         started = time.monotonic()
-        with transaction.atomic(using=using), connection.cursor() as cursor:
-            cursor.execute(NO_JIT)
-            cursor.execute(claim_sql(), params)
-            rows = cursor.fetchall()
+        _, (_, rows) = transaction_script(using, [NO_JIT, claim_sql()], params)
         _analyze_if_slow(using, time.monotonic() - started)
         if rows:
             expires = rows[0][-1]
@@ -265,6 +262,64 @@ def claim_batch(
     else:
         events = _claim_portable(params, using)
     return Lease(owner=owner, token=params["token"], expires_at=expires, events=events)
+
+
+# The relay's main thread makes every database round trip while the Stream threads hold the
+# GIL for their requests' Python: each round trip costs it a GIL hand-over as well as the
+# network, so a claim or a settlement goes in one where the driver allows it.
+def sends_scripts(using: str = "default") -> bool:
+    """Whether one execute() may carry several statements and return each one's result: with
+    psycopg 3's client-side-binding cursor (Django's default) the text goes as one simple
+    Query message. psycopg 2 returns only the last statement's result, and server-side binding
+    (OPTIONS server_side_binding) refuses more than one statement."""
+    connection = connections[using]
+    connection.ensure_connection()
+    try:
+        from psycopg import ClientCursor
+    except ImportError:  # psycopg 2
+        return False
+    factory = getattr(connection.connection, "cursor_factory", None)
+    return isinstance(factory, type) and issubclass(factory, ClientCursor)
+
+
+def transaction_script(
+    using: str, statements: Sequence[str], params: dict
+) -> list[tuple[int, list | None]]:
+    """Run ``statements`` (PostgreSQL) as one transaction, each after the one before has
+    finished; each one's (rowcount, rows, or None for a statement returning none).
+
+    Outside a caller's transaction, with a driver that ``sends_scripts``, this is one round
+    trip: PostgreSQL runs the statements of one simple Query message as one transaction,
+    rolled back whole if one fails (docs: "Multiple Statements in a Simple Query", protocol
+    flow), and in READ COMMITTED each of them takes its own snapshot, as separate statements
+    do. Otherwise an atomic block with one execute per statement (or one script inside the
+    caller's transaction)."""
+    connection = connections[using]
+    scripts = sends_scripts(using)
+    if scripts and connection.get_autocommit():
+        with connection.cursor() as cursor:
+            return _script(cursor, statements, params)
+    with transaction.atomic(using=using), connection.cursor() as cursor:
+        if scripts:
+            return _script(cursor, statements, params)
+        results = []
+        for statement in statements:
+            cursor.execute(statement, params)
+            results.append(_result(cursor))
+        return results
+
+
+def _script(cursor: Any, statements: Sequence[str], params: dict) -> list[tuple[int, list | None]]:
+    cursor.execute(";\n".join(statements), params)
+    results = [_result(cursor)]
+    for _ in statements[1:]:
+        cursor.nextset()
+        results.append(_result(cursor))
+    return results
+
+
+def _result(cursor: Any) -> tuple[int, list | None]:
+    return cursor.rowcount, (cursor.fetchall() if cursor.description is not None else None)
 
 
 # A claim is a few milliseconds with current statistics. Statistics taken while the table
@@ -362,6 +417,23 @@ def _unleased() -> dict:
     return {"lease_owner": "", "lease_token": None, "lease_expires_at": None}
 
 
+# mark_delivered() on PostgreSQL: the settlement and the clearing of the parks behind the
+# settled events, one transaction in one round trip (transaction_script). UNPARK is a
+# statement of its own, after the UPDATE: the UPDATE waits for a park pass's FOR SHARE lock on
+# a blocker, and UNPARK's own snapshot then sees the park that pass committed.
+MARK_DELIVERED = f"""
+UPDATE {TABLE}
+SET status = 'delivered', delivered_at = statement_timestamp(), last_error = '',
+    attempts = attempts - %(refund)s,
+    lease_owner = '', lease_token = NULL, lease_expires_at = NULL
+WHERE id = ANY(%(ids)s::bigint[]) AND lease_token = %(token)s AND status = 'pending'
+"""
+UNPARK = f"""
+UPDATE {TABLE} SET parked_behind = NULL
+WHERE parked_behind = ANY(%(ids)s::bigint[]) AND status = 'pending'
+"""
+
+
 def mark_delivered(
     lease: Lease, ids: Iterable[int], using: str = "default", refund: bool = False
 ) -> int:
@@ -369,6 +441,10 @@ def mark_delivered(
     behind them become claimable in the same transaction. ``refund``: the attempt was a paused
     relay's probe, which is never counted against its event."""
     ids = list(ids)
+    if connections[using].vendor == "postgresql":
+        params = {"ids": ids, "token": lease.token, "refund": 1 if refund else 0}
+        (done, _), _ = transaction_script(using, [MARK_DELIVERED, UNPARK], params)
+        return done
     refunded = {"attempts": F("attempts") - 1} if refund else {}
     with transaction.atomic(using=using):
         done = _held(lease, ids, using).update(
