@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -48,7 +49,9 @@ class V2Delivery:
         self._client_factory = client_factory or build_client
 
     def build_client(self) -> Any:
-        return self._client_factory()
+        client = self._client_factory()
+        _answers_without_datetimes(client)
+        return client
 
     def observe_responses(self, client: Any, observe: ResponseObserver) -> None:
         session = getattr(client, "session", None)
@@ -226,3 +229,30 @@ def _resolve_environment_once(client: Any, session: Any) -> None:
     if bundle and session.verify is True:
         session.verify = bundle
     session.trust_env = False
+
+
+def _answers_without_datetimes(client: Any) -> None:
+    """Read a successful answer with plain ``json.loads`` on this client (the relay's own, one
+    per pool thread: Delivery.build_client builds a new one).
+
+    stream-python decodes every answer with a hook that tries ``strptime`` on each string of
+    every object (stream/serializer.py ``_datetime_decoder``, from StreamClient
+    ``_parse_response``): about eleven failed parses per activity an add_activities answer
+    echoes, the largest share of the relay's CPU per event, for answers the relay never reads
+    (call_stream ignores what every request returns). An error answer, or a success whose
+    body names an exception, still goes through stream-python's own reading, which raises."""
+    parse = getattr(client, "_parse_response", None)
+    if parse is None:
+        return
+
+    def parse_response(response: Any) -> Any:
+        if 200 <= response.status_code < 300:
+            try:
+                parsed = json.loads(response.text)
+            except ValueError:
+                parsed = None
+            if isinstance(parsed, dict) and not parsed.get("exception"):
+                return parsed
+        return parse(response)
+
+    client._parse_response = parse_response

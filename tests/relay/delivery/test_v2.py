@@ -1,13 +1,16 @@
 """The v2 delivery's plan: what Stream lets us batch goes in one request, without reordering a
 key, and the drain estimate counts the same requests; then its batch endpoints end to end."""
 
+import datetime
+
 import pytest
+from stream import exceptions as stream_exceptions
 
 from feed_outbox.client import get_client
 from feed_outbox.feed_manager import feed_manager
 from feed_outbox.models import EventStatus, OutboxEvent
 from feed_outbox.write.outbox import RECONCILE_KEY
-from relay.delivery.v2 import plan_calls
+from relay.delivery.v2 import V2Delivery, plan_calls
 from relay.events import Event
 from tests.factories import OutboxEventFactory, UserFactory
 
@@ -101,6 +104,22 @@ def test_an_update_that_changes_to_targets_moves_the_copies_and_sends_no_instruc
     assert original["text"] == copy["text"] == "edited"
     assert RECONCILE_KEY not in original
     assert stream_emulator.stats()["requests"]["update_activity_to_targets"] == 1
+
+
+def test_the_relays_clients_read_answers_without_decoding_datetimes_and_still_raise_errors(
+    stream_emulator,
+):
+    feed = V2Delivery().build_client().feed("user", "1")
+    time = "2026-12-01T10:00:00.000000"
+    data = {"actor": "a:1", "verb": "tweet", "object": "o:1", "foreign_id": "o:1", "time": time}
+
+    answer = feed.add_activity(data)
+
+    assert isinstance(answer["time"], str)  # stream-python's own reading makes it a datetime
+    [stored] = get_client().feed("user", "1").get()["results"]  # the app's client: unchanged
+    assert isinstance(stored["time"], datetime.datetime)
+    with pytest.raises(stream_exceptions.DoesNotExistException):
+        feed.update_activity_to_targets("o:2", time, new_targets=["user:2"])
 
 
 @pytest.mark.parametrize("seed", range(20))
