@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -266,6 +266,7 @@ class Settler:
             lost = of - len(settled)
             logger.warning("%d of %d events were no longer ours to settle", lost, of)
             self.metrics.events("any", "fenced", lost)
-        for event in settled:
-            self.metrics.events(event.kind, outcome)
+        # One increment per kind, not per event: a settled batch is mostly one kind.
+        for kind, count in Counter(event.kind for event in settled).items():
+            self.metrics.events(kind, outcome, count)
 
