@@ -135,11 +135,12 @@ class EmulatorProcess:
 
     def crash_and_restart(self) -> None:
         """SIGKILL the emulator and start it again on the same port with the same --data."""
-        self.fetch_log()
         try:
             self.earlier_faults.update(self.stats().get("faults", {}))
         except OSError:
             pass
+        # Last, right before the kill: the rows applied after it are lost with the process.
+        self.fetch_log()
         self.proc.kill()
         self.proc.wait()
         self.restarts += 1

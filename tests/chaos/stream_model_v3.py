@@ -14,8 +14,9 @@ docs/stream-v3.md and the relay's v3 delivery; like it, it shares no code with t
 * follow copies the newest ``activity_copy_limit`` (the relay sends v2's 100 when unset) of the
   target's own activities, newest by *creation*: v3 orders a feed by when the activity was
   first written, which is delivery order, not the frozen time. The order of creation is only
-  known from the emulator's applied-write log (``creations``: activity id → log seqs of the
-  upserts that created it); an incarnation the log lacks ranks by commit order, after them.
+  known from the emulator's applied-write log (``creations``: activity id → ranks of the
+  upserts that created it, across the emulator's restarts); an incarnation the log lacks
+  ranks by commit order, after them.
 * unfollow purges the copies it brought unless ``keep_history``.
 
 Limit: groups of aggregated feeds are keyed by the day of v3's ``created_at`` (delivery),
@@ -153,9 +154,16 @@ class StreamModelV3:
 
 
 def creations_from_log(log: list[dict]) -> dict[str, list[int]]:
-    """Activity id → log seqs of the upserts that created it, in order (the v3 log's rows)."""
+    """Activity id → creation ranks of the upserts that created it, in order (the v3 log's rows).
+
+    A rank is the row's place in the whole log, every incarnation's rows after the one before:
+    a restarted emulator numbers its log from 1 again (``V3Store._log_seq``), so a row's
+    ``seq`` alone would rank an activity created after a restart before those created before
+    it, and a follow made after the restart would copy the wrong newest ones.
+    """
     created: dict[str, list[int]] = {}
-    for row in sorted(log, key=lambda r: (r.get("incarnation", 0), r["seq"])):
+    rows = sorted(log, key=lambda r: (r.get("incarnation", 0), r["seq"]))
+    for rank, row in enumerate(rows, 1):
         if row["op"] == "add_activity" and row.get("created"):
-            created.setdefault(row["id"], []).append(row["seq"])
+            created.setdefault(row["id"], []).append(rank)
     return created

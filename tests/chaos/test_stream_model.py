@@ -11,7 +11,9 @@ import pytest
 from feed_outbox.emulator import aggregation
 from feed_outbox.emulator.feed_groups import build_feed_groups
 from feed_outbox.emulator.v2.store import Store
+from feed_outbox.stream_api import v3_mapping
 from tests.chaos.stream_model import StreamModel, default_group_key
+from tests.chaos.stream_model_v3 import StreamModelV3, creations_from_log
 
 BASE = dt.datetime(2026, 1, 2, 23, 59, 50)
 USERS = range(1, 6)
@@ -176,3 +178,27 @@ def test_a_re_add_reaches_followers_that_lack_it_and_grouping_is_verb_and_day():
     )
     assert model.groups("timeline_aggregated:1") == {"tweet_2026-01-02": {"t:0": (_time(0), "0")}}
     assert default_group_key({"verb": "like", "time": _time(100)}) == "like_2026-01-03"
+
+
+def test_v3_follow_ranks_activities_by_creation_across_emulator_restarts():
+    # The emulator's v3 log numbers its rows from 1 again after a restart, and the checker
+    # keeps them per incarnation: 120 tweets created before a restart, 30 after, then a
+    # follow copies the newest hundred by creation, which are the last hundred written.
+    before, after = _tweets(2, 120), _tweets(2, 30, start=120)
+
+    def rows(events, incarnation):
+        return [
+            {
+                "seq": seq,
+                "incarnation": incarnation,
+                "op": "add_activity",
+                "created": True,
+                "id": v3_mapping.activity_id(feed, payload["foreign_id"]),
+            }
+            for seq, (_kind, feed, payload) in enumerate(events, 1)
+        ]
+
+    creations = creations_from_log([*rows(after, 1), *rows(before, 0)])  # in any order
+    follow = ("follow", "timeline:1", {"target": "user:2"})
+    model = StreamModelV3(creations).replay([*before, *after, follow])
+    assert set(model.flat("timeline:1")) == {f"t:{i}" for i in range(50, 150)}
