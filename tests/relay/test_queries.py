@@ -1,6 +1,7 @@
 """The claim: FIFO per ordering key, leases that expire, fencing of stale workers, per-feed batches."""
 
 import datetime
+import weakref
 
 import pytest
 from django.db import connection
@@ -141,3 +142,27 @@ def test_pending_stats_report_count_and_lag():
 
     assert stats.pending == 1
     assert 89 < stats.lag_seconds() < 200
+
+
+def test_the_claim_is_prepared_once_per_connection_and_survives_a_database_that_forgets_it(
+    monkeypatch,
+):
+    monkeypatch.setattr(queries, "_unprepared_aliases", set())
+    monkeypatch.setattr(queries, "_prepared_on", weakref.WeakKeyDictionary())
+    with connection.cursor() as cursor:
+        cursor.execute("DEALLOCATE ALL")  # what earlier tests on this connection prepared
+    first = OutboxEventFactory(ordering_key="k1")
+    assert claimed_ids() == [first.id]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_prepared_statements WHERE name LIKE 'feed_outbox_claim%'"
+        )
+        assert cursor.fetchone() == (1,)
+        # What a transaction pooler does to the next transaction: another server session.
+        cursor.execute("DEALLOCATE ALL")
+
+    second = OutboxEventFactory(ordering_key="k2")
+    assert claimed_ids() == [second.id]
+    assert queries._unprepared_aliases == {"default"}  # unprepared from now on
+    third = OutboxEventFactory(ordering_key="k3")
+    assert claimed_ids() == [third.id]
