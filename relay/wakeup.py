@@ -107,7 +107,9 @@ class ListenWakeup(PollWakeup):
         import psycopg
 
         try:
-            notified = any(True for _n in self._conn.notifies(timeout=0))
+            # Every one read, not only the first (any() stopped there): one left in
+            # psycopg's buffer would wake the next wait for nothing, an empty claim.
+            notified = sum(1 for _n in self._conn.notifies(timeout=0)) > 0
         except psycopg.Error as exc:
             logger.warning("LISTEN connection lost (%s); polling until it is back", exc)
             self._drop()
