@@ -1,6 +1,6 @@
 """The delivery loop, the one the sidecar, ``--once`` and ``Relay.drain()`` all run: settle
-finished batches, keep leases alive, run the maintenance that is due, claim, sleep until
-woken; "until idle" ends it.
+finished batches, claim, keep leases alive, run the maintenance that is due, sleep until
+woken (a commit woken for is claimed first); "until idle" ends it.
 
 It drives a producer (relay.producer), a completer (relay.settle) and the maintenance jobs
 (relay.maintenance) through their public methods and knows none of their internals.
@@ -61,29 +61,55 @@ class Loop:
         self._failures = 0
 
     def run(self) -> None:
+        notified = True  # the first turn looks for work at once
         while not self.stop.is_set():
             try:
-                self.settle_finished()
-                self.producer.renew_leases()
-                self.maintenance.run_due()
-                batch = self.producer.claim() if self.producer.may_claim() else None
+                again = self.turn(notified)
             except DATABASE_ERRORS as exc:
                 if self.until_idle and self._failures >= self.gives_up_after:
                     raise  # --once is a batch job: report the outage instead of waiting it out
                 self._database_down(exc)
+                notified = True
                 continue
             if self.database_error:
                 logger.info("database reachable again")
                 self.database_error = None
                 self.metrics.set_gauge(DATABASE_UP, 1)
             self._failures = 0
-            if batch is not None and self._full(batch):
-                continue  # more may be waiting: claim again before sleeping
+            if again:
+                notified = False  # the next turn settles first, then claims
+                continue
             if self.until_idle and not self.producer.inflight:
                 # Nothing claimable (or the configuration unusable) and nothing in flight. A
                 # paused relay's probe is waited for, not cancelled: its answer is the point.
                 return
             self.wakeup.wait(self.idle_timeout())
+            notified = self.wakeup.notified
+
+    def turn(self, notified: bool) -> bool:
+        """Settle what finished, claim, keep leases, run the maintenance that is due; True
+        when another turn should follow without waiting.
+
+        ``notified``: the wait ended for a commit (or the polling floor), so the claim comes
+        first, before settling what finished meanwhile, renewing leases and maintenance: a
+        settlement is a transaction of its own and a new event waited for it (bench_latency,
+        three relays under load). A claim before the settlement is as safe as one after it:
+        the events in flight are leased and hold their keys until settled. After a
+        settlement the turn claims again (or the next one does), for the events it freed."""
+        batch = self._claim() if notified else None
+        settled = self.settle_finished()
+        again = False
+        if not notified or settled:
+            if batch is None:
+                batch = self._claim()
+            else:
+                again = True  # what the settlement freed is claimed by the next turn
+        self.producer.renew_leases()
+        self.maintenance.run_due()
+        return again or (batch is not None and self._full(batch))
+
+    def _claim(self) -> Batch | None:
+        return self.producer.claim() if self.producer.may_claim() else None
 
     def _full(self, batch: Batch) -> bool:
         """Whether the claim took all it asked for. One that took less took everything
@@ -106,12 +132,15 @@ class Loop:
             timeout = min(timeout, max(0.05, self.pause.seconds_to_probe()))
         return timeout
 
-    def settle_finished(self) -> None:
-        for batch in self.producer.finished():
+    def settle_finished(self) -> int:
+        """Settle every batch whose requests all ended; how many there were."""
+        finished = self.producer.finished()
+        for batch in finished:
             result = self.settler.settle(batch)
             self.producer.forget(batch)
             if self.on_settled is not None:
                 self.on_settled(result)
+        return len(finished)
 
     def shutdown(self, grace_period: float) -> None:
         """Claim nothing more; settle what finishes within ``grace_period``, release the

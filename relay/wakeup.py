@@ -27,6 +27,9 @@ class PollWakeup:
 
     def __init__(self) -> None:
         self._event = threading.Event()
+        # Whether the last wait ended for new work (a notification, the polling floor) rather
+        # than only for a poke: the loop then claims before it settles (relay.loop).
+        self.notified = True
 
     def poke(self) -> None:
         self._event.set()
@@ -35,6 +38,7 @@ class PollWakeup:
         """Returns True when woken early (a poke or a notification)."""
         woken = self._event.wait(timeout)
         self._event.clear()
+        self.notified = not woken
         return woken
 
     def close(self) -> None:
@@ -92,6 +96,7 @@ class ListenWakeup(PollWakeup):
         except InterruptedError:
             readable = []
         woken = False
+        self.notified = not readable  # the polling floor: look for work
         if self._pipe_r in readable:
             woken = True
             try:
@@ -100,7 +105,8 @@ class ListenWakeup(PollWakeup):
             except BlockingIOError:
                 pass
         if self._conn is not None and self._conn.fileno() in readable:
-            woken = self._drain_notifications() or woken
+            if self._drain_notifications():
+                woken = self.notified = True
         return woken
 
     def _drain_notifications(self) -> bool:
