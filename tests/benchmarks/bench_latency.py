@@ -1,10 +1,14 @@
 """Commit-to-feed latency: from COMMIT returning to the activity applied in the emulator.
 
 Run: python -m tests.benchmarks.bench_latency [--quick] [--json PATH] [--transactions N]
+    [--rate R] [--seconds S] [--writers W]
 One relay process runs as a sidecar; this process commits N single-event transactions, spaced
 like live traffic (5-15 ms apart). Each activity's latency is the emulator's write-log time
 minus the commit time (one machine, one clock). Two modes: LISTEN/NOTIFY (the write side's
 trigger) with the default 1 s polling floor, and --poll-only at --poll-interval.
+Then, under load: three relay processes while W writer threads commit R single-event
+transactions a second between them for S seconds (each on its own schedule, committing at
+once when behind it); the rate achieved is printed beside the latency.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 
 from tests.benchmarks import _harness as h
 
@@ -63,10 +68,107 @@ def measure(base_url: str, transactions: int, tag: str, relay_args: list[str]) -
     return [(applied[key] - at) * 1000 for key, at in committed.items()]
 
 
+# The writers stand for application servers, on other hosts in production: here they share
+# the relays' two cores, so each commit is one INSERT of the row the write side stores (an
+# add of a small activity, bench_relay.add_event's), in autocommit, over psycopg, rather than
+# a Django save, whose cost bench_save measures. The NOTIFY trigger fires as for any commit.
+INSERT = """
+INSERT INTO feed_outbox_outboxevent (kind, feed, ordering_key, aggregate_type, payload, api,
+    status, attempts, created_at, lease_owner, last_error)
+VALUES ('add', %s, %s, '', %s, 'v2', 'pending', 0, now(), '', '')
+"""
+
+
+def write_at_rate(
+    writer: int, writers: int, rate: float, seconds: float, start_at: float, tag: str
+) -> dict[str, float]:
+    """One writer thread: its share of ``rate`` single-event transactions a second, each at
+    its scheduled instant (at once when behind: a late commit is not skipped). Threads, not
+    processes: a writer mostly waits for its COMMIT's WAL flush, not for the interpreter."""
+    import psycopg
+    from psycopg.types.json import Jsonb
+
+    from tests.benchmarks.bench_relay import add_event
+
+    committed: dict[str, float] = {}
+    interval = writers / rate
+    with psycopg.connect(os.environ["DATABASE_URL"], autocommit=True) as conn:
+        i = 0
+        while True:
+            due = start_at + i * interval + writer / rate
+            if due >= start_at + seconds:
+                break
+            pause = due - time.time()
+            if pause > 0:
+                time.sleep(pause)
+            n = i * writers + writer
+            event = add_event(f"user:{tag}{n % 50}", f"bench.Item:{tag}{n}", n)  # as measure()
+            conn.execute(INSERT, (event.feed, event.ordering_key, Jsonb(event.payload)))
+            committed[event.ordering_key] = time.time()
+            i += 1
+    return committed
+
+
+def write_load(rate: float, seconds: float, writers: int, tag: str) -> dict[str, float]:
+    start_at = time.time() + 0.5  # every writer connected first
+    with ThreadPoolExecutor(writers) as pool:
+        futures = [
+            pool.submit(write_at_rate, w, writers, rate, seconds, start_at, tag)
+            for w in range(writers)
+        ]
+        committed: dict[str, float] = {}
+        for future in futures:
+            committed.update(future.result())
+    return committed
+
+
+def wait_delivered(seconds: float = 120) -> None:
+    from feed_outbox.models import EventStatus, OutboxEvent
+
+    deadline = time.monotonic() + seconds
+    while OutboxEvent.objects.filter(status=EventStatus.PENDING).exists():
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"the relays did not deliver everything within {seconds:g} s")
+        time.sleep(0.1)
+
+
+def measure_loaded(
+    base_url: str, rate: float, seconds: float, writers: int, relays: int = 3
+) -> tuple[list[float], float, float]:
+    """Latencies with ``relays`` relay processes while ``writers`` threads commit ``rate``
+    events a second; the rate achieved (events over first to last commit); and the relays'
+    CPU milliseconds per event (their own, from /proc: the machine's load does not inflate
+    it the way it does wall time)."""
+    from tests.benchmarks.bench_emulator import cpu_seconds
+
+    procs = [start_relay() for _ in range(relays)]
+    try:
+        time.sleep(3.0)
+        write_load(rate, 1.0, writers, "w")  # warm-up: every relay has claimed and sent
+        wait_delivered()
+        cpu_before = sum(cpu_seconds(proc.pid) for proc in procs)
+        committed = write_load(rate, seconds, writers, "m")
+        wait_delivered()
+        cpu = sum(cpu_seconds(proc.pid) for proc in procs) - cpu_before
+    finally:
+        for proc in procs:
+            proc.send_signal(signal.SIGTERM)
+        for proc in procs:
+            proc.wait(timeout=30)
+    applied = {row["foreign_id"]: row["at"] for row in emulator_log(base_url)}
+    times = sorted(committed.values())
+    achieved = (len(times) - 1) / (times[-1] - times[0])
+    latencies = [(applied[key] - at) * 1000 for key, at in committed.items()]
+    return latencies, achieved, cpu * 1000 / len(committed)
+
+
 def main() -> None:
     p = h.parser(__doc__)
     p.add_argument("--transactions", type=int, default=1000)
     p.add_argument("--poll-interval", type=float, default=1.0)
+    p.add_argument("--rate", type=float, default=1000.0, help="events/s under load")
+    p.add_argument("--seconds", type=float, default=10.0, help="seconds of load (--quick: 3)")
+    p.add_argument("--writers", type=int, default=16, help="writer threads under load")
     args = p.parse_args()
     n = 200 if args.quick else args.transactions
     figures = {}
@@ -76,8 +178,11 @@ def main() -> None:
         poll = measure(
             base_url, n, "p", ["--poll-only", "--poll-interval", str(args.poll_interval)]
         )
+        loaded, achieved, relay_cpu = measure_loaded(
+            base_url, args.rate, 3.0 if args.quick else args.seconds, args.writers
+        )
     for name, values, p50, p99 in (
-        ("LISTEN/NOTIFY", listen, 15, 60),
+        ("LISTEN/NOTIFY", listen, 2, 4),
         (f"poll only, every {args.poll_interval:g} s", poll, None, args.poll_interval * 1000 + 100),
     ):
         figures[f"{name}: p50"] = {
@@ -91,6 +196,20 @@ def main() -> None:
             "target": {"op": "<=", "value": p99},
         }
         figures[f"{name}: max"] = {"value": max(values), "unit": "ms"}
+    loaded_name = f"3 relays, {args.rate:,.0f} events/s"
+    figures[f"{loaded_name}: rate achieved"] = {
+        "value": achieved,
+        "unit": "events/s",
+        "target": {"op": ">=", "value": args.rate * 0.95},
+    }
+    figures[f"{loaded_name}: p50"] = {"value": h.percentile(loaded, 50), "unit": "ms"}
+    figures[f"{loaded_name}: p99"] = {
+        "value": h.percentile(loaded, 99),
+        "unit": "ms",
+        "target": {"op": "<=", "value": 10},
+    }
+    figures[f"{loaded_name}: max"] = {"value": max(loaded), "unit": "ms"}
+    figures[f"{loaded_name}: relays' CPU per event"] = {"value": relay_cpu, "unit": "ms"}
     h.emit(
         {
             "title": f"Commit-to-feed latency over {n:,} single-event transactions",
