@@ -125,3 +125,62 @@ def test_the_idle_wait_is_short_while_requests_run_or_a_probe_is_due(make_loop):
 
     loop.pause.trip("suspended")
     assert 0.05 <= loop.idle_timeout() <= loop.pause.seconds_to_probe() + 0.05
+
+
+class Recorded:
+    """Records the order of a loop's claims and settlements (the real ones run)."""
+
+    def __init__(self, loop, monkeypatch):
+        self.steps = []
+        for owner, name in ((loop.producer, "claim"), (loop.settler, "settle")):
+            monkeypatch.setattr(owner, name, self.recording(name, getattr(owner, name)))
+
+    def recording(self, name, method):
+        def record(*args, **kwargs):
+            result = method(*args, **kwargs)
+            if name == "settle" or result is not None:
+                self.steps.append(name)
+            return result
+
+        return record
+
+
+def finish(loop):
+    for batch in loop.producer.inflight:
+        for future in batch.futures:
+            future.result(timeout=30)
+
+
+@pytest.mark.django_db
+def test_a_turn_woken_by_a_commit_claims_before_it_settles_and_claims_what_it_freed(
+    make_loop, monkeypatch
+):
+    first = OutboxEventFactory(ordering_key="k")
+    loop = make_loop()
+    recorded = Recorded(loop, monkeypatch)
+    assert loop.turn(notified=True) is False  # one event of two asked for: nothing more now
+    assert [e.id for e in loop.producer.inflight[0].lease.events] == [first.id]
+    finish(loop)
+    second = OutboxEventFactory(ordering_key="k")  # waits for the first
+    other = OutboxEventFactory(ordering_key="other")
+
+    assert loop.turn(notified=True) is True  # the commit's event first, then the settlement
+    assert recorded.steps == ["claim", "claim", "settle"]
+    assert [e.id for e in loop.producer.inflight[-1].lease.events] == [other.id]
+    assert loop.turn(notified=False) is False  # what the settlement freed
+    assert [e.id for e in loop.producer.inflight[-1].lease.events] == [second.id]
+    assert recorded.steps[-1] == "claim"
+    finish(loop)
+    loop.run()
+    assert pending() == 0
+
+
+@pytest.mark.django_db
+def test_a_full_claim_is_followed_by_another_and_a_partial_one_by_a_wait(make_loop):
+    OutboxEventFactory.create_batch(3)
+    loop = make_loop()
+    assert loop.turn(notified=True) is True  # two of two: there may be more
+    assert loop.turn(notified=False) is False  # the third, alone
+    finish(loop)
+    loop.run()
+    assert pending() == 0

@@ -150,3 +150,21 @@ def test_poll_only_mode_never_listens_and_delivers_by_polling(start_relay, strea
 
     wait_for(lambda: pending() == 0, timeout=10)
     assert listening() == 0
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_wakeup_says_whether_its_wait_ended_for_new_work_or_only_for_a_poke(listen_wakeup):
+    listen_wakeup.poke()
+    assert listen_wakeup.wait(10) and not listen_wakeup.notified  # a request finished
+
+    notify(CHANNEL)
+    notify(CHANNEL)  # two commits: both read by one wait, none left for the next
+    assert listen_wakeup.wait(10) and listen_wakeup.notified
+    assert not listen_wakeup.wait(0.2)
+    assert listen_wakeup.notified  # the polling floor: look for work
+
+    poll = PollWakeup()
+    poll.poke()
+    assert poll.wait(10) and not poll.notified
+    assert not poll.wait(0.01) and poll.notified
