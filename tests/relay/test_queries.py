@@ -166,3 +166,20 @@ def test_the_claim_is_prepared_once_per_connection_and_survives_a_database_that_
     assert queries._unprepared_aliases == {"default"}  # unprepared from now on
     third = OutboxEventFactory(ordering_key="k3")
     assert claimed_ids() == [third.id]
+
+
+def test_a_claim_prepared_by_another_client_of_the_server_session_turns_prepared_claims_off(
+    monkeypatch,
+):
+    monkeypatch.setattr(queries, "_unprepared_aliases", set())
+    monkeypatch.setattr(queries, "_prepared_on", weakref.WeakKeyDictionary())
+    with connection.cursor() as cursor:
+        cursor.execute("DEALLOCATE ALL")
+    event = OutboxEventFactory(ordering_key="k1")
+    assert claimed_ids() == [event.id]
+    # Another client of a transaction pooler's server session: it finds the name taken.
+    monkeypatch.setattr(queries, "_prepared_on", weakref.WeakKeyDictionary())
+
+    later = OutboxEventFactory(ordering_key="k2")
+    assert claimed_ids() == [later.id]
+    assert queries._unprepared_aliases == {"default"}
