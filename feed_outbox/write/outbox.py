@@ -312,6 +312,7 @@ def _insert(
         return events
     given = events
     events = for_apis(events, apis or conf.stream_apis())
+    check_lengths(events)
     connection = connections[using]
     if connection.vendor != "postgresql":
         # SQLite writes one transaction at a time: ids are in commit order already.
@@ -365,6 +366,47 @@ def _payload_param(event: OutboxEvent) -> str:
 @cache
 def _payload_field() -> models.Field:
     return OutboxEvent._meta.get_field("payload")
+
+
+#: Where a text column's value of an activity event comes from, for check_lengths' error.
+_SOURCES = {
+    "feed": "activity_feeds() gives the feed",
+    "ordering_key": "activity_foreign_id is",
+    "aggregate_type": "the model's label is",
+}
+_FOLLOW_SOURCES = {
+    "feed": "the following (source) feed is",
+    "ordering_key": "the follow's key follow:<source>><target> is",
+    "aggregate_type": "aggregate_type is",
+}
+
+
+@cache
+def _length_limits() -> tuple[tuple[str, int], ...]:
+    """``(attname, max_length)`` of the text columns filled from application data."""
+    return tuple(
+        (name, OutboxEvent._meta.get_field(name).max_length)
+        for name in ("feed", "ordering_key", "aggregate_type")
+    )
+
+
+def check_lengths(events: list[OutboxEvent]) -> None:
+    """Raise ActivityDataError for a value longer than its column: PostgreSQL would refuse
+    the row with a bare DataError (and the INSERT before it cast to varchar(n), silently
+    truncating a feed id: a write to the wrong feed); SQLite would store it whole. A len()
+    per column, the same on every database."""
+    limits = _length_limits()
+    for event in events:
+        for name, limit in limits:
+            value = event.__dict__[name]
+            if type(value) is str and len(value) > limit:
+                follow = event.kind in (EventKind.FOLLOW, EventKind.UNFOLLOW)
+                source = (_FOLLOW_SOURCES if follow else _SOURCES)[name]
+                model = "follow" if follow else event.aggregate_type[:limit]
+                raise ActivityDataError(
+                    f"{model}: {source} {len(value)} characters long, over the outbox's "
+                    f"limit of {limit} for {name} ({value[:40]!r}...); the event was not written"
+                )
 
 
 #: First key of feed-outbox's two-key advisory locks (the second is hashtext(feed)), so they
