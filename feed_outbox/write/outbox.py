@@ -228,23 +228,23 @@ def new_event(
     an app may), the event is built as Model.__init__ would with positional values, minus the
     signals and the per-field loop: ~6 µs a save.
     """
+    constants, calls = _defaults()
     values = {
+        **constants,
         "kind": kind,
         "feed": feed,
         "ordering_key": ordering_key,
         "aggregate_type": aggregate_type,
         "payload": payload,
     }
-    row = [
-        values[name] if name in values else (default() if call else default)
-        for name, call, default in _field_defaults()
-    ]
+    for name, default in calls:
+        values[name] = default()
     if pre_init.has_listeners(OutboxEvent) or post_init.has_listeners(OutboxEvent):
-        event = OutboxEvent(*row)
+        event = OutboxEvent(*[values[name] for name in _attnames()])
     else:
         event = _new_instance(OutboxEvent)
-        event._state = ModelState()
-        event.__dict__.update(zip(_attnames(), row, strict=True))
+        values["_state"] = ModelState()
+        event.__dict__.update(values)
     if payload_text is not None:
         event.__dict__[_PAYLOAD_TEXT] = (payload, payload_text)
     return event
@@ -261,6 +261,15 @@ _PAYLOAD_TEXT = "_feed_outbox_payload_text"
 @cache
 def _attnames() -> tuple[str, ...]:
     return tuple(name for name, _, _ in _field_defaults())
+
+
+@cache
+def _defaults() -> tuple[dict[str, Any], tuple[tuple[str, Any], ...]]:
+    """Every field's value when not given: the constant ones (shared, as Model.__init__
+    shares them) and the callables to call per event (created_at's timezone.now)."""
+    constants = {name: default for name, call, default in _field_defaults() if not call}
+    calls = tuple((name, default) for name, call, default in _field_defaults() if call)
+    return constants, calls
 
 
 @cache
@@ -319,12 +328,10 @@ def _insert(
         OutboxEvent.objects.using(using).bulk_create(events)
         return given
     rows = []
-    payload_field = _payload_field()
     with connection.cursor() as cursor:
         for start in range(0, len(events), MAX_ROWS_PER_INSERT):
             chunk = events[start : start + MAX_ROWS_PER_INSERT]
             flags = _params(chunk)
-            plan = _plan(flags)
             # The locks of the whole write go with its first statement: taken in one order.
             locks = lock_plan(events) if start == 0 else []
             kinds: tuple[bool, ...] | None = tuple(exclusive for _, exclusive in locks)
@@ -333,16 +340,13 @@ def _insert(
                 kinds = None  # the arrays' form: one SQL text whatever the number of locks
             else:
                 params = [feed for feed, _ in locks]
-            params += [
-                _payload_param(event)
-                if field is payload_field
-                else field.get_db_prep_save(getattr(event, field.attname), connection)
-                if prepare
-                else getattr(event, field.attname)
-                for event in chunk
-                for field, prepare, literal in plan
-                if literal is None
-            ]
+            values, payload_at, prepared = _row_values(flags)
+            for event in chunk:
+                row = list(values(event))
+                row[payload_at] = _payload_param(event)
+                for index, field in prepared:
+                    row[index] = field.get_db_prep_save(row[index], connection)
+                params += row
             cursor.execute(_insert_sql(connection, len(chunk), kinds, flags), params)
             rows += cursor.fetchall()
     for event, (pk,) in zip(events, rows, strict=True):
@@ -361,6 +365,21 @@ def _payload_param(event: OutboxEvent) -> str:
     if built is not None and built[0] is payload:
         return built[1]
     return payload_json(payload)
+
+
+@cache
+def _row_values(params: tuple[bool, ...]) -> tuple[Any, int, tuple[tuple[int, models.Field], ...]]:
+    """For ``_plan(params)``'s parameter columns: a function giving an event's values as a
+    tuple, the payload's index in it, and the columns whose value needs get_db_prep_save."""
+    fields = [field for field, _, literal in _plan(params) if literal is None]
+    getter = operator.attrgetter(*[field.attname for field in fields])
+    payload_field = _payload_field()
+    prepared = tuple(
+        (index, field)
+        for index, field in enumerate(fields)
+        if type(field) not in _PASSTHROUGH and field is not payload_field
+    )
+    return getter, fields.index(payload_field), prepared
 
 
 @cache
