@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import datetime
-import json
 import logging
 import operator
 from collections.abc import Iterable, Iterator, Mapping
@@ -22,7 +21,7 @@ from feed_outbox.activity import Activity, feed_id, model_content_type
 from feed_outbox.exceptions import ActivityDataError, OutboxNotMigrated
 from feed_outbox.models import EventKind, OutboxEvent
 from feed_outbox.write.causality import lock_plan
-from feed_outbox.write.payload import format_activity_time, json_safe
+from feed_outbox.write.payload import format_activity_time, json_safe, payload_json
 from feed_outbox.write.tracing import current_trace_context
 
 logger = logging.getLogger("feed_outbox")
@@ -71,7 +70,7 @@ def _activity_payload(instance: Activity) -> tuple[dict[str, Any], str]:
         for key, value in activity.items()
     }
     text = payload_json(payload)
-    size = len(text)  # bytes: the encoder escapes non-ASCII (ensure_ascii)
+    size = len(text)  # bytes: the text is ASCII
     limit = conf.get("FEED_OUTBOX_MAX_ACTIVITY_BYTES")
     if size > limit:
         raise ActivityDataError(
@@ -86,14 +85,6 @@ def _activity_payload(instance: Activity) -> tuple[dict[str, Any], str]:
             size,
         )
     return payload, text
-
-
-def payload_json(payload: dict[str, Any]) -> str:
-    """The JSON text the outbox stores for ``payload`` (compact; jsonb keeps no spacing)."""
-    return _dumps(payload)
-
-
-_dumps = json.JSONEncoder(separators=(",", ":")).encode
 
 
 def activity_events(
@@ -371,13 +362,14 @@ def _payload_param(event: OutboxEvent) -> str:
 def _row_values(params: tuple[bool, ...]) -> tuple[Any, int, tuple[tuple[int, models.Field], ...]]:
     """For ``_plan(params)``'s parameter columns: a function giving an event's values as a
     tuple, the payload's index in it, and the columns whose value needs get_db_prep_save."""
-    fields = [field for field, _, literal in _plan(params) if literal is None]
+    columns = [(field, prepare) for field, prepare, literal in _plan(params) if literal is None]
+    fields = [field for field, _ in columns]
     getter = operator.attrgetter(*[field.attname for field in fields])
     payload_field = _payload_field()
     prepared = tuple(
         (index, field)
-        for index, field in enumerate(fields)
-        if type(field) not in _PASSTHROUGH and field is not payload_field
+        for index, (field, prepare) in enumerate(columns)
+        if prepare and field is not payload_field
     )
     return getter, fields.index(payload_field), prepared
 

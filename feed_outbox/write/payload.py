@@ -99,5 +99,10 @@ def _checked_text(value: str, *, model: str, field: str) -> str:
     return value
 
 
-def encoded_size(payload: dict[str, Any]) -> int:
-    return len(json.dumps(payload, separators=(",", ":")).encode())
+def payload_json(payload: dict[str, Any]) -> str:
+    """The JSON text the outbox stores for ``payload`` (compact; jsonb keeps no spacing). ASCII
+    only (the encoder escapes the rest), so its length is its size in bytes."""
+    return _dumps(payload)
+
+
+_dumps = json.JSONEncoder(separators=(",", ":")).encode
