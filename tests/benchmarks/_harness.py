@@ -19,6 +19,7 @@ import statistics
 import subprocess
 import sys
 import time
+import urllib.request
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -198,3 +199,27 @@ def emulator(*args: str) -> Iterator[str]:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+def applied_at(base_url: str, api: str = "v2") -> dict[str, float]:
+    """foreign_id -> when the emulator first applied its add (its ``time.time()``; a retried
+    write logs again), from the ``api`` store's write log (``/_emulator/log``)."""
+    url = f"{base_url}/_emulator/log?api={api}"
+    with urllib.request.urlopen(url, timeout=30) as response:
+        rows = json.loads(response.read())["log"]
+    applied: dict[str, float] = {}
+    for row in rows:
+        if row["op"] == "add_activity" and row["foreign_id"] not in applied:
+            applied[row["foreign_id"]] = row["at"]
+    return applied
+
+
+def wait_delivered(seconds: float = 60, what: str = "the relays") -> None:
+    """Return once no outbox event is pending; raise after ``seconds``."""
+    from feed_outbox.models import EventStatus, OutboxEvent
+
+    deadline = time.monotonic() + seconds
+    while OutboxEvent.objects.filter(status=EventStatus.PENDING).exists():
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{what} did not deliver everything within {seconds:g} s")
+        time.sleep(0.1)

@@ -13,14 +13,12 @@ once when behind it); the rate achieved is printed beside the latency.
 
 from __future__ import annotations
 
-import json
 import os
 import random
 import signal
 import subprocess
 import sys
 import time
-import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 
 from tests.benchmarks import _harness as h
@@ -35,15 +33,9 @@ def start_relay(*args: str) -> subprocess.Popen:
     )
 
 
-def emulator_log(base_url: str) -> list[dict]:
-    with urllib.request.urlopen(f"{base_url}/_emulator/log", timeout=30) as response:
-        return json.loads(response.read())["log"]
-
-
 def measure(base_url: str, transactions: int, tag: str, relay_args: list[str]) -> list[float]:
     from django.db import transaction
 
-    from feed_outbox.models import EventStatus, OutboxEvent
     from tests.benchmarks.bench_relay import add_event
 
     relay = start_relay(*relay_args)
@@ -56,15 +48,11 @@ def measure(base_url: str, transactions: int, tag: str, relay_args: list[str]) -
                 add_event(f"user:{tag}{i % 50}", key, i).save()
             committed[key] = time.time()
             time.sleep(random.uniform(0.005, 0.015))
-        deadline = time.monotonic() + 60
-        while OutboxEvent.objects.filter(status=EventStatus.PENDING).exists():
-            if time.monotonic() > deadline:
-                raise RuntimeError("the relay did not deliver everything within 60 s")
-            time.sleep(0.1)
+        h.wait_delivered(what="the relay")
     finally:
         relay.send_signal(signal.SIGTERM)
         relay.wait(timeout=30)
-    applied = {row["foreign_id"]: row["at"] for row in emulator_log(base_url)}
+    applied = h.applied_at(base_url)
     return [(applied[key] - at) * 1000 for key, at in committed.items()]
 
 
@@ -122,16 +110,6 @@ def write_load(rate: float, seconds: float, writers: int, tag: str) -> dict[str,
     return committed
 
 
-def wait_delivered(seconds: float = 120) -> None:
-    from feed_outbox.models import EventStatus, OutboxEvent
-
-    deadline = time.monotonic() + seconds
-    while OutboxEvent.objects.filter(status=EventStatus.PENDING).exists():
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"the relays did not deliver everything within {seconds:g} s")
-        time.sleep(0.1)
-
-
 def measure_loaded(
     base_url: str, rate: float, seconds: float, writers: int, relays: int = 3
 ) -> tuple[list[float], float, float]:
@@ -145,17 +123,17 @@ def measure_loaded(
     try:
         time.sleep(3.0)
         write_load(rate, 1.0, writers, "w")  # warm-up: every relay has claimed and sent
-        wait_delivered()
+        h.wait_delivered(120)
         cpu_before = sum(cpu_seconds(proc.pid) for proc in procs)
         committed = write_load(rate, seconds, writers, "m")
-        wait_delivered()
+        h.wait_delivered(120)
         cpu = sum(cpu_seconds(proc.pid) for proc in procs) - cpu_before
     finally:
         for proc in procs:
             proc.send_signal(signal.SIGTERM)
         for proc in procs:
             proc.wait(timeout=30)
-    applied = {row["foreign_id"]: row["at"] for row in emulator_log(base_url)}
+    applied = h.applied_at(base_url)
     times = sorted(committed.values())
     achieved = (len(times) - 1) / (times[-1] - times[0])
     latencies = [(applied[key] - at) * 1000 for key, at in committed.items()]

@@ -34,13 +34,11 @@ it runs, so neither API's reads nor the other API's polling are in the other's f
 
 from __future__ import annotations
 
-import json
 import os
 import random
 import subprocess
 import sys
 import time
-import urllib.request
 
 from tests.benchmarks import _harness as h
 
@@ -121,22 +119,9 @@ def _drain(api: str, env: dict) -> dict[str, float]:
     }
 
 
-def _log(base_url: str, api: str) -> dict[str, float]:
-    """foreign_id -> when the emulator first applied it (a retried write logs again)."""
-    url = f"{base_url}/_emulator/log?api={api}"
-    with urllib.request.urlopen(url, timeout=30) as response:
-        rows = json.loads(response.read())["log"]
-    applied: dict[str, float] = {}
-    for row in rows:
-        if row["op"] == "add_activity" and row["foreign_id"] not in applied:
-            applied[row["foreign_id"]] = row["at"]
-    return applied
-
-
 def _latency(base_url: str, env: dict, samples: int) -> dict[str, list[float]]:
     from django.contrib.auth import get_user_model
 
-    from feed_outbox.models import EventStatus, OutboxEvent
     from sample_app.models import Tweet
 
     author = get_user_model().objects.create(username="bench-author")
@@ -155,7 +140,7 @@ def _latency(base_url: str, env: dict, samples: int) -> dict[str, list[float]]:
         # first samples would measure a relay's startup.
         ready = f"sample_app.Tweet:{Tweet.objects.create(user=author, text='warm-up').pk}"
         deadline = time.monotonic() + 60
-        while not all(ready in _log(base_url, api) for api in ("v2", "v3")):
+        while not all(ready in h.applied_at(base_url, api) for api in ("v2", "v3")):
             if time.monotonic() > deadline:
                 raise RuntimeError("the relays did not deliver a first tweet within 60 s")
             time.sleep(0.2)
@@ -164,18 +149,14 @@ def _latency(base_url: str, env: dict, samples: int) -> dict[str, list[float]]:
             tweet = Tweet.objects.create(user=author, text=f"latency {i}")  # autocommit
             committed[f"sample_app.Tweet:{tweet.pk}"] = time.time()
             time.sleep(random.uniform(0.05, 0.15))
-        deadline = time.monotonic() + 60
-        while OutboxEvent.objects.filter(status=EventStatus.PENDING).exists():
-            if time.monotonic() > deadline:
-                raise RuntimeError("the relays did not deliver every tweet within 60 s")
-            time.sleep(0.1)
+        h.wait_delivered()
     finally:
         for relay in relays:
             relay.terminate()
             relay.wait(timeout=15)
     latencies = {}
     for api in ("v2", "v3"):
-        applied = _log(base_url, api)
+        applied = h.applied_at(base_url, api)
         latencies[api] = [(applied[key] - at) * 1000 for key, at in committed.items()]
     return latencies
 
