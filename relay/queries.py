@@ -322,6 +322,8 @@ def _script(cursor: Any, statements: Sequence[str], params: dict) -> list[tuple[
 
 def _result(cursor: Any) -> tuple[int, list | None]:
     return cursor.rowcount, (cursor.fetchall() if cursor.description is not None else None)
+
+
 # Planning the claim costs more than running it: of a 4 ms claim of one event, EXPLAIN
 # ANALYZE gives 3.0 ms of planning (the CLAIMABLE probes over the partial indexes, three
 # times) and 0.8 ms of execution, and that was most of commit-to-feed's 5 ms
