@@ -41,6 +41,7 @@ import sys
 import time
 
 from tests.benchmarks import _harness as h
+from tests.benchmarks.bench_emulator import cpu_seconds
 
 FEEDS = 200
 
@@ -76,14 +77,6 @@ def _backlog(n: int, api: str, tag: str) -> None:
 
 
 READY, DRAINED = "Stream clients ready", "drained:"  # relay/pool.py's and relay/cli.py's lines
-_TICK = os.sysconf("SC_CLK_TCK")
-
-
-def _cpu(pid: int) -> float:
-    """User + sys seconds of process ``pid``, all its threads (/proc/PID/stat utime, stime)."""
-    with open(f"/proc/{pid}/stat") as stat:
-        fields = stat.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / _TICK
 
 
 def _drain(api: str, env: dict) -> dict[str, float]:
@@ -100,7 +93,7 @@ def _drain(api: str, env: dict) -> dict[str, float]:
         lines.append(line)
         for mark in (READY, DRAINED):
             if mark in line and mark not in marks:
-                marks[mark] = (time.monotonic(), _cpu(proc.pid))
+                marks[mark] = (time.monotonic(), cpu_seconds(proc.pid))
     _pid, status, usage = os.wait4(proc.pid, 0)
     wall = time.monotonic() - started
     proc.stdout.close()
