@@ -4,6 +4,7 @@ import os
 
 import environ
 
+from feed_outbox.testing import EMULATOR_KEY, EMULATOR_SECRET
 from sample_app.settings import *  # noqa: F403
 
 DEFAULT_POSTGRES_URL = "postgres://postgres@127.0.0.1:5432/feed_outbox"
@@ -62,8 +63,9 @@ USING_POSTGRES = POSTGRES_PROBLEM is None
 
 # Subprocesses of a test (relays, writers) get the test's emulator and, to test bad
 # credentials, a secret of the test's choosing.
-STREAM_API_KEY = os.environ.get("FEED_OUTBOX_TEST_STREAM_API_KEY", "feed-outbox-test-key")
-STREAM_API_SECRET = os.environ.get("FEED_OUTBOX_TEST_STREAM_API_SECRET", "feed-outbox-test-secret")
+# By default the pytest plugin's emulator credentials (feed_outbox/testing/).
+STREAM_API_KEY = os.environ.get("FEED_OUTBOX_TEST_STREAM_API_KEY", EMULATOR_KEY)
+STREAM_API_SECRET = os.environ.get("FEED_OUTBOX_TEST_STREAM_API_SECRET", EMULATOR_SECRET)
 STREAM_BASE_URL = os.environ.get("FEED_OUTBOX_TEST_STREAM_BASE_URL") or None
 # Which Stream API(s) a test's subprocesses deliver to (the v3 and v2+v3 tests set it).
 FEED_OUTBOX_STREAM_API = os.environ.get("FEED_OUTBOX_TEST_STREAM_API", "v2")

@@ -14,6 +14,12 @@ from typing import Any
 
 DRAIN_GROUP = "feed_outbox.drain"
 
+# The emulator's credentials in tests. PyJWT warns (InsecureKeyLengthWarning) on an HS256 key
+# under 32 bytes, every time it signs or verifies one, and Stream's clients sign with HS256: a
+# shorter secret would fail a project's tests run with -W error.
+EMULATOR_KEY = "feed-outbox-test-key"
+EMULATOR_SECRET = "feed-outbox-test-secret-for-the-emulator-only"
+
 
 def drain_outbox(using: str = "default", batch_size: int = 100, **client_overrides: Any):
     """Publish every claimable outbox event now, with the registered drain (the relay's,
@@ -43,7 +49,7 @@ def registered_drain() -> Callable[..., Any]:
     )
 
 
-def start_emulator(api_key: str = "test-key", api_secret: str = "test-secret", **kwargs: Any):
+def start_emulator(api_key: str = EMULATOR_KEY, api_secret: str = EMULATOR_SECRET, **kwargs: Any):
     """Start the Stream emulator in a background thread on a free port; call ``.stop()`` after."""
     from feed_outbox.emulator import Emulator
 

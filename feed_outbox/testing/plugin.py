@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-EMULATOR_KEY = "feed-outbox-test-key"
-EMULATOR_SECRET = "feed-outbox-test-secret"
+from feed_outbox.testing import EMULATOR_KEY, EMULATOR_SECRET
 
 
 @pytest.fixture(scope="session")

@@ -14,10 +14,10 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from feed_outbox.testing import EMULATOR_KEY, EMULATOR_SECRET
 from tests.polling import wait_for
 
-EMULATOR_KEY = "feed-outbox-test-key"
-EMULATOR_SECRET = "feed-outbox-test-secret"
+__all__ = ["EMULATOR_KEY", "EMULATOR_SECRET"]  # the chaos modules import them from here
 READY = "Stream clients ready"  # relay/pool.py's line once a relay can deliver
 
 

@@ -45,7 +45,7 @@ def test_wrong_secret_is_reported_as_a_configuration_error_naming_no_secret(subp
     assert "configuration error" in output
     assert "STREAM_API_SECRET" in output
     assert wrong not in output
-    assert "feed-outbox-test-secret" not in output
+    assert EMULATOR_SECRET not in output
     event = OutboxEvent.objects.get()
     assert event.status == EventStatus.PENDING
     assert event.attempts == 0  # refunded: a bad secret never uses up an event's tries
@@ -61,7 +61,7 @@ def test_debug_logging_shows_no_secret_and_no_feed_token(subprocess_env, python)
     assert result.returncode == 0, result.stderr
     output = result.stdout + result.stderr
     assert "DEBUG" in output  # verbose indeed
-    assert "feed-outbox-test-secret" not in output
+    assert EMULATOR_SECRET not in output
     assert "eyJ" not in output  # no JWT (Authorization header or feed token)
 
 

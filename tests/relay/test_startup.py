@@ -9,6 +9,7 @@ import pytest
 from django.db import connection
 
 from feed_outbox.models import EventStatus, OutboxEvent
+from feed_outbox.testing import EMULATOR_SECRET
 from tests.conftest import ROOT
 from tests.factories import OutboxEventFactory
 
@@ -51,7 +52,7 @@ def test_missing_credentials_stop_the_relay_naming_the_settings(subprocess_env, 
 
     assert result.returncode == 2
     one_clear_line(result, "credentials are not set", "STREAM_API_KEY")
-    assert "feed-outbox-test-secret" not in result.stdout + result.stderr
+    assert EMULATOR_SECRET not in result.stdout + result.stderr
 
 
 @pytest.fixture

@@ -9,10 +9,12 @@ from getstream import Stream
 from getstream.exceptions import StreamApiException, StreamRateLimitException
 from getstream.models import ActivityRequest, FeedRequest, FollowRequest, UnfollowPair
 
+from feed_outbox.testing import EMULATOR_KEY, EMULATOR_SECRET
+
 
 @pytest.fixture
 def v3(stream_emulator):
-    client = Stream(api_key="feed-outbox-test-key", api_secret="feed-outbox-test-secret",
+    client = Stream(api_key=EMULATOR_KEY, api_secret=EMULATOR_SECRET,
                     base_url=stream_emulator.url)
     feeds = client.feeds
     feeds.create_feeds_batch(
@@ -153,10 +155,10 @@ def test_marking_ids_marks_only_those_groups_and_a_bad_request_nothing(v3):
 def test_wrong_key_wrong_secret_and_user_tokens_are_refused_as_v3_does(stream_emulator):
     url = stream_emulator.url
     cases = [
-        (Stream(api_key="nope", api_secret="feed-outbox-test-secret", base_url=url), 401, 2),
-        (Stream(api_key="feed-outbox-test-key", api_secret="wrong", base_url=url), 401, 43),
-        (Stream(api_key="feed-outbox-test-key", base_url=url,
-                token=jwt.encode({"user_id": "1"}, "feed-outbox-test-secret")), 403, 17),
+        (Stream(api_key="nope", api_secret=EMULATOR_SECRET, base_url=url), 401, 2),
+        (Stream(api_key=EMULATOR_KEY, api_secret="wrong", base_url=url), 401, 43),
+        (Stream(api_key=EMULATOR_KEY, base_url=url,
+                token=jwt.encode({"user_id": "1"}, EMULATOR_SECRET)), 403, 17),
     ]
     for client, status, code in cases:
         with pytest.raises(StreamApiException) as raised:
