@@ -12,7 +12,7 @@ WORKDIR /app
 RUN groupadd --system --gid 10001 app \
     && useradd --system --uid 10001 --gid app --home-dir /app app
 
-COPY pyproject.toml README.md ./
+COPY pyproject.toml README.md LICENSE ./
 COPY feed_outbox ./feed_outbox
 COPY relay ./relay
 # The project itself; its dependencies are pinned by pyproject.toml's ranges.
