@@ -2,9 +2,11 @@
 make a fresh project whose own tests pass in a subprocess under ``-W error``.
 
 A ``{code-block}`` whose caption names a file is that whole file, or, with ", at the end", what
-is appended to it; ``sh`` blocks are commands, run in order when they set the project up and
-checked when they install the package. A command the pages print that this test does not know
-fails it, so no block is left unchecked by accident.
+is appended to it; ``sh`` blocks are commands, run in order when they set the project up or
+test it, checked when they install the package, left out when they serve until stopped (the
+relay, the emulator). A command the pages print that this test does not know fails it, and so
+does a block that is neither a file nor a command (a Python fragment must at least compile),
+so no block is left unchecked by accident.
 """
 
 from __future__ import annotations
@@ -89,7 +91,7 @@ def starts_with(command: list[str], prefixes: list[tuple[str, ...]]) -> bool:
 
 def check_pip_install(block: Block, command: list[str]) -> None:
     """``pip install <this distribution>[extras]``, with extras pyproject.toml defines."""
-    assert words(command)[:2] == ["pip", "install"], command
+    assert words(command)[:2] == ["pip", "install"] and words(command)[2:], command
     for argument in words(command)[2:]:
         requirement = Requirement(argument)
         assert requirement.name == PROJECT["name"], f"{block.page} installs {argument}"
