@@ -1,5 +1,5 @@
 # The two front doors: `make demo` (the demo on embedded defaults) and `make test`.
-# `make matrix` runs the other (Python, Django) pairs of noxfile.py (see the README).
+# `make matrix` runs the other (Python, Django) pairs of noxfile.py (see docs/development.md).
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -22,7 +22,7 @@ PYENV_BINS := $(wildcard $(or $(PYENV_ROOT),$(HOME)/.pyenv)/versions/*/bin)
 empty :=
 space := $(empty) $(empty)
 
-.PHONY: demo test matrix lint bench soak install clean
+.PHONY: demo test matrix lint docs bench soak install clean
 
 install: $(STAMP)
 
@@ -46,6 +46,12 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/hadolint Dockerfile
 
+# The documentation site (docs/, Sphinx): warnings are errors, and -n makes every reference to
+# feed-outbox's own objects resolve. Its packages come with the dev extra (the docs extra).
+docs: $(STAMP)
+	$(BIN)/sphinx-build -W --keep-going -n -q -b html docs docs/_build/html
+	@echo "docs: docs/_build/html/index.html"
+
 bench: $(STAMP)
 	$(BIN)/python -m pip install -q -e '.[dev,bench]'
 	$(BIN)/python -m tests.benchmarks $(BENCH_ARGS)
@@ -54,4 +60,4 @@ soak: $(STAMP)
 	$(BIN)/python -m tests.chaos.soak $(SOAK_ARGS)
 
 clean:
-	rm -rf $(VENV) .nox .demo .pytest_cache bench-results
+	rm -rf $(VENV) .nox .demo .pytest_cache bench-results docs/_build

@@ -1,6 +1,6 @@
 """Stream's error answers as the relay meets them: what relay.retry decides on, whatever the API.
 
-The answers the real service gives, each with its source, are in ``docs/stream-errors.md``;
+The answers the real service gives, each with its source, are in ``docs/topics/stream-errors.md``;
 the emulator answers the same. How an exception becomes an ``Answer`` (and what its codes
 mean) is its API's delivery's: relay.delivery.v2 and relay.delivery.v3 read them.
 """

@@ -3,7 +3,7 @@
 ``decide()`` is the one decision (retry after a delay, dead-letter, release, or pause for a
 configuration error), returned as a value the runner applies (procrastinate's
 ``RetryStrategy.get_retry_decision()`` is the model). The answers the classes are chosen for,
-with their sources: docs/stream-errors.md.
+with their sources: docs/topics/stream-errors.md.
 """
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ DEMO_DIR = BASE_DIR / ".demo"
 env = environ.Env(DEBUG=(bool, False))
 
 DEBUG = env("DEBUG")
-# Demo-only defaults (README, "The two commands"; `manage.py check --deploy` names each one):
+# Demo-only defaults (docs/demo.md, "Demo-only settings"; `manage.py check --deploy` names each one):
 # a key anyone can read, and plain HTTP on localhost, where Secure cookies would never be
 # sent back and a redirect to HTTPS would find nothing. A deployment sets SECRET_KEY and,
 # behind TLS, HTTPS=1; HSTS (which browsers remember) is left to its own settings.
@@ -105,11 +105,11 @@ LOGOUT_REDIRECT_URL = "login"
 STREAM_API_KEY = env("STREAM_API_KEY", default="demo-key")
 STREAM_API_SECRET = env("STREAM_API_SECRET", default="demo-secret-for-the-local-emulator-only")
 STREAM_BASE_URL = env("STREAM_BASE_URL", default="http://localhost:8700") or None
-# "v2", "v3" or "v2+v3" (README, "Feeds v3"); the emulator serves both APIs on one port.
+# "v2", "v3" or "v2+v3" (docs/topics/feeds-v3.md); the emulator serves both APIs on one port.
 FEED_OUTBOX_STREAM_API = env("FEED_OUTBOX_STREAM_API", default="v2")
 STREAM_NEWS_FEEDS = {"timeline": "timeline", "timeline_aggregated": "timeline_aggregated"}
 # Chirp never ran stream-django: no like or retweet went out under its tweet's reference, the
-# foreign id stream-django would have given them (outbox_switch_check, README).
+# foreign id stream-django would have given them (outbox_switch_check, docs/topics/migrating.md).
 SILENCED_SYSTEM_CHECKS = ["feed_outbox.W110"]
 
 LOGGING = {

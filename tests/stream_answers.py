@@ -1,4 +1,4 @@
-"""The error answers the real Stream service gives, as docs/stream-errors.md records them.
+"""The error answers the real Stream service gives, as docs/topics/stream-errors.md records them.
 
 The emulator's tests assert it answers these; the relay's tests replay them from a raw
 stand-in server, so a drift of the emulator cannot hide a misclassification. ``exact`` says

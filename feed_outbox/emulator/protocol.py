@@ -56,7 +56,7 @@ class Response:
 
 def error_response(status: int, detail: str) -> Response:
     """A protocol-level refusal in Stream's error shape (an oversized body is Stream's 413/18; a
-    500 is its code -1, docs/stream-errors.md)."""
+    500 is its code -1, docs/topics/stream-errors.md)."""
     code = {413: 18, 500: -1}.get(status, 4)
     return Response(status, {**ApiError(code, detail, status=status).body(), "duration": "0.00ms"})
 

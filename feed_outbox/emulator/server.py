@@ -308,7 +308,7 @@ class Emulator:
                 raise ApiError(9, RATE_LIMITED)
             if self.faults.error():
                 counters.faults["error"] += 1
-                # Stream documents code -1 for its 500s (docs/stream-errors.md)
+                # Stream documents code -1 for its 500s (docs/topics/stream-errors.md)
                 raise ApiError(
                     -1,
                     "injected server error (emulator fault injection); nothing was applied",

@@ -20,7 +20,7 @@ event or follow names; follows of feeds that are neither follow sources nor news
 activities hidden in groups Stream returned only in part (``unverified``, printed); phantom
 follows past the 900 rows Stream's ``following`` can page through.
 
-``api="v3"`` judges Feeds v3 against the same expectation (README "Feeds v3"): reads go
+``api="v3"`` judges Feeds v3 against the same expectation (docs/topics/feeds-v3.md): reads go
 through the getstream SDK (``feed_reads``), only v3's pending rows skip a key, and a feed holds
 one v3 activity per home feed (the feed it was added to, ``feeds[0]``, whose id
 ``v3_mapping.activity_id(home, foreign_id)`` it has), so copies of one foreign id from several

@@ -1,4 +1,4 @@
-"""What Stream's error codes say about the app's credentials (docs/stream-errors.md has the
+"""What Stream's error codes say about the app's credentials (docs/topics/stream-errors.md has the
 answers the real service gives, each with its source)."""
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 The outbox rows stay API-neutral (v2-shaped payloads); this module is the one mapping, used
 by the relay's v3 delivery, the v3 read side (feed_manager, Enrich, templates) and reconcile.
-The table, with its sources, is in docs/stream-v3.md:
+The table, with its sources, is in docs/topics/feeds-v3.md:
 
 * ``id``: v3 upserts by an explicit id, so the id is derived from what v2 keys an activity
   by within a feed: ``uuid5(feed + foreign_id)``. A retried delivery writes the same id (an

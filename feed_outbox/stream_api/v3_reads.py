@@ -1,7 +1,7 @@
 """Reading Feeds v3 through the getstream SDK so that a read looks like a stream-python one.
 
 ``feed_manager.get_feed()`` returns a ``V3Feed`` when reads are on v3 (FEED_OUTBOX_READ_API,
-README "Feeds v3"): ``.get(limit=, offset=, id_lt=)`` answers ``{"results": [...], "next"}``
+docs/topics/feeds-v3.md): ``.get(limit=, offset=, id_lt=)`` answers ``{"results": [...], "next"}``
 with v2-shaped activities (feed_outbox.stream_api.v3_mapping.as_v2) for flat feeds and v2-shaped groups for
 aggregated and notification feeds, so Enrich, ``render_activity`` and templates keep working
 when reads switch.
@@ -10,7 +10,7 @@ Notification feeds take v2's ``get(mark_seen=, mark_read=)``: ``True`` (or v2's 
 ``"true"``/``"current"``) marks every group, a list (or comma string) of group ids marks those.
 v3 marks with a separate call, ``feeds.mark_activity`` (MarkActivity: ``mark_all_seen``,
 ``mark_seen`` group ids, ...), made after the read, so the answer shows the state before
-marking as v2's does (docs/stream-v3.md, "Notification feeds: seen and read").
+marking as v2's does (docs/topics/feeds-v3.md, "Notification feeds: seen and read").
 """
 
 from __future__ import annotations
@@ -134,7 +134,7 @@ def query_follows(client: Any, condition: dict[str, Any]) -> Iterator[Any]:
     pages with its ``next`` cursor, at most 100 a page. Its filter fields ``source_feed`` /
     ``target_feed`` (feed ids) are what code written against the service sends (e.g.
     ``queryFollows({filter: {source_feed, target_feed}})`` in apps built on Stream's JS feeds
-    SDK); no Stream page found lists them: unverified, see docs/stream-v3.md.
+    SDK); no Stream page found lists them: unverified, see docs/topics/feeds-v3.md.
     """
     from getstream.models import SortParamRequest
 

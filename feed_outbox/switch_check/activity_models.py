@@ -35,7 +35,7 @@ SIGNALS = {
     "post_delete": post_delete,
 }
 ADOPT = (
-    'Deploy, then run `python manage.py outbox_adopt_stream_django` (README, "Migrating from '
+    'Deploy, then run `python manage.py outbox_adopt_stream_django` (docs: "Migrating from '
     'stream-django", step 4): it re-keys what stream-django published.'
 )
 # Names of soft-delete and draft flags: "hiding" ones are set when the row is not to be shown,

@@ -189,7 +189,10 @@ def stream_django_settings() -> list[Finding]:
                     "models inline from post_save, and both apps define the activity_tags "
                     "template library."
                 )
-                change = 'Replace it with "feed_outbox", "relay" (README step 1).'
+                change = (
+                    'Replace it with "feed_outbox", "relay" '
+                    '(docs: "Migrating from stream-django", step 1).'
+                )
             else:
                 why = f"{name} names {value!r}: stream-django's, not feed_outbox's."
                 change = f"Use {'feed_outbox' + value[len('stream_django') :]!r}, or drop it."
@@ -292,7 +295,8 @@ def changed_settings() -> list[Finding]:
                 "naive times as they were, local times Stream read as UTC (activity.py:99-104); "
                 "feed-outbox reads them in TIME_ZONE, so an activity's time, part of its "
                 "identity in Stream, differs by the zone's offset.",
-                "Deploy, then run `python manage.py outbox_adopt_stream_django` (README step 4).",
+                "Deploy, then run `python manage.py outbox_adopt_stream_django` (docs: "
+                '"Migrating from stream-django", step 4).',
             )
         )
     return findings

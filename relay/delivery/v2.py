@@ -36,7 +36,7 @@ BUCKETS = {
     "follow_many": "follow",
     "unfollow_many": "follow",
 }
-# What each documented code means for an event; docs/stream-errors.md has the sources.
+# What each documented code means for an event; docs/topics/stream-errors.md has the sources.
 PERMANENT_CODES = frozenset({4, 5, 6, 8, 10, 11, 12, 13, 14, 15, 16, 17, 18, 22})
 # Set on a StreamApiException by the pool: (HTTP status, body text) of the answer.
 RAW_ATTRIBUTE = "stream_answer"

@@ -2,7 +2,7 @@
 chaos checker: what every v3 feed holds after the committed outbox, applied in commit order.
 
 It is the v2 model's counterpart (``stream_model.py``) where v3 differs, per the mapping in
-docs/stream-v3.md and the relay's v3 delivery; like it, it shares no code with the emulator.
+docs/topics/feeds-v3.md and the relay's v3 delivery; like it, it shares no code with the emulator.
 
 * An activity is identified by ``v3_mapping.activity_id(feed, foreign_id)`` (not by time) and
   lists its ``feeds``: the event's feed, then its ``to`` targets. An upsert replaces its data

@@ -7,7 +7,7 @@ from ``--rev``, HEAD by default). Its ``tests/test_feed_integration.py`` is writ
 real service and skips itself unless enabled; this copies it to a temporary directory without
 that skip (nothing of it is kept), starts an emulator, points the SDK at it with
 STREAM_API_KEY / STREAM_API_SECRET / STREAM_BASE_URL, runs it with pytest and prints the count
-and each failure's first error line. docs/stream-v3.md ("Conformance") records the results.
+and each failure's first error line. docs/topics/feeds-v3.md ("Conformance") records the results.
 """
 
 from __future__ import annotations

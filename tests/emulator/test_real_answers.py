@@ -1,5 +1,5 @@
 """The emulator refuses a call the way the real service does, for every case of
-docs/stream-errors.md: HTTP status, code, exception and, where a source gives it, the detail
+docs/topics/stream-errors.md: HTTP status, code, exception and, where a source gives it, the detail
 word for word, in the real answer's key order."""
 
 from __future__ import annotations

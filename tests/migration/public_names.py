@@ -38,7 +38,7 @@ ORDERS = {
     "submodule_attribute": "import feed_outbox.feed_manager as fm",
 }
 
-# Values that differ on purpose, each a row of the README's "What behaves differently" table.
+# Values that differ on purpose, each a row of docs/topics/migrating.md's "What behaves differently" table.
 DOCUMENTED = {
     ("conf", "NOTIFICATION_FEED"): "stream-django read STREAM_PERSONAL_FEED",
 }

@@ -3,7 +3,7 @@ before or after feed-outbox's, that call the feed manager during a save or delet
 end with the feeds the app meant, read back through stream-python from every feed a reader
 reads (author feed, a follower's timeline and grouped timeline, the notification feed).
 
-The rule (README, "Migrating from stream-django"): a publishing hook the app calls for an
+The rule (docs/topics/migrating.md, "Your own receivers"): a publishing hook the app calls for an
 instance during its save or delete, before feed-outbox's receiver, makes that receiver publish
 nothing; called after it, it is written after its events and so applied after them. Either way
 the app's call decides. Follows have their own ordering keys and never interfere.

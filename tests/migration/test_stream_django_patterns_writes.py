@@ -1,7 +1,7 @@
 """What public stream-django apps write, imports switched: every feed a reader reads ends as the
 app meant (read back through stream-python from the emulator, the outbox drained by the relay's
-loop). The patterns and the apps they come from: /work/notes/survey-result.md, README's
-"Migrating from stream-django"; the models: tests/migration/patterns/models.py.
+loop). The patterns and the apps they come from: /work/notes/survey-result.md,
+docs/topics/migrating.md; the models: tests/migration/patterns/models.py.
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """A project that published with the real stream-django 1.8 switches its imports to feed_outbox,
-follows the README's "Migrating from stream-django" steps, and goes on living: every feed then
+follows the steps of docs/topics/migrating.md, and goes on living: every feed then
 holds exactly what the database says, with no stream-django activity left behind.
 
 Each step is its own process on one PostgreSQL database, as deployments are; the Stream

@@ -57,7 +57,7 @@ def test_the_demo_staff_is_an_outbox_operator_not_a_superuser(client):
 
     assert staff.is_staff and not staff.is_superuser
     assert staff.get_all_permissions() == {f"feed_outbox.{p}" for p in OPERATOR_PERMISSIONS}
-    assert client.login(username=STAFF, password=PASSWORD)  # the README's printed password
+    assert client.login(username=STAFF, password=PASSWORD)  # the password docs/demo.md prints
     assert client.get(reverse("admin:feed_outbox_outboxevent_status")).status_code == 200
     assert client.get(reverse("admin:feed_outbox_outboxevent_changelist")).status_code == 200
     # Nothing beyond the outbox: the users, the tweets and the groups are not its to see.

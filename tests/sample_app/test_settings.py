@@ -1,5 +1,5 @@
 """The sample settings teach good habits: password validators on sign-up, and every warning of
-``manage.py check --deploy`` a demo-only default that the README names and a deployment lifts."""
+``manage.py check --deploy`` a demo-only default that docs/demo.md names and a deployment lifts."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from tests.conftest import ROOT
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(databases=["default", "other"])]
 
-# What `check --deploy` says of the demo's defaults, each named in the README as demo-only.
+# What `check --deploy` says of the demo's defaults, each named in docs/demo.md as demo-only.
 DEMO_ONLY = {"security.W008", "security.W009", "security.W012", "security.W016", "security.W004"}
 
 
@@ -63,13 +63,13 @@ def test_the_seeded_accounts_log_in_with_the_printed_password_demo(client):
         assert client.login(username=username, password="demo"), username
 
 
-def test_check_deploy_warns_only_of_the_demo_only_defaults_the_readme_names(python, tmp_path):
+def test_check_deploy_warns_only_of_the_demo_only_defaults_the_docs_name(python, tmp_path):
     result = check_deploy(python, tmp_path)
 
     assert result.returncode == 0, result.stderr
     assert warnings(result) == DEMO_ONLY
-    readme = (ROOT / "README.md").read_text()
-    section = readme.split("## The two commands", 1)[1].split("\n## ", 1)[0]
+    demo = (ROOT / "docs" / "demo.md").read_text()
+    section = demo.split("## Demo-only settings", 1)[1].split("\n## ", 1)[0]
     for warning in DEMO_ONLY:
         assert warning.split(".")[1] in section, warning
 

@@ -68,7 +68,7 @@ def test_forged_or_mis_scoped_tokens_are_refused_and_nothing_is_written(stream_e
 
 
 def test_missing_token_and_wrong_key_are_refused(stream_emulator):
-    # no token: 403/17 like every token Stream cannot verify (docs/stream-errors.md)
+    # no token: 403/17 like every token Stream cannot verify (docs/topics/stream-errors.md)
     missing = add_activity(stream_emulator, None)
     assert missing.status_code == 403 and missing.json()["code"] == 17
     response = add_activity(stream_emulator, token(WRITE_USER1), key="someone-elses-key")

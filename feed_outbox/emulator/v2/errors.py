@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-# code -> (exception name, HTTP status), as Stream answers them (docs/stream-errors.md has
+# code -> (exception name, HTTP status), as Stream answers them (docs/topics/stream-errors.md has
 # the source of each; stream-python's exceptions.py picks its classes by these codes).
 _KINDS: dict[int, tuple[str, int]] = {
     -1: ("StreamApiException", 500),
@@ -22,7 +22,7 @@ _KINDS: dict[int, tuple[str, int]] = {
     18: ("RequestTooLarge", 413),
 }
 
-# The real service's wording where a source gives it (docs/stream-errors.md).
+# The real service's wording where a source gives it (docs/topics/stream-errors.md).
 SIGNATURE_INVALID = "signature is invalid"
 TOKEN_SEGMENTS = "token contains an invalid number of segments"
 NO_TOKEN = "no token present in request"

@@ -9,7 +9,7 @@ a suspended app) are the server's and apply to both.
 ``render`` shapes answers as the SDK's models decode them; ``marks`` (notification seen/read),
 ``queries`` (QueryActivities, QueryFollows), ``activity_updates`` (PUT/PATCH of one activity),
 ``feed_config`` (feed groups, feed views), ``pins``, ``bookmarks`` and ``comments`` hold the
-rest, each naming its sources (docs/stream-v3.md lists them all). ``persistence`` keeps the
+rest, each naming its sources (docs/topics/feeds-v3.md lists them all). ``persistence`` keeps the
 store in the ``--data`` file beside v2's.
 """
 

@@ -7,7 +7,7 @@ Sources: the SDK's ``feeds.add_bookmark`` (POST ``feeds/activities/{id}/bookmark
 the query) and ``query_bookmarks`` (POST ``feeds/bookmarks/query``: filter, sort, limit,
 next); answers are ``BookmarkResponse`` (activity, user, object_id, object_type, folder,
 custom, created_at, updated_at) and ``BookmarkFolderResponse``. Not used by feed-outbox: served
-so the SDK's own feed tests run (docs/stream-v3.md, "Conformance"). Unverified, chosen: a user
+so the SDK's own feed tests run (docs/topics/feeds-v3.md, "Conformance"). Unverified, chosen: a user
 bookmarks an activity once per folder (again: 400); filters name ``user_id``, ``activity_id``,
 ``folder_id`` and ``created_at``; an activity's ``bookmark_count`` stays 0. Bookmarks are not
 persisted with the store (emulator/v3/persistence.py): a restarted emulator forgets them.

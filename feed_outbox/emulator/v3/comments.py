@@ -7,7 +7,7 @@ attachments, custom), ``delete_comment`` (DELETE, ``hard_delete`` in the query; 
 ``DeleteCommentResponse``: comment and activity) and ``query_comments`` (POST
 ``feeds/comments/query``: filter required, sort, limit, next); answers are ``CommentResponse``
 (every count it requires, status, user, mentioned_users, own_reactions). Not used by
-feed-outbox: served so the SDK's own feed tests run (docs/stream-v3.md, "Conformance").
+feed-outbox: served so the SDK's own feed tests run (docs/topics/feeds-v3.md, "Conformance").
 Unverified, chosen: only ``object_type`` "activity" is known (its object must exist, 404);
 a soft delete keeps the comment with ``deleted_at`` and status "deleted", a hard delete
 forgets it; filters name ``id``, ``object_id``, ``object_type``, ``user_id``, ``parent_id``,

@@ -1,6 +1,6 @@
 """Seen and read marks of v3 notification feeds: MarkActivity writes them, reads answer them.
 
-Sources (docs/stream-v3.md, "Notification feeds: seen and read"):
+Sources (docs/topics/feeds-v3.md, "Notification feeds: seen and read"):
 
 * the request is the SDK's ``MarkActivityRequest`` (``mark_all_seen``, ``mark_all_read``,
   ``mark_seen``, ``mark_read``; ``feeds.mark_activity`` posts it to

@@ -1,7 +1,7 @@
 """State of the emulated Feeds v3 app: users, feeds (with owners), activities by id, follows.
 
 Semantics, from the getstream SDK's request models and Stream's v3 docs (sources in
-docs/stream-v3.md): an activity has an explicit id and a list of ``feeds``; an upsert by id
+docs/topics/feeds-v3.md): an activity has an explicit id and a list of ``feeds``; an upsert by id
 replaces its fields and its feeds (created_at kept); feeds must exist before an activity is
 added to them; an activity added to a feed is copied into the feeds that follow it, one level;
 a follow copies the target's existing activities (``activity_copy_limit``: unset = all, 0 =

@@ -13,7 +13,7 @@ from sample_app.models import Follow, Like, Retweet, Tweet
 
 USERS = ["alice", "bob", "carol", "dave", "erin", "frank"]
 PASSWORD = "demo"
-# Sees the admin's outbox status page and the demo's Stream switch (README: the outage).
+# Sees the admin's outbox status page and the demo's Stream switch (docs/demo.md: the outage).
 STAFF = "staff"
 # Staff, not a superuser: it holds exactly what operating the outbox needs, through a group,
 # so the demo exercises the admin's permission checks as a real operator would meet them.

@@ -27,7 +27,7 @@ def test_unknown_api_key_is_api_key_exception(emulator, monkeypatch):
 
 
 def test_forged_secret_is_not_allowed_signature_is_invalid_as_stream_answers(emulator, monkeypatch):
-    # Stream answers a wrong secret 403/17, not 401/3 (docs/stream-errors.md)
+    # Stream answers a wrong secret 403/17, not 401/3 (docs/topics/stream-errors.md)
     monkeypatch.delenv("LOCAL", raising=False)
     client = stream.connect(
         API_KEY, "a-different-secret-of-sufficient-length-123", base_url=emulator.url

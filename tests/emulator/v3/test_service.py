@@ -1,5 +1,5 @@
 """The emulator's Feeds v3 API, driven by the real getstream SDK, against the documented
-behaviour (docs/stream-v3.md has the source of each)."""
+behaviour (docs/topics/feeds-v3.md has the source of each)."""
 
 from __future__ import annotations
 

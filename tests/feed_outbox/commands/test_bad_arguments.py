@@ -1,5 +1,5 @@
 """Every outbox_* command and ``manage.py relay``, given a bad argument, answers one line naming
-it and exits 2 (the README's "usage or configuration error"), never a traceback or exit 0/1.
+it and exits 2 (docs/topics/operations.md's "usage or configuration error"), never a traceback or exit 0/1.
 
 Each argument gets a table of known mistakes (the issue's among them) and values hypothesis
 generates from a class that can never be valid (no decimal digit where a number is needed, a

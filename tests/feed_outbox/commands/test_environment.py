@@ -1,5 +1,5 @@
 """A command run where it cannot work (migrate forgotten, Stream unreachable, a feed group Stream
-does not know) says so in one line and exits 2, the README's configuration error."""
+does not know) says so in one line and exits 2, docs/topics/operations.md's configuration error."""
 
 from __future__ import annotations
 
