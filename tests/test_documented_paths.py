@@ -1,11 +1,14 @@
 """Every import path the documentation prints still imports: the README's, docs/' and the
 emulator README's ``from … import …`` lines, ``python -m …`` commands and dotted names in
-backticks. Internals may move between rooms; what a user was told to import may not."""
+backticks. Internals may move between rooms; what a user was told to import may not. So do the
+files they name: repository paths in backticks, relative links (the README's into docs/, and the
+pages' own), and every ``docs/….md`` a comment or document of the repository points at."""
 
 from __future__ import annotations
 
 import importlib
 import re
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -70,3 +73,73 @@ def test_documented_path_imports(document, path):
         resolve(path)
     except (ImportError, AttributeError) as exc:
         pytest.fail(f"{document} prints {path}, which no longer resolves: {exc}")
+
+
+# Repository paths in backticks: `relay/supervisor.py`, `deploy/prometheus/alerts.yml`, `tests/chaos/`.
+REPO_PATH = re.compile(r"`((?:feed_outbox|relay|tests|docs|deploy|sample_app|\.ci)/[\w./*-]*)`")
+# Named in the docs, but files of another repository, not this one.
+ELSEWHERE = {"tests/test_feed_integration.py": "GetStream/stream-py's SDK feed tests"}
+LINK = re.compile(r"\]\(([^)#\s]+)(?:#[^)]*)?\)")
+DOCS_PAGE = re.compile(r"\bdocs/[\w/.-]+\.md\b")
+SOURCE_SUFFIXES = {".py", ".md", ".toml", ".yml", ".yaml", ".html", ".txt"}
+SOURCE_NAMES = {"Makefile", "Dockerfile", ".ci/run"}
+
+
+def documented_files() -> list[tuple[str, str]]:
+    """(document, repository path) for every path in backticks and every relative link."""
+    found = set()
+    for doc in DOCUMENTS:
+        text = doc.read_text()
+        name = str(doc.relative_to(ROOT))
+        for path in REPO_PATH.findall(text):
+            if path not in ELSEWHERE:
+                found.add((name, path))
+        for link in LINK.findall(text):
+            if "://" not in link and not link.startswith("mailto:"):
+                target = (doc.parent / link).resolve()
+                found.add(
+                    (name, str(target.relative_to(ROOT)) if target.is_relative_to(ROOT) else link)
+                )
+    return sorted(found)
+
+
+def docs_pages_named_in_the_repository() -> list[tuple[str, str]]:
+    """(file, docs page) for every docs/….md a file of the repository names (git's view of it:
+    tracked files and new ones, not what .gitignore leaves out)."""
+    listed = subprocess.run(
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.splitlines()
+    found = set()
+    for name in listed:
+        file = ROOT / name
+        if not file.is_file():  # deleted, not yet staged
+            continue
+        if file.suffix in SOURCE_SUFFIXES or name in SOURCE_NAMES:
+            for page in DOCS_PAGE.findall(file.read_text(errors="replace")):
+                found.add((name, page))
+    return sorted(found)
+
+
+def test_the_documents_name_files_and_link_pages():
+    files = {path for _, path in documented_files()}
+    assert {"docs/topics/stream-errors.md", "relay/supervisor.py"} <= files
+    assert "docs/index.md" in files  # the README's link into the documentation
+    pages = docs_pages_named_in_the_repository()
+    assert ("relay/retry.py", "docs/topics/stream-errors.md") in pages
+
+
+@pytest.mark.parametrize(("document", "path"), documented_files())
+def test_documented_file_exists(document, path):
+    if "*" in path:
+        assert list(ROOT.glob(path)), f"{document} names {path}, which matches no file"
+    else:
+        assert (ROOT / path).exists(), f"{document} names {path}, which does not exist"
+
+
+@pytest.mark.parametrize(("source", "page"), docs_pages_named_in_the_repository())
+def test_docs_page_named_in_the_repository_exists(source, page):
+    assert (ROOT / page).is_file(), f"{source} points at {page}, which does not exist"
