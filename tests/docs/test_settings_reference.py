@@ -38,7 +38,7 @@ def build(tmp_path) -> tuple[str, str]:
         f"import sys\nsys.path.insert(0, {str(ROOT / 'docs' / '_ext')!r})\n"
         'extensions = ["myst_parser", "settings_reference"]\n'
         'source_suffix = {".md": "markdown"}\n'
-        'smartquotes = False\n'
+        "smartquotes = False\n"
     )
     (src / "index.md").write_text(
         "# Settings\n\n```{feed-outbox-settings}\n```\n\nSee {setting}`STREAM_USER_FEED`.\n"
