@@ -1,13 +1,15 @@
 """The Stream clients, built lazily from settings (never at import): stream-python for Feeds
-v2, and the getstream SDK for Feeds v3 (``build_v3_client``, an optional dependency)."""
+v2, and the getstream SDK for Feeds v3 (``build_v3_client``, an optional dependency), each
+sync (shared by every thread) and async (one per event loop: ``get_async_client``)."""
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import os
 import re
 import threading
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -96,8 +98,13 @@ def _usable_base_url(setting: str, value: Any, api: str) -> Any:
     return value
 
 
-def build_client(**overrides: Any) -> stream.client.StreamClient:
-    """A new client (with its own HTTP session) from settings; ``overrides`` replace them."""
+def build_client(*, use_async: bool = False, **overrides: Any) -> Any:
+    """A new client (with its own HTTP session) from settings; ``overrides`` replace them.
+
+    ``use_async``: stream-python's ``AsyncStreamClient`` (``stream.connect(use_async=True)``,
+    since 5.2), whose calls are coroutines; it opens an aiohttp session per request
+    (stream/client/async_client.py ``_make_request``), so it holds nothing bound to a loop.
+    """
     key, secret, location, timeout, base_url = _client_settings()
     key = overrides.get("api_key", key)
     secret = overrides.get("api_secret", secret)
@@ -108,10 +115,15 @@ def build_client(**overrides: Any) -> stream.client.StreamClient:
         base_url = _usable_base_url("STREAM_BASE_URL", base_url, "v2")
     if key and secret:
         return stream.connect(
-            key, secret, location=location, timeout=timeout, base_url=base_url or None
+            key,
+            secret,
+            location=location,
+            timeout=timeout,
+            base_url=base_url or None,
+            use_async=use_async,
         )
     if os.environ.get("STREAM_URL"):
-        return stream.connect(timeout=timeout, base_url=base_url or None)
+        return stream.connect(timeout=timeout, base_url=base_url or None, use_async=use_async)
     raise ImproperlyConfigured(
         "Stream credentials are not set: define STREAM_API_KEY and STREAM_API_SECRET "
         "in your settings (or the STREAM_URL environment variable)"
@@ -132,14 +144,15 @@ def v3_base_url_setting() -> str:
     return "STREAM_V3_BASE_URL" if conf.get("STREAM_V3_BASE_URL") else "STREAM_BASE_URL"
 
 
-def build_v3_client(**overrides: Any) -> Any:
+def build_v3_client(*, use_async: bool = False, **overrides: Any) -> Any:
     """A new getstream ``Stream`` client (its own httpx pool) for Feeds v3, from settings.
 
     ``base_url`` points it at the emulator (``http://localhost:PORT``: the v3 routes share the
-    emulator's port); unset, the SDK's default host is Stream's.
+    emulator's port); unset, the SDK's default host is Stream's. ``use_async``: the SDK's
+    ``AsyncStream``, whose httpx pool belongs to the event loop that opened its connections.
     """
     try:
-        from getstream import Stream
+        from getstream import AsyncStream, Stream
     except ImportError:
         raise ImproperlyConfigured(
             "Feeds v3 needs the getstream SDK: pip install 'django-feed-outbox[v3]'"
@@ -159,7 +172,7 @@ def build_v3_client(**overrides: Any) -> Any:
     kwargs: dict[str, Any] = {"api_key": key, "api_secret": secret, "timeout": timeout}
     if base_url:
         kwargs["base_url"] = base_url.rstrip("/")
-    return Stream(**kwargs)
+    return (AsyncStream if use_async else Stream)(**kwargs)
 
 
 def _shared(api: str, settings: tuple, build: Callable[[], Any]) -> Any:
@@ -182,6 +195,57 @@ def get_v3_client() -> Any:
 def get_client() -> stream.client.StreamClient:
     """The shared client for the current settings (a new one when they change)."""
     return _shared("v2", _client_settings(), build_client)
+
+
+# Async clients, per event loop: an AsyncStream's httpx pool holds connections opened on one
+# loop, and using them from another fails ("attached to a different loop"), so each loop gets
+# its own clients, built on first use. When the loop shuts down its async generators (as
+# asyncio.run, asyncio.Runner, asgiref's async_to_sync and uvicorn do before closing it), the
+# parked generator of _closed_with_loop closes them; a closed loop's entry is dropped when the
+# next loop registers. stream-python's async client holds nothing loop-bound, but living by
+# the same rule costs a client per loop (one for a server's life) and keeps one story.
+_loops: dict[asyncio.AbstractEventLoop, tuple[dict[tuple, Any], AsyncIterator[None]]] = {}
+
+
+async def _closed_with_loop(clients: dict[tuple, Any]) -> AsyncIterator[None]:
+    try:
+        yield
+    finally:
+        for client in list(clients.values()):
+            close = getattr(client, "aclose", None)
+            if close is not None:
+                await close()
+        clients.clear()
+
+
+async def _for_loop(api: str, settings: tuple, build: Callable[[], Any]) -> Any:
+    """The client ``build`` made for ``api`` under ``settings`` on the running event loop."""
+    loop = asyncio.get_running_loop()
+    entry = _loops.get(loop)
+    if entry is None:
+        clients: dict[tuple, Any] = {}
+        closer = _closed_with_loop(clients)
+        await closer.__anext__()  # parked: the loop's asyncgen hooks now know it
+        with _lock:
+            for other in [other for other in _loops if other.is_closed()]:
+                del _loops[other]
+            entry = _loops.setdefault(loop, (clients, closer))
+    clients = entry[0]
+    key = (api, settings)
+    client = clients.get(key)
+    if client is None:  # one loop runs in one thread: no other builds for it meanwhile
+        client = clients[key] = build()
+    return client
+
+
+async def get_async_client() -> Any:
+    """This event loop's stream-python ``AsyncStreamClient`` for the current settings."""
+    return await _for_loop("v2", _client_settings(), lambda: build_client(use_async=True))
+
+
+async def get_async_v3_client() -> Any:
+    """This event loop's getstream ``AsyncStream`` for the current settings."""
+    return await _for_loop("v3", _v3_settings(), lambda: build_v3_client(use_async=True))
 
 
 def init_client(raise_config_error: bool = False) -> stream.client.StreamClient | None:
