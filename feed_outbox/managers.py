@@ -9,8 +9,9 @@ from django.db.models.signals import post_delete, post_save  # noqa: F401  (stre
 
 from feed_outbox import conf, tracking
 from feed_outbox.activity import Activity
-from feed_outbox.client import stream_client
+from feed_outbox.client import get_client, stream_client  # noqa: F401  (stream-django's name)
 from feed_outbox.models import EventKind, OutboxEvent
+from feed_outbox.stream_api.v2_reads import V2Feed
 from feed_outbox.write import lifecycle, outbox
 
 EVERY_MODEL = tracking.EVERY_MODEL
@@ -53,18 +54,20 @@ class FeedManager:
             or tracking.is_disabled_here(model)
         )
 
-    # Reads: stream-python Feed objects from the client of the current settings.
+    # Reads: feeds of the clients of the current settings.
     def get_feed(self, feed: str, user_id: Any) -> Any:
-        """The ``feed`` group's feed of ``user_id`` (``.get(limit=…, id_lt=…)`` reads it).
+        """The ``feed`` group's feed of ``user_id``: ``.get(limit=…, id_lt=…)`` reads it,
+        ``await .aget(…)`` too (docs/topics/async.md).
 
-        On v3 reads (FEED_OUTBOX_READ_API) a feed_outbox.stream_api.v3_reads.V3Feed: the same reads,
+        On v2 a feed_outbox.stream_api.v2_reads.V2Feed (stream-python's ``Feed``); on v3 reads
+        (FEED_OUTBOX_READ_API) a feed_outbox.stream_api.v3_reads.V3Feed: the same reads,
         v2-shaped, through the getstream SDK."""
         if conf.read_api() == "v3":
             from feed_outbox.client import get_v3_client
             from feed_outbox.stream_api.v3_reads import V3Feed
 
             return V3Feed(get_v3_client(), feed, user_id)
-        return stream_client.feed(feed, user_id)
+        return V2Feed.of(get_client(), feed, user_id)
 
     def get_user_feed(self, user_id: Any, feed_type: str | None = None) -> Any:
         """The author's feed (STREAM_USER_FEED, or ``feed_type``)."""

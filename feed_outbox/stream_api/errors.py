@@ -1,7 +1,10 @@
 """What Stream's error codes say about the app's credentials (docs/topics/stream-errors.md has the
-answers the real service gives, each with its source)."""
+answers the real service gives, each with its source), and the feed a failed read names."""
 
 from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from stream import exceptions as stream_exceptions
 
@@ -37,3 +40,14 @@ def refuses_credentials(exc: BaseException) -> bool:
     code = getattr(exc, "code", None)
     detail = str(getattr(exc, "detail", "") or exc)
     return code in CREDENTIAL_CODES or names_a_bad_token(code, detail)
+
+
+@contextmanager
+def reading(feed_id: str) -> Iterator[None]:
+    """A read's failure names the feed it read, sync or async: a note (PEP 678) on the client's
+    own exception, whose class and message stay what the client raised."""
+    try:
+        yield
+    except Exception as exc:
+        exc.add_note(f"while reading the Stream feed {feed_id}")
+        raise

@@ -155,4 +155,4 @@ def _v3_following(feed: str) -> FollowingRead:
     from feed_outbox.stream_api.v3_reads import query_follows
 
     follows = query_follows(get_v3_client(), {"source_feed": feed})
-    return FollowingRead({f.target_feed.feed for f in follows})
+    return FollowingRead({f["target_feed"]["feed"] for f in follows})

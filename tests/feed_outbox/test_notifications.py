@@ -79,7 +79,7 @@ def test_the_feeds_get_takes_v2s_mark_strings_every_group_or_a_comma_list(
     author_with_two_groups, api
 ):
     feed = feed_manager.get_notification_feed(author_with_two_groups.pk)
-    assert type(feed).__name__ == {"v2": "Feed", "v3": "V3Feed"}[api]
+    assert type(feed).__name__ == {"v2": "V2Feed", "v3": "V3Feed"}[api]
     groups = feed.get()["results"]
     feed.get(mark_read=",".join(g["id"] for g in groups))
     feed.get(mark_seen="true")

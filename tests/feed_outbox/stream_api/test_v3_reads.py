@@ -50,3 +50,28 @@ def test_a_v3_feed_lists_every_follow_newest_first_like_v2(timeline_following_13
 def test_reconcile_reads_every_v3_follow_so_none_goes_unjudged(timeline_following_130):
     read = following("timeline:reader", api="v3")
     assert read.complete and read.targets == set(timeline_following_130)
+
+
+def test_the_v3_read_bodies_are_what_the_sdks_request_models_encode():
+    """Reads send JSON built by V3Feed (the SDK's AsyncStream has no typed feeds methods): the
+    same bodies, once the SDK's post leaves out None, as its typed methods' request models."""
+    from getstream.base import _strip_none
+    from getstream.models import MarkActivityRequest, QueryFollowsRequest, SortParamRequest
+
+    from feed_outbox.stream_api.v3_mapping import feed_owner
+    from feed_outbox.stream_api.v3_reads import V3Feed, follow_pages
+
+    mark = next(V3Feed(None, "notification", "u 1")._mark(True, ["g1", "g2"]))
+    assert _strip_none(mark.json) == _strip_none(
+        MarkActivityRequest(
+            mark_all_seen=True, mark_read=["g1", "g2"], user_id=feed_owner("notification:u 1")
+        ).to_dict()
+    )
+    query = next(follow_pages({"source_feed": "timeline:1"}))
+    assert _strip_none(query.json) == _strip_none(
+        QueryFollowsRequest(
+            limit=100,
+            sort=[SortParamRequest(field="created_at", direction=-1)],
+            filter={"source_feed": "timeline:1"},
+        ).to_dict()
+    )
