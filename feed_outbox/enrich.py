@@ -1,6 +1,8 @@
 """Enrich: replace model references in activities read from Stream with model instances.
 
 Feed data is not trusted: only strict ``app_label.Model:pk`` references to allowed models load.
+``aenrich_activities``/``aenrich_aggregated_activities`` load them with Django's async ORM
+(``ain_bulk``); finding the references and putting the instances in is one body for both.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator, MutableMapping
 from typing import Any
 
+from asgiref.sync import sync_to_async
 from django.apps import apps
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -170,23 +173,36 @@ class Enrich:
 
     def enrich_activities(self, activities: Iterable[dict]) -> list[EnrichedActivity]:
         wrapped = self.wrap_activities(activities)
-        self._enrich(wrapped)
+        found, by_model = self._plan(wrapped)
+        self._fill(wrapped, found, self._fetch_objects(by_model))
+        return wrapped
+
+    async def aenrich_activities(self, activities: Iterable[dict]) -> list[EnrichedActivity]:
+        """``enrich_activities``, awaited: one ``ain_bulk`` per model class."""
+        wrapped = self.wrap_activities(activities)
+        found, by_model = self._plan(wrapped)
+        self._fill(wrapped, found, await self._afetch_objects(by_model))
         return wrapped
 
     def enrich_aggregated_activities(
         self, groups: Iterable[dict]
     ) -> list[EnrichedAggregatedActivity]:
         """Groups of an aggregated or notification feed, all their activities in one pass."""
-        wrapped = []
-        for group in groups:
-            if not isinstance(group, EnrichedAggregatedActivity):
-                group = EnrichedAggregatedActivity(dict(group))
-            group["activities"] = self.wrap_activities(group.get("activities") or [])
-            wrapped.append(group)
-        self._enrich([a for group in wrapped for a in group.activities])
-        for group in wrapped:
-            group.collect_not_enriched()
-        return wrapped
+        wrapped = self._wrap_groups(groups)
+        inner = [a for group in wrapped for a in group.activities]
+        found, by_model = self._plan(inner)
+        self._fill(inner, found, self._fetch_objects(by_model))
+        return self._collected(wrapped)
+
+    async def aenrich_aggregated_activities(
+        self, groups: Iterable[dict]
+    ) -> list[EnrichedAggregatedActivity]:
+        """``enrich_aggregated_activities``, awaited: one ``ain_bulk`` per model class."""
+        wrapped = self._wrap_groups(groups)
+        inner = [a for group in wrapped for a in group.activities]
+        found, by_model = self._plan(inner)
+        self._fill(inner, found, await self._afetch_objects(by_model))
+        return self._collected(wrapped)
 
     def is_ref(self, activity: MutableMapping, field: str) -> bool:
         return parse_reference(activity.get(field)) is not None
@@ -197,6 +213,21 @@ class Enrich:
         if hook is not None:
             return hook(pks)
         return self.get_queryset(modelClass).in_bulk(list(pks))
+
+    async def afetch_model_instances(
+        self, modelClass: type[models.Model], pks: Iterable[Any]
+    ) -> dict:
+        """``fetch_model_instances``, awaited: ``afetch_<app_label>__<model_name>_instances``
+        (async) if defined, else a sync fetch hook run as Django runs sync code under ASGI
+        (``sync_to_async``, on its thread for database work), else one ``ain_bulk``."""
+        meta = modelClass._meta
+        hook = getattr(self, f"afetch_{meta.app_label}__{meta.model_name}_instances", None)
+        if hook is not None:
+            return await hook(pks)
+        sync_hook = self._fetch_hook(modelClass)
+        if sync_hook is not None:
+            return await sync_to_async(sync_hook)(pks)
+        return await self.get_queryset(modelClass).ain_bulk(list(pks))
 
     def get_queryset(self, model: type[models.Model]) -> models.QuerySet:
         """``_default_manager`` plus the model's ``activity_related_models`` (select_related)
@@ -249,12 +280,38 @@ class Enrich:
     def _fetch_objects(self, references: dict[type[models.Model], set]) -> dict:
         return {model: self.fetch_model_instances(model, pks) for model, pks in references.items()}
 
-    def _enrich(self, activities: list[EnrichedActivity]) -> None:
+    async def _afetch_objects(self, references: dict[type[models.Model], set]) -> dict:
+        return {
+            model: await self.afetch_model_instances(model, pks)
+            for model, pks in references.items()
+        }
+
+    # One body for the sync and async enrichment: what to load, and putting it in.
+    def _wrap_groups(self, groups: Iterable[dict]) -> list[EnrichedAggregatedActivity]:
+        wrapped = []
+        for group in groups:
+            if not isinstance(group, EnrichedAggregatedActivity):
+                group = EnrichedAggregatedActivity(dict(group))
+            group["activities"] = self.wrap_activities(group.get("activities") or [])
+            wrapped.append(group)
+        return wrapped
+
+    @staticmethod
+    def _collected(groups: list[EnrichedAggregatedActivity]) -> list[EnrichedAggregatedActivity]:
+        for group in groups:
+            group.collect_not_enriched()
+        return groups
+
+    def _plan(self, activities: list[EnrichedActivity]) -> tuple[dict, dict]:
+        """The references found (``_references``) and their pks by model: what to load."""
         found = self._references(activities)
         by_model: dict[type[models.Model], set] = defaultdict(set)
         for model, pk in found.values():
             by_model[model].add(pk)
-        objects = self._fetch_objects(by_model)
+        return found, by_model
+
+    def _fill(self, activities: list[EnrichedActivity], found: dict, objects: dict) -> None:
+        """Put the loaded instances in; a reference that loaded nothing is tracked as missing."""
         for (index, field), (model, pk) in found.items():
             activity = activities[index]
             instance = objects.get(model, {}).get(pk)

@@ -3,12 +3,14 @@
 Framework-neutral (a page of a feed from a cursor string); ``feed_outbox.drf`` adapts it to
 Django REST framework. Stream pages by activity (or group) id, never by offset, so the cursor
 is the last id shown: a new activity never shifts the pages a reader is walking through.
+``apage``/``apage_or_first`` read through the feed's ``aget`` (or an async callable): the
+request and the page made of the answer are built once for both.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -57,19 +59,43 @@ class FeedPaginator:
 
     def page(self, feed: Any, cursor: str | None = None, **params: Any) -> FeedPage:
         """Raises InvalidCursor for a cursor that is not an id (see ``page_or_first``)."""
-        cursor = parse_cursor(cursor)
+        cursor, params = self._request(cursor, params)
         read: Callable[..., dict[str, Any]] = feed.get if hasattr(feed, "get") else feed
+        return self._page(read(**params), cursor)
+
+    async def apage(self, feed: Any, cursor: str | None = None, **params: Any) -> FeedPage:
+        """``page``, awaited: ``feed`` is a feed of ``feed_manager`` (its ``aget`` reads) or an
+        async ``read(**params)`` (``functools.partial(aread_notifications, user_id)``)."""
+        cursor, params = self._request(cursor, params)
+        read: Callable[..., Awaitable[dict[str, Any]]] = getattr(feed, "aget", feed)
+        return self._page(await read(**params), cursor)
+
+    def page_or_first(self, feed: Any, cursor: str | None = None, **params: Any) -> FeedPage:
+        """Like ``page``, reading the first page when the cursor is not an id (HTML pages)."""
+        return self.page(feed, _or_first(cursor), **params)
+
+    async def apage_or_first(self, feed: Any, cursor: str | None = None, **params: Any) -> FeedPage:
+        """``page_or_first``, awaited."""
+        return await self.apage(feed, _or_first(cursor), **params)
+
+    # The request and the page: one body for page and apage.
+    def _request(self, cursor: str | None, params: dict[str, Any]) -> tuple[str | None, dict]:
+        cursor = parse_cursor(cursor)
         if cursor is not None:
             params["id_lt"] = cursor
-        results = list(read(limit=self.page_size + 1, **params)["results"])
+        return cursor, {"limit": self.page_size + 1, **params}
+
+    def _page(self, answer: dict[str, Any], cursor: str | None) -> FeedPage:
+        results = list(answer["results"])
         more = len(results) > self.page_size
         results = results[: self.page_size]
         next_cursor = results[-1].get("id") if more and results else None
         return FeedPage(results=results, cursor=cursor, next_cursor=next_cursor)
 
-    def page_or_first(self, feed: Any, cursor: str | None = None, **params: Any) -> FeedPage:
-        """Like ``page``, reading the first page when the cursor is not an id (HTML pages)."""
-        try:
-            return self.page(feed, cursor, **params)
-        except InvalidCursor:
-            return self.page(feed, None, **params)
+
+def _or_first(cursor: str | None) -> str | None:
+    """``cursor``, or None (the first page) when it is not an id."""
+    try:
+        return parse_cursor(cursor)
+    except InvalidCursor:
+        return None
