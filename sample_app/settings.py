@@ -47,6 +47,7 @@ MIDDLEWARE = [
 
 ROOT_URLCONF = "sample_app.urls"
 WSGI_APPLICATION = "sample_app.wsgi.application"
+ASGI_APPLICATION = "sample_app.asgi.application"
 
 TEMPLATES = [
     {

@@ -9,6 +9,7 @@ from sample_app import api, views
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="timeline"), name="home"),
     path("timeline/", views.timeline, name="timeline"),
+    path("timeline/async/", views.timeline_async, name="timeline_async"),
     path("timeline/aggregated/", views.timeline_aggregated, name="timeline_aggregated"),
     path("notifications/", views.notifications, name="notifications"),
     path("u/<str:username>/", views.profile, name="profile"),

@@ -1,10 +1,17 @@
-"""Pages of Chirp; every feed shown is read from Stream (enriched), never from the Tweet table."""
+"""Pages of Chirp; every feed shown is read from Stream (enriched), never from the Tweet table.
+
+``timeline_async`` is the timeline as an async view (served through ASGI: sample_app.asgi): its
+Stream reads await the clients' async APIs and its queries Django's async ORM, so the page holds
+no thread while Stream answers. What it shows is built by the same helpers as ``timeline``.
+"""
 
 import logging
 from functools import partial
 
 import requests
+from asgiref.sync import sync_to_async
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.admin.views.decorators import staff_member_required
 from django.contrib.auth import get_user_model, login
@@ -16,13 +23,14 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 from stream import exceptions as stream_exceptions
 
 from feed_outbox.enrich import Enrich
 from feed_outbox.feed_manager import feed_manager
 from feed_outbox.models import EventStatus, OutboxEvent
-from feed_outbox.notifications import read_notifications
+from feed_outbox.notifications import anotification_counts, read_notifications
+from feed_outbox.operations.status import outbox_lag
 from feed_outbox.pagination import FeedPage, FeedPaginator
 from sample_app import stream_switch
 from sample_app.models import Follow, Like, Retweet, Tweet
@@ -46,20 +54,36 @@ class TweetForm(forms.ModelForm):
         labels = {"text": "New tweet"}
 
 
+# What Stream raises when it cannot be read (stream-python's; the async reads raise the same).
+STREAM_DOWN = (requests.RequestException, stream_exceptions.StreamApiException)
+
+
 def _read(request, feed) -> FeedPage:
     """A page of ``feed``, older than ``?before=<id>``; a ``before`` that is no id reads the
     first page (it is never sent to Stream). While Stream is down the page says so: saving
     still works (the outbox keeps every change until the relay can deliver it)."""
     try:
         return paginator.page_or_first(feed, request.GET.get("before"))
-    except (requests.RequestException, stream_exceptions.StreamApiException):
-        logger.warning("could not read a feed from Stream", exc_info=True)
-        messages.warning(
-            request,
-            "Stream cannot be read right now, so feeds are empty here. Whatever you post is "
-            "saved and waits in the outbox; the relay delivers it once Stream is back.",
-        )
-        return FeedPage(results=[], cursor=None, next_cursor=None)
+    except STREAM_DOWN:
+        return _stream_down(request)
+
+
+async def _aread(request, feed) -> FeedPage:
+    """``_read``, awaited."""
+    try:
+        return await paginator.apage_or_first(feed, request.GET.get("before"))
+    except STREAM_DOWN:
+        return _stream_down(request)
+
+
+def _stream_down(request) -> FeedPage:
+    logger.warning("could not read a feed from Stream", exc_info=True)
+    messages.warning(
+        request,
+        "Stream cannot be read right now, so feeds are empty here. Whatever you post is "
+        "saved and waits in the outbox; the relay delivers it once Stream is back.",
+    )
+    return FeedPage(results=[], cursor=None, next_cursor=None)
 
 
 def _tweets_in(activities) -> list[Tweet]:
@@ -70,23 +94,53 @@ def _tweets_in(activities) -> list[Tweet]:
     return [a["object"] for a in flat if isinstance(a.get("object"), Tweet)]
 
 
+def _pressed(user, activities):
+    """The ids of the page's tweets ``user`` liked and retweeted, as two (lazy) querysets."""
+    ids = [t.pk for t in _tweets_in(activities)]
+    if not (user.is_authenticated and ids):
+        return None
+    return [
+        model.objects.filter(user=user, tweet__in=ids).values_list("tweet_id", flat=True)
+        for model in (Like, Retweet)
+    ]
+
+
 def _page(request, template: str, activities, feed_page: FeedPage, **context):
     """Render a feed page; ``liked`` and ``retweeted`` say which buttons are already pressed."""
-    ids = [t.pk for t in _tweets_in(activities)]
-    liked = retweeted = set()
-    if request.user.is_authenticated and ids:
-        liked = set(
-            Like.objects.filter(user=request.user, tweet__in=ids).values_list("tweet_id", flat=True)
-        )
-        retweeted = set(
-            Retweet.objects.filter(user=request.user, tweet__in=ids).values_list(
-                "tweet_id", flat=True
-            )
-        )
+    pressed = _pressed(request.user, activities)
+    liked, retweeted = [set(q) for q in pressed] if pressed else (set(), set())
     context.update(
         activities=activities, liked=liked, retweeted=retweeted, older=feed_page.next_cursor
     )
     return render(request, template, context)
+
+
+async def _apage(request, user, template: str, activities, feed_page: FeedPage, **context):
+    """``_page``, its queries awaited; the context holds what the template would otherwise load
+    while rendering (a Stream read, a query: neither can run on the event loop): the
+    notification counts and the outbox lag."""
+    pressed = _pressed(user, activities)
+    liked, retweeted = [{pk async for pk in q} for q in pressed] if pressed else (set(), set())
+    context.update(
+        activities=activities,
+        liked=liked,
+        retweeted=retweeted,
+        older=feed_page.next_cursor,
+        notification_counts=await _acounts(user),
+        # a query of the outbox table, run as Django runs any sync query under ASGI
+        outbox_lag=await sync_to_async(outbox_lag)(),
+    )
+    return render(request, template, context)
+
+
+async def _acounts(user):
+    """The badge's counts (feed_outbox.context_processors.notifications, awaited): None when
+    Stream cannot be read, so an outage never takes the page down."""
+    try:
+        return await anotification_counts(user.pk)
+    except Exception:
+        logger.warning("could not read the notification counts of user %s", user.pk, exc_info=True)
+        return None
 
 
 def _back(request, default: str = "timeline"):
@@ -129,6 +183,37 @@ def timeline(request):
         form=form,
         feed_id=f"{feed.slug}:{feed.user_id}",
         people=User.objects.exclude(pk=request.user.pk).order_by("username")[:20],
+    )
+
+
+def _non_atomic(view):
+    """A read-only async view: Django refuses ATOMIC_REQUESTS for async views."""
+    for alias in settings.DATABASES:
+        view = transaction.non_atomic_requests(using=alias)(view)
+    return view
+
+
+@_non_atomic
+@require_GET
+@login_required
+async def timeline_async(request):
+    """The timeline, async: Stream read and enriched without blocking the event loop (the
+    compose form posts to ``timeline``: saving is the sync outbox transaction)."""
+    # The loaded user, for the context processors too (request.user would query on first use)
+    request.user = user = await request.auser()
+    feed = feed_manager.get_news_feeds(user.pk)["timeline"]
+    page = await _aread(request, feed)
+    activities = await enricher.aenrich_activities(page.results)
+    people = get_user_model().objects.exclude(pk=user.pk).order_by("username")[:20]
+    return await _apage(
+        request,
+        user,
+        "sample_app/timeline.html",
+        activities,
+        page,
+        form=TweetForm(),
+        feed_id=f"{feed.slug}:{feed.user_id}",
+        people=[person async for person in people],
     )
 
 
