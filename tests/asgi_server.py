@@ -11,14 +11,21 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 from tests.conftest import ROOT
 
 
+@dataclass(frozen=True)
+class Served:
+    url: str  # http://localhost:PORT
+    pid: int
+
+
 @contextlib.contextmanager
-def uvicorn(env: dict[str, str], *args: str) -> Iterator[str]:
-    """``python -m uvicorn sample_app.asgi:application`` with ``env``; yields its base URL once
-    it answers, and stops it after the block."""
+def uvicorn(env: dict[str, str], *args: str) -> Iterator[Served]:
+    """``python -m uvicorn sample_app.asgi:application`` with ``env``, once it answers; stopped
+    after the block."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
@@ -28,7 +35,7 @@ def uvicorn(env: dict[str, str], *args: str) -> Iterator[str]:
     process = subprocess.Popen([*command, *args], cwd=ROOT, env=env)
     try:
         _wait_answering(url, process)
-        yield url
+        yield Served(url, process.pid)
     finally:
         process.terminate()
         try:

@@ -26,7 +26,7 @@ HERE = Path(__file__).resolve().parent
 ORDER = ("bench_save_path", "bench_save", "bench_relay", "bench_backlog", "bench_latency")
 # Feeds v3 next to v2's relay and latency figures (the same backlog and save, through both APIs).
 ORDER += ("bench_v3",)
-ORDER += ("bench_claim", "bench_scale", "bench_enrich", "bench_emulator")
+ORDER += ("bench_claim", "bench_scale", "bench_enrich", "bench_async_reads", "bench_emulator")
 # Scripts that only print: the arguments of their quick run (their output is kept verbatim).
 PRINT_ONLY_QUICK_ARGS = {"bench_emulator": ["--clients", "4", "--seconds", "2"]}
 

@@ -46,8 +46,8 @@ def api(request, settings, subprocess_env):
 
 @pytest.fixture
 def server(api, subprocess_env):
-    with uvicorn(subprocess_env) as url:
-        yield url
+    with uvicorn(subprocess_env) as served:
+        yield served.url
 
 
 def test_the_async_timeline_through_uvicorn_is_the_sync_timeline(server, api, outbox_drain):

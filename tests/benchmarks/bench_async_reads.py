@@ -1,0 +1,150 @@
+"""Async reads: N concurrent timeline page reads, Chirp's async view (/timeline/async/) against
+its sync view (/timeline/) under the same ASGI server (uvicorn, one process), on the emulator.
+
+Run: python -m tests.benchmarks.bench_async_reads [--quick] [--json PATH] [--api v2|v3]
+
+Each page is what a logged-in reader sees: the session and the user, a 25-activity page of the
+timeline read from Stream and enriched, the reader's likes and retweets on it, the people list,
+the notification badge (a second Stream read) and the outbox lag. The sync view runs as Django
+runs any sync view under ASGI (a thread of its own per request, ``ThreadSensitiveContext``);
+the async view awaits Stream through the clients' async APIs and the ORM through its async
+methods (whose queries Django still runs on a thread: ``sync_to_async``).
+
+A round sends ``requests`` reads, ``concurrency`` at a time (a client of its own in this
+process, aiohttp with that many connections), to one view, then the same to the other, the
+order alternating between rounds. Figures per view and concurrency: requests/s and the p50/p99
+of each read's wall time (the medians of the rounds), and the server's own CPU per request
+(user+sys from /proc, the figure the shared machine disturbs least).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import time
+
+from tests.benchmarks import _harness as h
+from tests.benchmarks.bench_emulator import cpu_seconds
+
+AUTHORS = 10
+TWEETS_PER_AUTHOR = 6
+VIEWS = {"sync": "/timeline/", "async": "/timeline/async/"}
+
+
+def seed() -> str:
+    """A reader following authors who tweet and like each other; returns its session id."""
+    from django.contrib.auth import get_user_model
+    from django.test import Client
+
+    from feed_outbox.testing import drain_outbox
+    from sample_app.models import Follow, Like, Tweet
+
+    users = get_user_model().objects
+    reader = users.create_user("reader", password="bench")
+    authors = [users.create_user(f"author{i}", password="bench") for i in range(AUTHORS)]
+    for author in authors:
+        Follow.objects.follow(reader, author)
+    drain_outbox()
+    for n in range(TWEETS_PER_AUTHOR):
+        for i, author in enumerate(authors):
+            tweet = Tweet.objects.create(user=author, text=f"chirp {n} by {author.username}")
+            Like.objects.create(user=authors[(i + 1) % AUTHORS], tweet=tweet)
+            if n % 3 == 0:
+                Like.objects.create(user=reader, tweet=tweet)
+    drain_outbox()
+    client = Client()
+    client.force_login(reader)
+    return client.cookies["sessionid"].value
+
+
+async def _round(url: str, session: str, requests: int, concurrency: int) -> dict:
+    import aiohttp
+
+    latencies: list[float] = []
+    queue = iter(range(requests))
+    connector = aiohttp.TCPConnector(limit=concurrency)
+    cookies = {"sessionid": session}
+    async with aiohttp.ClientSession(connector=connector, cookies=cookies) as client:
+
+        async def worker() -> None:
+            for _ in queue:
+                start = time.perf_counter()
+                async with client.get(url, allow_redirects=False) as response:
+                    body = await response.read()
+                    if response.status != 200 or b'id="feed"' not in body:
+                        raise RuntimeError(f"{url} answered {response.status}")
+                latencies.append(time.perf_counter() - start)
+
+        started = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        seconds = time.perf_counter() - started
+    return {
+        "rps": requests / seconds,
+        "p50": h.percentile(latencies, 50) * 1000,
+        "p99": h.percentile(latencies, 99) * 1000,
+    }
+
+
+def measure(base: str, pid: int, session: str, quick: bool) -> tuple[dict, dict, list[str]]:
+    levels = (50,) if quick else (50, 200)
+    rounds, requests = (2, 200) if quick else (3, 500)
+    figures, ratios = {}, {}
+    for concurrency in levels:
+        runs: dict[str, list[dict]] = {view: [] for view in VIEWS}
+        for r in range(rounds):
+            views = list(VIEWS) if r % 2 == 0 else list(reversed(VIEWS))
+            for view in views:
+                cpu = cpu_seconds(pid)
+                result = asyncio.run(_round(base + VIEWS[view], session, requests, concurrency))
+                result["cpu"] = (cpu_seconds(pid) - cpu) / requests * 1000
+                runs[view].append(result)
+        for view in VIEWS:
+            at = f"{view} view, {concurrency} concurrent"
+            for key, unit in (("rps", "req/s"), ("p50", "ms"), ("p99", "ms"), ("cpu", "ms/req")):
+                name = {"rps": "requests/s", "cpu": "server CPU"}.get(key, f"{key} latency")
+                figures[f"{at}: {name}"] = h.summary([x[key] for x in runs[view]], unit)
+        pairs = zip(runs["async"], runs["sync"], strict=True)
+        ratios[f"{concurrency} concurrent: async / sync requests/s"] = h.summary(
+            [a["rps"] / s["rps"] for a, s in pairs], "×"
+        )
+    notes = [
+        f"{rounds} rounds × {requests} page reads per view and concurrency, views alternated",
+        f"server: one uvicorn process; load: aiohttp in the benchmark process; load "
+        f"average {os.getloadavg()[0]:.1f} at the end (2 cores shared: wall figures are noisy, "
+        "server CPU per request less so)",
+    ]
+    return figures, ratios, notes
+
+
+def run(quick: bool = False, api: str = "v2") -> dict:
+    from tests.asgi_server import uvicorn
+
+    with contextlib.ExitStack() as stack:
+        url = stack.enter_context(h.scratch_database(h.database_url("async_reads")))
+        h.setup_django(url, base_url=stack.enter_context(h.emulator()))
+        os.environ["FEED_OUTBOX_STREAM_API"] = api
+        from django.conf import settings
+
+        settings.FEED_OUTBOX_STREAM_API = api
+        session = seed()
+        env = {**os.environ, "PYTHONPATH": str(h.ROOT), "DEBUG": "false"}
+        served = stack.enter_context(uvicorn(env))
+        figures, ratios, notes = measure(served.url, served.pid, session, quick)
+    return {
+        "title": f"Async reads: Chirp's timeline, async view vs sync view under uvicorn ({api})",
+        "figures": figures,
+        "ratios": ratios,
+        "notes": notes,
+    }
+
+
+def main() -> None:
+    parser = h.parser(__doc__)
+    parser.add_argument("--api", choices=("v2", "v3"), default="v2")
+    args = parser.parse_args()
+    h.emit(run(quick=args.quick, api=args.api), args.json)
+
+
+if __name__ == "__main__":
+    main()
