@@ -25,36 +25,20 @@ import os
 import time
 
 from tests.benchmarks import _harness as h
+from tests.benchmarks import bench_enrich
 from tests.benchmarks.bench_emulator import cpu_seconds
 
-AUTHORS = 10
-TWEETS_PER_AUTHOR = 6
 VIEWS = {"sync": "/timeline/", "async": "/timeline/async/"}
 
 
-def seed() -> str:
-    """A reader following authors who tweet and like each other; returns its session id."""
+def session() -> str:
+    """The session of bench_enrich's reader (following 8 authors who tweet, like and retweet
+    each other over 9 days), logged in."""
     from django.contrib.auth import get_user_model
     from django.test import Client
 
-    from feed_outbox.testing import drain_outbox
-    from sample_app.models import Follow, Like, Tweet
-
-    users = get_user_model().objects
-    reader = users.create_user("reader", password="bench")
-    authors = [users.create_user(f"author{i}", password="bench") for i in range(AUTHORS)]
-    for author in authors:
-        Follow.objects.follow(reader, author)
-    drain_outbox()
-    for n in range(TWEETS_PER_AUTHOR):
-        for i, author in enumerate(authors):
-            tweet = Tweet.objects.create(user=author, text=f"chirp {n} by {author.username}")
-            Like.objects.create(user=authors[(i + 1) % AUTHORS], tweet=tweet)
-            if n % 3 == 0:
-                Like.objects.create(user=reader, tweet=tweet)
-    drain_outbox()
     client = Client()
-    client.force_login(reader)
+    client.force_login(get_user_model().objects.get(pk=bench_enrich.seed()))
     return client.cookies["sessionid"].value
 
 
@@ -127,10 +111,10 @@ def run(quick: bool = False, api: str = "v2") -> dict:
         from django.conf import settings
 
         settings.FEED_OUTBOX_STREAM_API = api
-        session = seed()
+        reader = session()
         env = {**os.environ, "PYTHONPATH": str(h.ROOT), "DEBUG": "false"}
         served = stack.enter_context(uvicorn(env))
-        figures, ratios, notes = measure(served.url, served.pid, session, quick)
+        figures, ratios, notes = measure(served.url, served.pid, reader, quick)
     return {
         "title": f"Async reads: Chirp's timeline, async view vs sync view under uvicorn ({api})",
         "figures": figures,
