@@ -9,6 +9,7 @@ so the data a test writes is what the async reads enrich, and queries are counte
 import pytest
 import requests
 from asgiref.sync import async_to_sync
+from django.contrib.auth import get_user_model
 from django.test import override_settings
 from getstream.exceptions import StreamTransportException
 
@@ -16,7 +17,7 @@ from feed_outbox import notifications
 from feed_outbox.enrich import Enrich
 from feed_outbox.feed_manager import feed_manager
 from feed_outbox.pagination import FeedPaginator
-from sample_app.models import Like, Retweet
+from sample_app.models import Like, Retweet, Tweet
 from tests.factories import TweetFactory, UserFactory
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
@@ -198,3 +199,23 @@ def test_stream_out_of_reach_fails_an_async_read_with_the_sync_reads_exception_c
     for exc in (sync, asynchronous):
         assert exc.__notes__ == ["while reading the Stream feed user:3"]
         assert settings.STREAM_API_SECRET not in str(exc) + repr(exc)
+
+
+def test_async_enrichment_awaits_an_async_fetch_hook_and_runs_a_sync_one(chirps):
+    reader, _, _ = chirps
+    flat = feed_manager.get_news_feeds(reader.pk)["timeline"].get(limit=5)["results"]
+    calls = []
+
+    class Hooks(Enrich):
+        async def afetch_sample_app__tweet_instances(self, pks):
+            calls.append("async tweets")
+            return await Tweet.objects.ain_bulk(list(pks))
+
+        def fetch_auth__user_instances(self, pks):
+            calls.append("sync users")  # a query: only works on Django's thread for it
+            return get_user_model().objects.in_bulk(list(pks))
+
+    enriched = await_(Hooks().aenrich_activities, [dict(a) for a in flat])
+    assert sorted(calls) == ["async tweets", "sync users"]
+    assert all(a.enriched for a in enriched)
+    assert enriched == Enrich().enrich_activities([dict(a) for a in flat])
