@@ -47,7 +47,10 @@ _default.setdefault("TEST", {})
 # A second database for multi-database routing tests.
 _other = {**_default, "TEST": {}}
 if POSTGRES_PROBLEM is None:
-    _other["NAME"] = f"{_default['NAME']}_other"
+    # A server subprocess is told the test run's name (pytest-xdist's is test_X_other_gw0).
+    _other["NAME"] = (
+        os.environ.get("FEED_OUTBOX_TEST_OTHER_DATABASE") or f"{_default['NAME']}_other"
+    )
 
 DATABASES = {"default": _default, "other": _other}
 # Test-only Activity models: the write side's (soft deletes, proxies, extra feeds, bad data), a

@@ -7,6 +7,7 @@ import re
 import urllib.request
 
 import pytest
+from django.db import connections
 from django.test import Client
 
 from sample_app.models import Like
@@ -46,6 +47,8 @@ def api(request, settings, subprocess_env):
 
 @pytest.fixture
 def server(api, subprocess_env):
+    # requests are atomic on "other" too: the server must open this run's database
+    subprocess_env["FEED_OUTBOX_TEST_OTHER_DATABASE"] = connections["other"].settings_dict["NAME"]
     with uvicorn(subprocess_env) as served:
         yield served.url
 
