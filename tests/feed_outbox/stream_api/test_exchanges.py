@@ -38,11 +38,15 @@ def test_sync_and_async_drivers_send_the_same_requests_and_give_the_same_result(
     sync, asynchronous = Server(list(range(7))), Server(list(range(7)))
     assert run(pages(3), sync.answer) == list(range(7))
     assert asyncio.run(arun(pages(3), asynchronous.aanswer)) == list(range(7))
-    assert sync.requests == asynchronous.requests == [
-        {"limit": 3, "next": None},
-        {"limit": 3, "next": "3"},
-        {"limit": 3, "next": "6"},
-    ]
+    assert (
+        sync.requests
+        == asynchronous.requests
+        == [
+            {"limit": 3, "next": None},
+            {"limit": 3, "next": "3"},
+            {"limit": 3, "next": "6"},
+        ]
+    )
 
 
 def test_a_read_of_no_request_returns_at_once():
