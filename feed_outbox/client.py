@@ -198,12 +198,13 @@ def get_client() -> stream.client.StreamClient:
 
 
 # Async clients, per event loop: an AsyncStream's httpx pool holds connections opened on one
-# loop, and using them from another fails ("attached to a different loop"), so each loop gets
-# its own clients, built on first use. When the loop shuts down its async generators (as
-# asyncio.run, asyncio.Runner, asgiref's async_to_sync and uvicorn do before closing it), the
-# parked generator of _closed_with_loop closes them; a closed loop's entry is dropped when the
-# next loop registers. stream-python's async client holds nothing loop-bound, but living by
-# the same rule costs a client per loop (one for a server's life) and keeps one story.
+# loop, and using them from another fails (RuntimeError "Event loop is closed" once the first
+# loop is gone, as tried here), so each loop gets its own clients, built on first use. When
+# the loop shuts down its async generators (asyncio.run, asyncio.Runner, asgiref's
+# async_to_sync and uvicorn do before closing it), the parked generator of _closed_with_loop
+# closes them; a closed loop's entry is dropped when the next loop registers. stream-python's
+# async client holds nothing loop-bound, but living by the same rule costs a client per loop
+# (one for a server's life) and keeps one story.
 _loops: dict[asyncio.AbstractEventLoop, tuple[dict[tuple, Any], AsyncIterator[None]]] = {}
 
 
