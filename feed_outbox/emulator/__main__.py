@@ -6,8 +6,10 @@ import argparse
 import os
 import sys
 
-from .feed_groups import parse_cli_group
+from .feed_groups import V3_BUILT_IN_GROUPS, parse_cli_group
 from .server import Emulator
+
+V3_APPS: dict[str, dict | None] = {"set-up": None, "new": V3_BUILT_IN_GROUPS, "empty": {}}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -29,6 +31,13 @@ def build_parser() -> argparse.ArgumentParser:
         default=[],
         metavar="NAME:TYPE",
         help="add or override a feed group (flat|aggregated|notification)",
+    )
+    parser.add_argument(
+        "--v3-app",
+        choices=("set-up", "new", "empty"),
+        default="set-up",
+        help="the Feeds v3 app's feed groups: v2's as outbox_setup_v3 makes them (set-up, the "
+        "default), a new app's built-in ones (new) or none (empty)",
     )
     parser.add_argument("--latency-ms", type=float, default=0.0)
     parser.add_argument("--latency-jitter-ms", type=float, default=0.0)
@@ -59,6 +68,7 @@ def main(argv: list[str] | None = None) -> int:
             host=args.host,
             port=args.port,
             feed_groups=groups,
+            v3_feed_groups=V3_APPS[args.v3_app],
             data_path=args.data,
             seed=args.seed,
             faults={

@@ -30,11 +30,24 @@ def _compile(fmt: str) -> tuple[Part, ...]:
             pattern = strftime.group(2)
             parts.append(lambda d, p=pattern: dt.datetime.fromisoformat(d["time"]).strftime(p))
         else:
-            parts.append(lambda d, name=expr: str(d.get(name, "")))
+            parts.append(lambda d, name=expr: _value(d, name))
         pos = match.end()
     tail = fmt[pos:]
     parts.append(lambda _d, text=tail: text)
     return tuple(parts)
+
+
+def _value(data: dict[str, Any], name: str) -> str:
+    """``name`` in ``data``, a dotted name a path into nested objects (v3's ``custom.topic``);
+    a name the activity lacks renders empty, as Jinja's undefined does (unverified for Stream)."""
+    if name in data:
+        return str(data[name])
+    node: Any = data
+    for part in name.split("."):
+        if not isinstance(node, dict) or part not in node:
+            return ""
+        node = node[part]
+    return str(node)
 
 
 def group_key(fmt: str, data: dict[str, Any]) -> str:

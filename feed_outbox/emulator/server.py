@@ -14,7 +14,7 @@ from concurrent.futures import Future
 from typing import Any, TypeVar
 
 from .faults import FaultInjector
-from .feed_groups import GroupSpec, build_feed_groups
+from .feed_groups import GroupSpec, build_feed_groups, build_v3_feed_groups
 from .inspector import Inspector
 from .persistence import Database
 from .protocol import HttpProtocol, Response
@@ -64,6 +64,7 @@ class Emulator:
         host: str = "127.0.0.1",
         port: int = 0,
         feed_groups: dict[str, GroupSpec] | None = None,
+        v3_feed_groups: dict[str, GroupSpec] | None = None,
         data_path: str | None = None,
         faults: dict[str, Any] | None = None,
         seed: int | None = None,
@@ -72,9 +73,12 @@ class Emulator:
         self.host = host
         self.port = port
         self.auth = Authenticator(api_key, api_secret)
-        self.store = Store(build_feed_groups(feed_groups), log_limit=log_limit)
-        # Feeds v3 (`/api/v2/...`, the getstream SDK) on the same port, with its own store.
-        self.v3 = V3Service(api_key, api_secret, build_feed_groups(feed_groups))
+        groups = build_feed_groups(feed_groups)
+        self.store = Store(groups, log_limit=log_limit)
+        # Feeds v3 (`/api/v2/...`, the getstream SDK) on the same port, with its own store and
+        # groups: v2's as outbox_setup_v3 makes them, unless ``v3_feed_groups`` says (``{}``:
+        # none, ``V3_BUILT_IN_GROUPS``: a new app's).
+        self.v3 = V3Service(api_key, api_secret, build_v3_feed_groups(v3_feed_groups, groups))
         self.faults = FaultInjector(seed=seed)
         self._initial_faults = dict(faults or {})
         self.faults.config.update(**self._initial_faults)

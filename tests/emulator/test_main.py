@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from tests.emulator.cli import ROOT, SECRET, Cli
+from tests.emulator.cli import KEY, ROOT, SECRET, Cli
 from tests.emulator.conftest import activity
 
 
@@ -57,5 +57,16 @@ def test_cli_fault_flags_are_applied_and_changeable_at_runtime():
         cli.client.feed("user", "1").add_activity(activity(1))
         stats = requests.get(f"{cli.url}/_emulator/stats").json()
         assert stats["faults"]["error"] == 1 and stats["activities"] == 1
+    finally:
+        cli.stop()
+
+
+def test_cli_serves_a_v3_app_without_groups_on_request():
+    from getstream import Stream
+
+    cli = Cli("--v3-app", "empty")
+    try:
+        client = Stream(api_key=KEY, api_secret=SECRET, base_url=cli.url)
+        assert client.feeds.list_feed_groups().data.groups == {}
     finally:
         cli.stop()

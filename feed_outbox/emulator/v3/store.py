@@ -334,11 +334,15 @@ class V3Store:
             return []
         groups: dict[str, list[Activity]] = {}
         for activity in self.feed_activities(fid):
+            # What a v3 format sees, and nothing else (V3_VARIABLES, feed_groups.py): ``time``
+            # is the activity's creation, not a time the request gave.
             data = {
-                **(activity.fields.get("custom") or {}),
-                "verb": activity.type,
                 "type": activity.type,
                 "time": activity.created_at.replace(tzinfo=None).isoformat(),
+                "user_id": activity.user_id,
+                "custom": activity.fields.get("custom") or {},
             }
-            groups.setdefault(group_key(group.aggregation_format, data), []).append(activity)
+            fmt = group.aggregation_format
+            key = group_key(fmt, data) if fmt else activity.id  # no format: no grouping
+            groups.setdefault(key, []).append(activity)
         return list(groups.items())

@@ -254,11 +254,16 @@ def test_feed_groups_are_created_updated_deleted_and_reset(v3, stream_emulator):
     with pytest.raises(StreamApiException):
         v3.create_feed_group(id="alerts")
     assert v3.get_feed_group("alerts").data.feed_group.notification.track_seen
-    v3.update_feed_group(id="alerts", custom={"team": "x"})
-    assert "alerts" in v3.list_feed_groups().data.groups
     v3.get_or_create_feed("alerts", "7", user_id="7")
     notify_feed = v3.get_or_create_feed("alerts", "7").data
     assert notify_feed.notification_status is not None  # a notification group
+    # An update replaces every setting (Stream's "full-replacement semantics"): without its
+    # notification and aggregation settings the group reads as a flat one.
+    v3.update_feed_group(id="alerts", custom={"team": "x"})
+    after = v3.get_feed_group("alerts").data.feed_group
+    assert (after.custom, after.notification, after.aggregation) == ({"team": "x"}, None, None)
+    assert "alerts" in v3.list_feed_groups().data.groups
+    assert v3.get_or_create_feed("alerts", "7").data.notification_status is None
     v3.delete_feed_group(id="alerts")
     with pytest.raises(StreamApiException) as raised:
         v3.get_feed_group("alerts")
