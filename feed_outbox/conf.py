@@ -50,6 +50,11 @@ DEFAULTS: dict[str, Any] = {
     "STREAM_V3_BASE_URL": None,
     # Which API feed_manager reads from (None: v3 when only v3 is written, else v2).
     "FEED_OUTBOX_READ_API": None,
+    # The v2 type of Feeds v3 feed groups, for outbox_setup_v3: {slug: "flat" | "aggregated" |
+    # "notification"} or {slug: {"type": ..., "aggregation_format": v2 format}}; a slug no other
+    # setting names is set up too. Unset: the user feed flat, the notification feed notification,
+    # a news feed aggregated when its name or slug says "aggregated", else flat.
+    "FEED_OUTBOX_V3_FEED_GROUPS": None,
 }
 
 
