@@ -108,6 +108,11 @@ class V3Store:
         self.follows: dict[tuple[str, str], Follow] = {}
         # feed id -> {activity id: origin feed (None: added to this feed itself)}
         self.entries: dict[str, dict[str, str | None]] = {}
+        # (feed id, activity id) -> its group in an aggregated or notification feed, fixed
+        # when it entered the feed: Stream applies the format "when you insert an activity to
+        # an aggregated feed" (v3 "Aggregation" page), so a later format change regroups only
+        # later activities. Not persisted: after a restart, entries group by the current format.
+        self.group_keys: dict[tuple[str, str], str] = {}
         self.log: deque[dict[str, Any]] = deque(maxlen=LOG_LIMIT)
         self._log_seq = itertools.count(1)
         # The last Activity.seq handed out: persisted, so creation order survives a restart.
@@ -225,6 +230,9 @@ class V3Store:
     def _put_entry(self, fid: str, activity_id: str, origin: str | None) -> None:
         """Activity ``activity_id`` is in feed ``fid``, copied from ``origin`` (None: direct)."""
         self.entries.setdefault(fid, {})[activity_id] = origin
+        key = self._group_key(fid, self.activities[activity_id])
+        if key is not None:
+            self.group_keys[(fid, activity_id)] = key
         if self.changes is not None:
             self.changes.entries.add((fid, activity_id))
 
@@ -232,6 +240,7 @@ class V3Store:
         content = self.entries.get(fid)
         if content is not None and activity_id in content:
             del content[activity_id]
+            self.group_keys.pop((fid, activity_id), None)
             if self.changes is not None:
                 self.changes.entries.add((fid, activity_id))
 
@@ -327,6 +336,24 @@ class V3Store:
     def origin(self, fid: str, activity_id: str) -> str | None:
         return self.entries.get(fid, {}).get(activity_id)
 
+    def _group_key(self, fid: str, activity: Activity) -> str | None:
+        """The group ``activity`` belongs to in feed ``fid`` under its group's format now (None
+        in a flat feed)."""
+        group = self.groups.get(fid.partition(":")[0])
+        if group is None or group.kind not in (AGGREGATED, NOTIFICATION):
+            return None
+        if not group.aggregation_format:
+            return activity.id  # a notification group without a format groups nothing
+        # What a v3 format sees, and nothing else (V3_VARIABLES, feed_groups.py): ``time`` is
+        # the activity's creation, not a time the request gave.
+        data = {
+            "type": activity.type,
+            "time": activity.created_at.replace(tzinfo=None).isoformat(),
+            "user_id": activity.user_id,
+            "custom": activity.fields.get("custom") or {},
+        }
+        return group_key(group.aggregation_format, data)
+
     def aggregated(self, fid: str) -> list[tuple[str, list[Activity]]]:
         """Groups of an aggregated or notification feed, most recently updated first."""
         group = self.group(fid.partition(":")[0])
@@ -334,15 +361,8 @@ class V3Store:
             return []
         groups: dict[str, list[Activity]] = {}
         for activity in self.feed_activities(fid):
-            # What a v3 format sees, and nothing else (V3_VARIABLES, feed_groups.py): ``time``
-            # is the activity's creation, not a time the request gave.
-            data = {
-                "type": activity.type,
-                "time": activity.created_at.replace(tzinfo=None).isoformat(),
-                "user_id": activity.user_id,
-                "custom": activity.fields.get("custom") or {},
-            }
-            fmt = group.aggregation_format
-            key = group_key(fmt, data) if fmt else activity.id  # no format: no grouping
-            groups.setdefault(key, []).append(activity)
+            key = self.group_keys.get((fid, activity.id))
+            if key is None:  # entered while its group was flat, or before a restart
+                key = self._group_key(fid, activity)
+            groups.setdefault(activity.id if key is None else key, []).append(activity)
         return list(groups.items())

@@ -89,7 +89,8 @@ def test_a_format_sees_v3s_variables_only(feeds):
     assert sorted(read_groups(feeds, "by_topic")) == [("cats-u1", 1), ("dogs-u1", 1)]
 
 
-def test_an_update_of_the_format_regroups_reads_and_clears_what_it_does_not_send(feeds):
+def test_a_new_format_groups_later_activities_and_an_update_clears_what_it_omits(feeds):
+    # Stream applies the format when an activity is written: earlier ones keep their group.
     feeds.create_feed_group(
         id="news", aggregation=AggregationConfig(format="{{ custom.topic }}"), custom={"a": 1}
     )
@@ -97,7 +98,8 @@ def test_an_update_of_the_format_regroups_reads_and_clears_what_it_does_not_send
     add(feeds, "news", "y", kind="share", topic="cats")
     assert read_groups(feeds, "news") == [("cats", 2)]
     feeds.update_feed_group("news", aggregation=AggregationConfig(format="{{ type }}"))
-    assert sorted(read_groups(feeds, "news")) == [("like", 1), ("share", 1)]
+    add(feeds, "news", "z", kind="share", topic="cats")
+    assert sorted(read_groups(feeds, "news")) == [("cats", 2), ("share", 1)]
     assert feeds.get_feed_group("news").data.feed_group.custom in (None, {})
 
 
