@@ -26,6 +26,7 @@ from feed_outbox.stream_api.v3_feed_groups import (
 )
 
 CREATE, UPDATE, UNCHANGED = "create", "update", "unchanged"
+ALL = "*"  # what a call on no one group (ListFeedGroups) is about
 # UpdateFeedGroupRequest's settings (getstream 7.x): what an update must send back.
 GROUP_SETTINGS = (
     "default_follower_role",
@@ -49,7 +50,8 @@ class SetupError(Exception):
 
     def __init__(self, group: str, action: str, settings: list[str], answer: str) -> None:
         what = f" ({', '.join(settings)})" if settings else ""
-        super().__init__(f"feed group {group!r}: {action}{what} refused by Stream: {answer}")
+        subject = "the app's feed groups" if group == ALL else f"feed group {group!r}"
+        super().__init__(f"{subject}: {action}{what} refused by Stream: {answer}")
         self.group = group
 
 
@@ -100,7 +102,7 @@ def differences(wanted: WantedGroup, current: Any) -> list[Change]:
 
 def plan(client: Any, groups: list[WantedGroup]) -> list[GroupPlan]:
     """What to do for each group, from one ListFeedGroups."""
-    answered = _call("*", "list", [], client.feeds.list_feed_groups).data.groups or {}
+    answered = _call(ALL, "list", [], client.feeds.list_feed_groups).data.groups or {}
     plans = []
     for wanted in groups:
         current = answered.get(wanted.name)

@@ -30,7 +30,7 @@ class Command(OperationsCommand):
         "every other setting of a group is kept. Safe to run twice: the second run changes\n"
         "nothing. --dry-run prints the plan and changes nothing."
     )
-    problems = "with --dry-run: groups to create or update"
+    problems = "with --dry-run: groups to create or update; else: Stream refused a group's call"
     needs_outbox = False
 
     def add_arguments(self, parser):
@@ -57,7 +57,7 @@ class Command(OperationsCommand):
                 self.stdout.write(f"dry run: nothing changed ({_counts(steps)})")
                 if pending:
                     raise CommandError(
-                        f"{len(pending)} feed groups to create or update", returncode=PROBLEMS
+                        f"feed groups to create or update: {len(pending)}", returncode=PROBLEMS
                     )
                 return
             done = apply(client, steps, on_done=lambda step: self.stdout.write(step.describe()))

@@ -183,6 +183,29 @@ def test_a_call_stream_refuses_is_exit_1_naming_group_and_setting(app, run_comma
     )
 
 
+def test_a_refused_listing_is_exit_1_saying_what_was_refused(run_command, stand_in):
+    # A 403 in v3's error envelope (the SDK's APIError): a call Stream refuses as not allowed.
+    body = {
+        "code": 17,
+        "message": "no policies allowing ListFeedGroups",
+        "StatusCode": 403,
+        "duration": "0.1ms",
+        "more_info": "",
+        "details": [],
+        "exception_fields": {},
+    }
+    refusing = stand_in(403, body)
+    with override_settings(
+        STREAM_API_KEY=EMULATOR_KEY,
+        STREAM_API_SECRET=EMULATOR_SECRET,
+        STREAM_BASE_URL=refusing.url,
+        STREAM_LOCATION=None,
+    ):
+        result = run_command("outbox_setup_v3")
+    assert result.code == 1, result
+    assert "the app's feed groups: list refused by Stream: HTTP 403, code 17" in result.err
+
+
 def test_refused_or_missing_credentials_are_exit_2_and_the_secret_is_never_printed(
     app, run_command
 ):
