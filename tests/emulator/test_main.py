@@ -67,6 +67,7 @@ def test_cli_serves_a_v3_app_without_groups_on_request():
     cli = Cli("--v3-app", "empty")
     try:
         client = Stream(api_key=KEY, api_secret=SECRET, base_url=cli.url)
-        assert client.feeds.list_feed_groups().data.groups == {}
+        with client.feeds as feeds, client:
+            assert feeds.list_feed_groups().data.groups == {}
     finally:
         cli.stop()

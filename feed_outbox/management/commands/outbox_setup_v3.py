@@ -3,6 +3,8 @@ aggregation and notification settings that reproduce their v2 types (feed_outbox
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.core.management.base import CommandError
 
 from feed_outbox import conf
@@ -17,7 +19,11 @@ from feed_outbox.operations.v3_setup import (
     apply,
     plan,
 )
-from feed_outbox.stream_api.v3_feed_groups import FeedGroupSettingError, wanted_groups
+from feed_outbox.stream_api.v3_feed_groups import (
+    FeedGroupSettingError,
+    WantedGroup,
+    wanted_groups,
+)
 
 
 class Command(OperationsCommand):
@@ -49,8 +55,17 @@ class Command(OperationsCommand):
             raise CommandError(str(exc), returncode=USAGE) from exc
         client = build_v3_client()
         try:
+            self._set_up(client, groups, options["dry_run"])
+        finally:
+            # The SDK's Stream.close() closes its own httpx client, not its feeds' (getstream
+            # base.py, stream.py): both, so no socket outlives the command.
+            client.feeds.close()
+            client.close()
+
+    def _set_up(self, client: Any, groups: list[WantedGroup], dry_run: bool) -> None:
+        try:
             steps = plan(client, groups)
-            if options["dry_run"]:
+            if dry_run:
                 for step in steps:
                     self.stdout.write(step.describe())
                 pending = [s for s in steps if s.action != UNCHANGED]

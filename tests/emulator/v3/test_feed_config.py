@@ -15,8 +15,8 @@ from getstream.models import (
 
 from feed_outbox.emulator import Emulator
 from feed_outbox.emulator.feed_groups import V3_BUILT_IN_GROUPS, V3_DEFAULT_AGGREGATION_FORMAT
-
-KEY, SECRET = "feed-outbox-test-key", "feed-outbox-test-secret-long-enough-for-hs256"
+from feed_outbox.testing import EMULATOR_KEY as KEY
+from feed_outbox.testing import EMULATOR_SECRET as SECRET
 
 
 @pytest.fixture(scope="module")
@@ -28,7 +28,10 @@ def emulator():
 @pytest.fixture
 def feeds(emulator):
     emulator.reset()
-    return Stream(api_key=KEY, api_secret=SECRET, base_url=emulator.url).feeds
+    client = Stream(api_key=KEY, api_secret=SECRET, base_url=emulator.url)
+    yield client.feeds
+    client.feeds.close()  # Stream.close() closes its own httpx client, not its feeds'
+    client.close()
 
 
 def add(feeds, group, activity_id, kind="like", user="u1", **custom):
@@ -114,8 +117,9 @@ def test_a_notification_group_without_a_format_makes_each_activity_its_own_group
 
 def test_a_new_apps_built_in_groups_answer_their_kind():
     with Emulator(api_key=KEY, api_secret=SECRET, v3_feed_groups=V3_BUILT_IN_GROUPS) as emu:
-        feeds = Stream(api_key=KEY, api_secret=SECRET, base_url=emu.url).feeds
-        groups = feeds.list_feed_groups().data.groups
+        client = Stream(api_key=KEY, api_secret=SECRET, base_url=emu.url)
+        with client.feeds as feeds, client:
+            groups = feeds.list_feed_groups().data.groups
         assert set(groups) == {"user", "timeline", "foryou", "notification", "story", "stories"}
         bell = groups["notification"]
         assert bell.aggregation.format == V3_DEFAULT_AGGREGATION_FORMAT

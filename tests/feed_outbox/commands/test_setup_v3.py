@@ -5,6 +5,8 @@ that read as v2's."""
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 import pytest
 from django.test import override_settings
 from getstream import Stream
@@ -12,8 +14,8 @@ from getstream.models import AggregationConfig, NotificationConfig
 
 from feed_outbox.emulator import Emulator
 from feed_outbox.emulator.feed_groups import V3_BUILT_IN_GROUPS
+from feed_outbox.testing import EMULATOR_KEY, EMULATOR_SECRET
 from feed_outbox.testing import drain_outbox as outbox_drain
-from feed_outbox.testing.plugin import EMULATOR_KEY, EMULATOR_SECRET
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
 
@@ -41,12 +43,20 @@ def app(empty_app):
         yield empty_app
 
 
+@contextmanager
 def sdk(emulator):
-    return Stream(api_key=EMULATOR_KEY, api_secret=EMULATOR_SECRET, base_url=emulator.url).feeds
+    """The SDK's feeds client on ``emulator``, closed after use (its and its feeds' sockets)."""
+    client = Stream(api_key=EMULATOR_KEY, api_secret=EMULATOR_SECRET, base_url=emulator.url)
+    try:
+        yield client.feeds
+    finally:
+        client.feeds.close()
+        client.close()
 
 
 def groups(emulator):
-    return sdk(emulator).list_feed_groups().data.groups
+    with sdk(emulator) as feeds:
+        return feeds.list_feed_groups().data.groups
 
 
 def lines(result):
@@ -79,16 +89,16 @@ def test_a_second_run_changes_nothing(app, run_command):
 
 
 def test_a_drifted_group_is_updated_and_keeps_the_settings_it_does_not_manage(app, run_command):
-    feeds = sdk(app)
-    feeds.create_feed_group(id="timeline_aggregated", custom={"team": "feeds"})  # flat
-    feeds.create_feed_group(
-        id="notification",
-        aggregation=AggregationConfig(format="{{ type }}", activities_sort="created_at_desc"),
-        notification=NotificationConfig(
-            track_seen=True, track_read=False, deduplication_window="1h"
-        ),
-    )
-    feeds.create_feed_group(id="timeline", aggregation=AggregationConfig(format="{{ type }}"))
+    with sdk(app) as feeds:
+        feeds.create_feed_group(id="timeline_aggregated", custom={"team": "feeds"})  # flat
+        feeds.create_feed_group(
+            id="notification",
+            aggregation=AggregationConfig(format="{{ type }}", activities_sort="created_at_desc"),
+            notification=NotificationConfig(
+                track_seen=True, track_read=False, deduplication_window="1h"
+            ),
+        )
+        feeds.create_feed_group(id="timeline", aggregation=AggregationConfig(format="{{ type }}"))
     result = run_command("outbox_setup_v3")
     assert result.code == 0, result
     out = result.out
@@ -110,7 +120,8 @@ def test_a_drifted_group_is_updated_and_keeps_the_settings_it_does_not_manage(ap
 
 
 def test_dry_run_prints_the_plan_and_changes_nothing(app, run_command):
-    sdk(app).create_feed_group(id="user")
+    with sdk(app) as feeds:
+        feeds.create_feed_group(id="user")
     result = run_command("outbox_setup_v3", "--dry-run")
     assert result.code == 1, result  # groups to create: a check a deploy can run
     assert "create notification (notification; STREAM_NOTIFICATION_FEED)" in result.out
