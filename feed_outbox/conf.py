@@ -136,6 +136,14 @@ SETTING_DOCS: dict[str, str] = {
     "FEED_OUTBOX_READ_API": (
         'Where `feed_manager` reads: `"v2"` or `"v3"`; unset, v3 only if only v3 is written.'
     ),
+    "FEED_OUTBOX_V3_FEED_GROUPS": (
+        "The v2 type of each Feeds v3 feed group, for `outbox_setup_v3`: "
+        '`{"slug": "flat" | "aggregated" | "notification"}`, or `{"slug": {"type": ..., '
+        '"aggregation_format": "<the v2 format>"}}` (`"v3_aggregation_format"` gives a v3 one '
+        "as is); a slug no other setting names is set up too. Unset: the user feed is flat, "
+        "the notification feed a notification feed, a news feed aggregated when its name or "
+        'slug says "aggregated", else flat.'
+    ),
 }
 
 

@@ -1,5 +1,5 @@
 """The Feeds v3 feed groups the settings name, and the group settings that reproduce v2's feed
-types on v3 (read by ``outbox_setup_v3``; sources in docs/topics/v3-feed-groups.md).
+types on v3 (read by ``outbox_setup_v3``; sources in docs/topics/feeds-v3.md, "Feed groups").
 
 On v2 a feed group's type (flat, aggregated, notification) and aggregation format are the app's
 dashboard configuration; on v3 they are settings of the feed group itself (the SDK's

@@ -7,7 +7,7 @@ activity_selectors, aggregation, ranking; GetOrCreateFeedView answers ``was_crea
 paths are the SDK's (``feeds/feed_groups[/{id}]``, ``feeds/feed_views[/{id}]``). A group with
 ``notification`` settings is a notification group, one with ``aggregation`` an aggregated
 group, any other a flat one (Stream's "Notification feeds" and "Aggregation" pages create
-them that way; docs/topics/v3-feed-groups.md has the table).
+them that way; docs/topics/feeds-v3.md, "Feed groups", has the table).
 
 * An update replaces every setting: one it does not give is cleared (Stream's v3 "Feed groups"
   page: "feed group updates use full-replacement semantics. Omitting activity_filter on an
@@ -18,7 +18,7 @@ them that way; docs/topics/v3-feed-groups.md has the table).
   changes nothing (``GetOrCreateFeedGroupResponse.was_created``: "created (true) or already
   existed (false)").
 * An unknown group is 404 code 16 "feed group 'x' does not exist", the answer the relay meets
-  writing to one (docs/stream-v3.md, "Errors and rate limits").
+  writing to one (docs/topics/feeds-v3.md, "Errors and rate limits").
 
 Unverified, chosen: creating an existing group or view is 400 code 4 "... already exists"
 (apps written against the service treat createFeedGroup's failure as ``code === 4`` or a
