@@ -7,32 +7,24 @@ both feeds of a follow) is created first with its owner (CreateFeedsBatch, get-o
 once per process; the other calls are idempotent by construction (upsert by a deterministic
 id, get-or-create follow/unfollow, a delete whose 404 means "already gone").
 
-Each request goes out through the SDK's own ``post`` with a JSON body prepared here, not
-through its typed methods: those build every request from dataclass models and decode every
-answer into models (dataclasses_json): about 0.1 s of CPU a call of 100 activities, 85% of it
-decoding, where the relay reads nothing from an answer that succeeded. ``post`` is the call each typed
-method ends in (getstream/feeds/rest_client.py): the same client, auth header, hooks, None
-stripping and exceptions; without a ``data_type`` it returns the answer as a dict
-(getstream/base.py, ResponseParserMixin). tests/relay/delivery/test_v3.py holds every body
-equal to what the SDK's request models encode.
-
-What ``post`` still costs, and why it stays (issue 25; a 100-activity upsert and its ~104 KB
-answer, thread CPU, 4 rounds alternated, load 8): ~7.6 ms a call, of which the SDK scans the
-answer with ijson for "duration" (getstream/base.py parse_duration_from_body, ~2.0 ms, 26%;
-Stream puts "duration" last, so the scan reads it all) and decodes it with json.loads (~0.6
-ms, 8%); no constructor option or setting skips either. Its None-stripping of the body (~0.2
-ms, 2%) is avoidable by sending ``content=`` pre-encoded bytes (auth and exceptions stay the
-SDK's), but that measured no faster as a whole (alternated: 4.98, 8.31, 5.57 ms a call vs
-5.10, 5.40, 5.48 with ``json=``), and the stripping is the SDK's contract for a None in
-``custom``: the relay keeps ``json=``. Its OpenTelemetry span and metrics (non-recording
-while the application sets no tracer provider; the relay sets none) and its debug log calls
-cost under 0.1 ms a call.
+Each request is the one the SDK's typed method would make (tests/relay/delivery/test_v3.py
+holds every body equal to what the SDK's request models encode), sent by ``post`` below on
+the SDK's own httpx client, with the SDK's headers and exceptions, and without the SDK's
+reading of a successful answer, which the relay never looks at. The typed methods decode
+every answer into dataclass models (about 0.1 s of CPU for an upsert of 100 activities); the
+SDK's untyped ``post`` still scans the whole answer with ijson for its "duration" and parses
+it with json.loads. Measured for an upsert of 100 activities and its ~100 KB answer (thread
+CPU, issue 25): the SDK's ``post`` 5.0-5.4 ms a call, of which the ijson scan ~1.9-3.2 ms,
+json.loads ~0.7-0.9 ms and the rest of the SDK (None-stripping, span, logs) ~0.5 ms, where
+httpx itself (encoding, sending, receiving, reading) took ~1.0 ms; ``post`` below 0.8-1.0 ms.
 """
 
 from __future__ import annotations
 
+import json
 import sys
 import threading
+import uuid
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -142,14 +134,14 @@ class V3Delivery:
             body = upsert_body(events)
             self._ensure_feeds(feeds, [f for a in body["activities"] for f in a["feeds"]], pace)
             pace(BUCKETS[UPSERT])
-            feeds.post(PATHS[UPSERT], json=body)
+            post(feeds, PATHS[UPSERT], body)
         elif call.endpoint == DELETE:
             self._delete(feeds, events, pace)
         elif call.endpoint in (FOLLOW, UNFOLLOW):
             self._ensure_feeds(feeds, [f for e in events for f in (e.feed, _target(e))], pace)
             pace(BUCKETS[call.endpoint])
             body = follow_body(events) if call.endpoint == FOLLOW else unfollow_body(events)
-            feeds.post(PATHS[call.endpoint], json=body)
+            post(feeds, PATHS[call.endpoint], body)
         else:
             first = events[0]
             raise ValueError(f"unknown outbox event kind {first.kind!r} (event {first.id})")
@@ -159,7 +151,7 @@ class V3Delivery:
         for start in range(0, len(missing), MAX_BATCH):
             chunk = missing[start : start + MAX_BATCH]
             pace(CREATE_FEEDS)
-            feeds.post(PATHS[CREATE_FEEDS], json=create_feeds_body(chunk))
+            post(feeds, PATHS[CREATE_FEEDS], create_feeds_body(chunk))
             with self._lock:
                 self._created.update(chunk)
 
@@ -169,7 +161,7 @@ class V3Delivery:
         ids = [v3_mapping.activity_id(e.feed, e.payload["foreign_id"]) for e in events]
         try:
             pace(BUCKETS[DELETE])
-            feeds.post(PATHS[DELETE], json=delete_body(ids))
+            post(feeds, PATHS[DELETE], delete_body(ids))
             return
         except StreamApiException as exc:
             if exc.status_code != 404:
@@ -179,7 +171,7 @@ class V3Delivery:
         for activity_id in ids:
             try:
                 pace(BUCKETS[DELETE])
-                feeds.post(PATHS[DELETE], json=delete_body([activity_id]))
+                post(feeds, PATHS[DELETE], delete_body([activity_id]))
             except StreamApiException as exc:
                 if exc.status_code != 404:
                     raise
@@ -234,6 +226,55 @@ class V3Delivery:
         return not isinstance(exc.__cause__, (httpx.ConnectError, httpx.ConnectTimeout))
 
 
+def post(feeds: Any, path: str, body: dict[str, Any]) -> None:
+    """POST ``body`` to ``path`` as the SDK's ``post`` does (getstream/base.py
+    ``_attempt_sync``), minus its reading of a successful answer (the module's docstring).
+
+    On the SDK's own httpx client (``feeds.client``: its base URL, auth header, ``api_key``
+    parameter, connection pool and event hooks), the bytes ``post`` sends (None values
+    stripped, encoded as httpx encodes ``json=``) and an ``x-client-request-id`` as it adds;
+    a failure raises what ``post`` raises, built by the SDK's own ``build_api_exception`` (a
+    429 is a StreamRateLimitException with its Retry-After) and ``wrap_transport_error``. A
+    success whose body is not a JSON object raises too, as the SDK's parse of it would (a
+    wrong base URL's page): told by its braces, not parsed. Not made: the SDK's span,
+    metrics and debug logs of the request (the relay has its own, relay.tracing)."""
+    import httpx  # loaded already: the SDK's client is an httpx.Client
+    from getstream.exceptions import (
+        StreamApiException,
+        build_api_exception,
+        wrap_transport_error,
+    )
+
+    content = _encode(body)
+    if b"null" in content:  # rare: only then is the walk worth it
+        content = _encode(_strip_none(body))
+    headers = {"Content-Type": "application/json", "x-client-request-id": str(uuid.uuid4())}
+    try:
+        response = feeds.client.post(path, content=content, headers=headers)
+    except httpx.RequestError as err:
+        raise wrap_transport_error(err) from err
+    if response.status_code >= 399:  # the SDK's own threshold (_parse_response)
+        raise build_api_exception(response)
+    answer = response.content.strip()
+    if answer and not (answer[:1] == b"{" and answer[-1:] == b"}"):
+        raise StreamApiException(response=response)
+
+
+def _encode(body: Any) -> bytes:
+    # httpx's encoding of ``json=`` (httpx/_content.py encode_json): the same bytes as before
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
+
+
+def _strip_none(value: Any) -> Any:
+    """The SDK's None-stripping of a request body (getstream/base.py ``_strip_none``): a None
+    value leaves its object, a None item stays in its list."""
+    if isinstance(value, dict):
+        return {k: _strip_none(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_strip_none(item) for item in value]
+    return value
+
+
 def _sdk_exceptions() -> Any:
     """getstream.exceptions if the SDK is loaded. Looked up, never imported: without the SDK
     loaded no exception can be one of its own, and a v2 relay must not pay its import (seconds
@@ -279,7 +320,11 @@ def create_feeds_body(fids: list[str]) -> dict[str, Any]:
     for fid in fids:
         group, feed_id = fid.split(":", 1)
         feeds.append(
-            {"feed_group_id": group, "feed_id": feed_id, "created_by_id": v3_mapping.feed_owner(fid)}
+            {
+                "feed_group_id": group,
+                "feed_id": feed_id,
+                "created_by_id": v3_mapping.feed_owner(fid),
+            }
         )
     return {"feeds": feeds}
 

@@ -5,6 +5,7 @@ feed_manager's v3 reads."""
 from __future__ import annotations
 
 import json
+import socket
 
 import httpx
 import pytest
@@ -117,6 +118,90 @@ def test_each_prepared_body_is_what_the_sdks_request_models_encode():
             ]
         ).to_dict()
     )
+
+
+def _sdk_and_ours(client, path, body):
+    """What the SDK's ``post`` and the relay's ``post`` each sent (method, URL, headers less the
+    request id, bytes) and raised, for the same body on the same client."""
+    from relay.delivery.v3 import post
+
+    sent, raised = [], []
+    http = client.feeds.client
+    http.event_hooks["request"].append(sent.append)
+    try:
+        for send in (
+            lambda: client.feeds.post(path, json=body),
+            lambda: post(client.feeds, path, body),
+        ):
+            try:
+                send()
+                raised.append(None)
+            except Exception as exc:  # what each raises is the point
+                raised.append(exc)
+    finally:
+        http.event_hooks["request"].remove(sent.append)
+    requests = [
+        (
+            r.method,
+            str(r.url),
+            {k: v for k, v in r.headers.items() if k != "x-client-request-id"},
+            r.content,
+        )
+        for r in sent
+    ]
+    assert all(r.headers["x-client-request-id"] for r in sent)
+    return requests, raised
+
+
+@pytest.mark.usefixtures("stream_emulator")
+def test_post_sends_the_sdks_request_and_raises_its_exceptions_without_reading_a_success():
+    from feed_outbox.client import build_v3_client
+    from relay.delivery import v3
+
+    client = build_v3_client()
+    feeds = v3.create_feeds_body(["user:1"])
+    assert _sdk_and_ours(client, v3.PATHS[v3.CREATE_FEEDS], feeds)[1] == [None, None]
+    upsert = v3.upsert_body(
+        [event(1, foreign_id="x:1", actor="auth.User:1", target=None, extra={"l": ["é", None]})]
+    )
+    requests, raised = _sdk_and_ours(client, v3.PATHS[v3.UPSERT], upsert)
+    assert raised == [None, None] and requests[0] == requests[1]
+    assert b"null" in requests[1][3] and b'"target"' not in requests[1][3]  # the SDK's stripping
+
+    bad = {"activities": [{"type": "tweet", "feeds": ["nosuchgroup:1"], "user_id": "1"}]}
+    requests, raised = _sdk_and_ours(client, v3.PATHS[v3.UPSERT], bad)
+    assert requests[0] == requests[1]
+    sdk, ours = raised
+    assert type(ours) is type(sdk) is StreamApiException
+    fields = ("status_code", "code", "message", "exception_fields", "unrecoverable")
+    assert [getattr(ours, f) for f in fields] == [getattr(sdk, f) for f in fields]
+    sdk_body, our_body = (json.loads(e.raw_response_body) for e in raised)
+    assert sdk_body.pop("duration") and our_body.pop("duration") and our_body == sdk_body
+    assert ours.status_code == 404 and "nosuchgroup" in ours.message
+
+
+def test_post_raises_the_sdks_exceptions_for_no_answer_and_for_a_page_that_is_not_json(
+    stand_in,
+):
+    from feed_outbox.client import build_v3_client
+    from relay.delivery import v3
+
+    page = stand_in(200, b"<html>not Stream</html>")
+    client = build_v3_client(api_key="k", api_secret="s", base_url=page.url)
+    raised = _sdk_and_ours(client, v3.PATHS[v3.UPSERT], {"activities": []})[1]
+    assert [type(e) for e in raised] == [StreamApiException] * 2
+    assert raised[1].status_code == 200 and raised[1].raw_response_body == "<html>not Stream</html>"
+    page.answer = (200, b"")  # an empty success reads as {} in the SDK too
+    assert _sdk_and_ours(client, v3.PATHS[v3.UPSERT], {"activities": []})[1] == [None, None]
+
+    with socket.socket() as unused:  # a port nothing listens on
+        unused.bind(("127.0.0.1", 0))
+        nowhere = f"http://localhost:{unused.getsockname()[1]}"
+    client = build_v3_client(api_key="k", api_secret="s", base_url=nowhere)
+    raised = _sdk_and_ours(client, v3.PATHS[v3.UPSERT], {"activities": []})[1]
+    assert [type(e) for e in raised] == [StreamTransportException] * 2
+    assert [type(e.__cause__) for e in raised] == [httpx.ConnectError] * 2
+    assert not may_still_land(raised[1])
 
 
 def test_v3_pool_threads_share_a_client_up_to_its_connections_with_one_hook_per_pool():
