@@ -7,7 +7,7 @@ from bisect import bisect_left, bisect_right
 from typing import Any
 
 from .. import aggregation
-from ..jsonraw import RawList
+from ..jsonraw import SEPARATORS, RawList
 from .activities import format_epoch, sort_key_for_id
 from .store import Feed, Store
 
@@ -40,7 +40,9 @@ def read_flat(store: Store, feed: Feed, limit: int, offset: int, bounds: dict[st
         head = encoded.get(aid)
         if head is None:
             activity = store.activities[aid]
-            head = encoded[aid] = json.dumps(activity, default=str, allow_nan=False)[:-1]
+            head = encoded[aid] = json.dumps(
+                activity, default=str, allow_nan=False, separators=SEPARATORS
+            )[:-1]
         origin = entries[aid][0]
         # feed ids are [\w-]+:[\w-]+, safe to quote without escaping
         results.append(f'{head},"origin":"{origin}"}}' if origin else head + ',"origin":null}')
