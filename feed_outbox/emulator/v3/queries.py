@@ -180,7 +180,8 @@ def query_activities(call: V3Call) -> dict:
         if matches(values, query):
             rows.append((values, activity))
     page, cursors = paginate(call, rows)
-    return {"activities": [render.activity(store, a) for a in page], **cursors}
+    users: dict = {}
+    return {"activities": [render.activity(store, a, users=users) for a in page], **cursors}
 
 
 def query_follows(call: V3Call) -> dict:

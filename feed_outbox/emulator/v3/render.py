@@ -84,8 +84,20 @@ def feed(store: V3Store, stored: Feed) -> dict[str, Any]:
     }
 
 
-def activity(store: V3Store, stored: Activity, current: str | None = None) -> dict[str, Any]:
+def activity(
+    store: V3Store,
+    stored: Activity,
+    current: str | None = None,
+    users: dict[str, dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """``users``: the users one answer rendered so far, shared by its activities (a page or a
+    batch by a few authors rendered each author anew for every activity)."""
     fields = stored.fields
+    author = users.get(stored.user_id) if users is not None else None
+    if author is None:
+        author = user(store, stored.user_id)
+        if users is not None:
+            users[stored.user_id] = author
     body = {
         "id": stored.id,
         "type": stored.type,
@@ -105,7 +117,7 @@ def activity(store: V3Store, stored: Activity, current: str | None = None) -> di
         "parent_id": fields.get("parent_id"),
         "created_at": stamp(stored.created_at),
         "updated_at": stamp(stored.updated_at),
-        "user": user(store, stored.user_id),
+        "user": author,
         "bookmark_count": 0,
         "comment_count": 0,
         "reaction_count": 0,

@@ -63,7 +63,8 @@ def upsert_activities(call: V3Call) -> dict:
             call.store.feed(fid)
     # Without an id an upsert creates a new activity (the SDK's own feed tests do this).
     stored = [call.store.upsert(r, generate_id=True) for r in requests]
-    return {"activities": [render.activity(call.store, a) for a in stored]}
+    users: dict = {}
+    return {"activities": [render.activity(call.store, a, users=users) for a in stored]}
 
 
 def delete_activities(call: V3Call) -> dict:
@@ -117,7 +118,8 @@ def get_or_create_feed(call: V3Call) -> dict:
     else:
         activities = store.feed_activities(stored.fid)
         page = activities[offset : offset + limit]
-        body["activities"] = [render.activity(store, a, stored.fid) for a in page]
+        users: dict = {}
+        body["activities"] = [render.activity(store, a, stored.fid, users) for a in page]
         total = len(activities)
     if offset + limit < total:
         body["next"] = str(offset + limit)
