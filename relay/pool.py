@@ -83,9 +83,12 @@ class StreamPool:
         self._stopping = True
 
     def shutdown(self, wait: bool = True) -> None:
-        """Cancel what has not started; stop rate-limit waits."""
+        """Cancel what has not started; stop rate-limit waits. Having waited for the threads,
+        close the clients they sent with (a sidecar that does not wait is exiting)."""
         self.stop_waiting()
         self._executor.shutdown(wait=wait, cancel_futures=True)
+        if wait:
+            self._delivery.close()
 
     # -- on pool threads -----------------------------------------------------------------
 

@@ -33,6 +33,11 @@ class Delivery(Protocol):
         """The client a pool thread sends with: v2's a new one per thread (its own HTTP
         session), v3's one shared by every thread (an httpx pool, relay.delivery.v3)."""
 
+    def close(self) -> None:
+        """Close the clients ``build_client`` made, once no thread sends with them (the pool
+        shut down and waited): a connection left to the garbage collector is a
+        ResourceWarning, an error in a user's suite run with ``-W error``."""
+
     def observe_responses(self, client: Any, observe: ResponseObserver) -> None:
         """Call ``observe(response)`` after every HTTP response of ``client`` (rate-limit
         headers, the raw body of an error answer)."""

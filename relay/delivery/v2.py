@@ -53,6 +53,11 @@ class V2Delivery:
         _answers_without_datetimes(client)
         return client
 
+    def close(self) -> None:
+        """Nothing to close: each thread's client (its requests.Session) is its own and goes
+        with the thread; urllib3 closes its pooled connections when the session is collected
+        (tests/relay/test_testing.py: no ResourceWarning)."""
+
     def observe_responses(self, client: Any, observe: ResponseObserver) -> None:
         session = getattr(client, "session", None)
         if session is not None:

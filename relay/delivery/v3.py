@@ -88,6 +88,7 @@ class V3Delivery:
         self._lock = threading.Lock()
         self._client: Any = None
         self._spare = 0  # threads self._client may still serve
+        self._built: list[Any] = []  # every client made, for close()
         self._observers: list[ResponseObserver] = []  # every pool's, latest last
 
     def build_client(self) -> Any:
@@ -100,9 +101,21 @@ class V3Delivery:
         with self._lock:
             if self._spare <= 0:
                 self._client = self._client_factory()
+                self._built.append(self._client)
                 self._spare = int(getattr(self._client, "max_conns_per_host", None) or 1)
             self._spare -= 1
             return self._client
+
+    def close(self) -> None:
+        """Close every client made (their httpx pools' sockets); a later pool builds anew.
+        The SDK's ``Stream.close()`` closes its own httpx client, not its ``feeds``' (which
+        replaced it for every feeds request): both are closed."""
+        with self._lock:
+            built, self._built = self._built, []
+            self._client, self._spare = None, 0
+        for client in built:
+            client.feeds.close()
+            client.close()
 
     def observe_responses(self, client: Any, observe: ResponseObserver) -> None:
         http = getattr(client.feeds, "client", None)  # the SDK's httpx.Client

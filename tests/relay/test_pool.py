@@ -49,6 +49,9 @@ class FakeDelivery:
     def observe_responses(self, client, observe) -> None:
         self._observers[client] = observe
 
+    def close(self) -> None:
+        self.closed = True
+
     def send(self, client, call: Call, pace) -> None:
         pace(call.rate_class)
         self.sent.append(call)
@@ -104,6 +107,17 @@ def test_calls_are_published_on_pool_threads_each_with_a_client_of_its_own(pool)
     assert threading.current_thread() not in delivery.clients
     metrics = stream._metrics
     assert metrics.counter(f"{STREAM_REQUEST_SECONDS}_count", endpoint="add_activities") == 6
+
+
+def test_the_clients_close_once_the_pool_has_waited_for_its_threads(pool):
+    delivery = FakeDelivery()
+    stream = pool(delivery)
+    stream.submit(call(1), far).result(10)
+
+    stream.shutdown(wait=False)  # a sidecar past its grace period: threads may still send
+    assert not getattr(delivery, "closed", False)
+    stream.shutdown(wait=True)
+    assert delivery.closed
 
 
 def test_a_failure_is_counted_by_its_class_and_its_answer_kept_for_the_delivery(pool):
