@@ -34,6 +34,8 @@ class Answer:
     json: bool = True
     # The feed groups the answer says the app does not have (its detail quotes them).
     unknown_feed_groups: frozenset[str] = frozenset()
+    # What the operator can do about it, when the API knows (added to a pause's message).
+    remedy: str = ""
 
     @property
     def key(self) -> tuple[Any, ...]:

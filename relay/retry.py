@@ -70,6 +70,9 @@ def decide(
     if isinstance(error, LeaseExpiring):
         return Decision(Action.RELEASE, message, failure)
     if failure is Failure.CONFIGURATION:
+        answer = delivery.answer_of(error)
+        if answer is not None and answer.remedy:
+            message = f"{message}; {answer.remedy}"
         return Decision(Action.PAUSE, message, failure, key=answer_key(error))
     if failure in BOUNDED and attempts >= policy.max_attempts:
         return Decision(Action.DEAD, message, failure)

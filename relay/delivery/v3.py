@@ -208,6 +208,8 @@ class V3Delivery:
         status = int(exc.status_code or 0)
         detail = exc.message or ""
         raw = raw[:RAW_LIMIT]
+        # 404/16 "feed group 'name' does not exist"
+        unknown = quoted(detail) if code == DOES_NOT_EXIST and "feed group" in detail else None
         return Answer(
             status,
             code,
@@ -218,10 +220,11 @@ class V3Delivery:
             refuses_credentials=status == 401 or code in CREDENTIAL_CODES,
             permanent=code in PERMANENT_CODES,
             json=bool(json_object(raw)),
-            # 404/16 "feed group 'name' does not exist"
-            unknown_feed_groups=(
-                quoted(detail) if code == DOES_NOT_EXIST and "feed group" in detail else frozenset()
-            ),
+            unknown_feed_groups=unknown or frozenset(),
+            # v3's feed groups are set up on Stream's side (docs/topics/v3-feed-groups.md)
+            remedy="`python manage.py outbox_setup_v3` creates the feed groups the settings name"
+            if unknown
+            else "",
         )
 
     @staticmethod

@@ -293,8 +293,9 @@ def test_a_relay_paused_on_missing_groups_delivers_once_they_are_set_up(app, run
 
     with override_settings(FEED_OUTBOX_STREAM_API="v3"):
         TweetFactory(user=UserFactory())
-        with pytest.raises(ConfigurationError, match="feed group 'user' does not exist"):
+        with pytest.raises(ConfigurationError, match="feed group 'user' does not exist") as paused:
             outbox_drain()  # paused: nothing dead-lettered
+        assert "`python manage.py outbox_setup_v3` creates the feed groups" in str(paused.value)
         assert OutboxEvent.objects.get().status == EventStatus.PENDING
         assert run_command("outbox_setup_v3").code == 0
         assert outbox_drain().delivered == 1
