@@ -58,9 +58,13 @@ def upsert_activities(call: V3Call) -> dict:
     for request in requests:
         check_times(request)
     # Validate the whole batch before applying any of it: one bad activity fails the request.
+    # A missing feed is created by the upsert (V3Store.upsert); a missing group fails it.
     for request in requests:
         for fid in request.get("feeds") or []:
-            call.store.feed(fid)
+            group, _, feed_id = str(fid).partition(":")
+            call.store.group(group)
+            if not feed_id:
+                raise input_error("feeds", f"{fid!r} is not a feed id (group:id)")
     # Without an id an upsert creates a new activity (the SDK's own feed tests do this).
     stored = [call.store.upsert(r, generate_id=True) for r in requests]
     users: dict = {}

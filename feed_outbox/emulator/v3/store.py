@@ -196,7 +196,14 @@ class V3Store:
             raise input_error("feeds", "must list at least one feed")
         feeds = list(dict.fromkeys(feeds))
         for fid in feeds:
-            self.feed(fid)
+            # "You do not need to call getOrCreate on a feed before adding an activity to it
+            # ... the feed is created automatically. This applies to both add activity and add
+            # activities (batch) requests" (Stream's v3 Activities page, "Auto-creating feeds").
+            # Its owner there is unsourced: the activity's user is assumed. A group that does
+            # not exist is still a 404 (self.group).
+            if fid not in self.feeds:
+                group, _, feed_id = fid.partition(":")
+                self.get_or_create_feed(group, feed_id, request.get("user_id"))
         activity_id = request.get("id") or (str(uuid.uuid4()) if generate_id else None)
         if not isinstance(activity_id, str) or not activity_id:
             raise input_error("id", "is required to upsert an activity")

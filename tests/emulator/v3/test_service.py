@@ -42,19 +42,25 @@ def test_an_upsert_by_id_overwrites_never_duplicates(v3):
     assert activity.id == "a" and activity.custom == {"n": 2}
 
 
-def test_feeds_must_exist_before_an_activity_is_added(v3):
+def test_an_upsert_creates_a_missing_feed_but_not_a_missing_group(v3):
+    # Stream's v3 Activities page, "Auto-creating feeds": no getOrCreate needed before adding
+    post(v3, "b", feed="user:404")
+    assert ids(v3, "user", "404") == ["b"]
     with pytest.raises(StreamApiException) as raised:
-        post(v3, "b", feed="user:404")
+        post(v3, "c", feed="nosuchgroup:1")
     assert raised.value.status_code == 404 and raised.value.code == 16
+    assert "feed group 'nosuchgroup' does not exist" in raised.value.message
 
 
-def test_a_batch_with_one_missing_feed_applies_nothing(v3):
+def test_a_batch_with_one_feed_of_a_missing_group_applies_nothing(v3):
     with pytest.raises(StreamApiException):
         v3.upsert_activities(activities=[
             ActivityRequest(id="ok", type="t", feeds=["user:1"]),
-            ActivityRequest(id="bad", type="t", feeds=["user:nope"]),
+            ActivityRequest(id="new", type="t", feeds=["user:77"]),
+            ActivityRequest(id="bad", type="t", feeds=["nosuchgroup:1"]),
         ])
     assert ids(v3, "user", "1") == []
+    assert ids(v3, "user", "77") == []
 
 
 def test_an_upsert_replaces_the_feeds_an_activity_is_in(v3):
