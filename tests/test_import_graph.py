@@ -8,7 +8,7 @@ import ast
 from collections.abc import Iterator
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("feed_outbox", "relay")
 
 
@@ -98,7 +98,9 @@ def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
 
 
 def test_no_module_imports_one_that_imports_it_back():
-    assert cycles(import_graph()) == []
+    graph = import_graph()
+    assert "feed_outbox.activity" in graph and "relay.queries" in graph  # the real tree
+    assert cycles(graph) == []
 
 
 def test_the_cycle_finder_finds_a_cycle_through_a_function_level_import(tmp_path):
