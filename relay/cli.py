@@ -6,7 +6,8 @@ import argparse
 import logging
 import signal
 import threading
-from typing import TYPE_CHECKING
+from types import FrameType
+from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -14,12 +15,13 @@ from feed_outbox.management.arguments import count, database_alias, port, second
 from relay.options import RelayOptions
 
 if TYPE_CHECKING:  # imported at use: the parser is built before django.setup()
+    from relay.health import HealthServer
     from relay.runner import Relay
 
 logger = logging.getLogger("relay")
 
 
-def _default(option: str):
+def _default(option: str) -> Any:
     # One home for each default: RelayOptions (settings-backed ones stay None here).
     return RelayOptions.default(option)
 
@@ -207,7 +209,7 @@ def startup_problems(apis: tuple[str, ...], using: str) -> list[str]:
     return problems
 
 
-def _start_health_server(args: argparse.Namespace, relay: Relay):
+def _start_health_server(args: argparse.Namespace, relay: Relay) -> HealthServer | None:
     if args.metrics_port is None:
         return None
     from relay.health import HealthServer
@@ -221,7 +223,7 @@ def _start_health_server(args: argparse.Namespace, relay: Relay):
 def _serve(relay: Relay, once: bool = False, strict: bool = False) -> int:
     stop = threading.Event()
 
-    def _stop(signum, frame):
+    def _stop(signum: int, frame: FrameType | None) -> None:
         logger.info(
             "received %s: claiming nothing more, finishing in-flight requests",
             signal.Signals(signum).name,
@@ -269,7 +271,7 @@ def _serve(relay: Relay, once: bool = False, strict: bool = False) -> int:
     return 0
 
 
-def _left_failing(opts, dead: int) -> int:
+def _left_failing(opts: RelayOptions, dead: int) -> int:
     """--strict: 1 (one line naming the errors) when events are left undelivered, else 0."""
     from feed_outbox.operations.status import undelivered
 

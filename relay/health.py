@@ -41,7 +41,9 @@ class HealthServer:
         self._server.server_close()
 
 
-def _handler(metrics: Exposition, ready: Callable[[], tuple[bool, str]]):
+def _handler(
+    metrics: Exposition, ready: Callable[[], tuple[bool, str]]
+) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
             path = self.path.split("?", 1)[0].rstrip("/")

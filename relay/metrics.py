@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import os
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from functools import partial
+from typing import Literal
 
 from prometheus_client import (
     CollectorRegistry,
@@ -22,6 +24,7 @@ from prometheus_client import (
     ProcessCollector,
 )
 from prometheus_client.exposition import choose_encoder
+from prometheus_client.metrics_core import Metric
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 from prometheus_client.samples import Sample
@@ -45,7 +48,7 @@ STREAM_REQUEST_SECONDS = "feed_outbox_relay_stream_request_seconds"
 # How the parent of --workers combines each gauge of its children. The outbox figures are the
 # same database seen by every worker (max: the freshest bad news); one paused worker or one
 # that lost its database makes the relay unready, so the alert sees it.
-_GAUGES = {
+_GAUGES: dict[str, tuple[str, Literal["livemax", "livemin"], float]] = {
     PENDING: ("Pending events in the outbox.", "livemax", 0.0),
     LAG: ("Age of the oldest pending event.", "livemax", 0.0),
     PAUSED: ("1 while a configuration error pauses the relay.", "livemax", 0.0),
@@ -161,10 +164,10 @@ class _WorkerProcesses(Collector):
     def __init__(self, pids: Callable[[], list[int]]) -> None:
         self._pids = pids
 
-    def collect(self):
-        families = {}
+    def collect(self) -> Iterator[Metric]:
+        families: dict[str, Metric] = {}
         for pid in self._pids():
-            for family in ProcessCollector(pid=lambda pid=pid: pid, registry=None).collect():
+            for family in ProcessCollector(pid=partial(int, pid), registry=None).collect():
                 merged = families.setdefault(family.name, family)
                 if merged is family:
                     samples, family.samples = family.samples, []

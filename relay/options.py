@@ -27,18 +27,20 @@ class RelayOptions:
     poll_interval: float = 1.0
     poll_only: bool = False
     grace_period: float = 8.0
-    lease_seconds: float | None = None  # None: FEED_OUTBOX_LEASE_SECONDS
-    max_attempts: int | None = None  # None: FEED_OUTBOX_MAX_ATTEMPTS
+    # A field typed without None but defaulting to None is filled from its setting by
+    # __post_init__: readers of the options see the settled type.
+    lease_seconds: float = None  # type: ignore[assignment]  # None: FEED_OUTBOX_LEASE_SECONDS
+    max_attempts: int = None  # type: ignore[assignment]  # None: FEED_OUTBOX_MAX_ATTEMPTS
     retry_backoff: float = 0.5
     # How long after it was sent Stream may still apply a request (None: the setting).
-    landing_seconds: float | None = None
+    landing_seconds: float = None  # type: ignore[assignment]  # settled in __post_init__
     using: str = "default"
     owner: str = field(default_factory=default_owner)
     # The Stream API whose rows this relay claims (None: the only one FEED_OUTBOX_STREAM_API
     # names; with "v2+v3" each API has relays of its own, so one's outage never holds the other).
-    api: str | None = None
-    stream_timeout: float | None = None  # None: STREAM_TIMEOUT
-    notify_channel: str | None = None  # None: FEED_OUTBOX_NOTIFY_CHANNEL
+    api: str = None  # type: ignore[assignment]  # settled in __post_init__
+    stream_timeout: float = None  # type: ignore[assignment]  # None: STREAM_TIMEOUT
+    notify_channel: str = None  # type: ignore[assignment]  # None: FEED_OUTBOX_NOTIFY_CHANNEL
 
     def __post_init__(self) -> None:
         self._fill_from_settings()

@@ -55,7 +55,8 @@ class StreamPool:
         """Publish ``call`` on a pool thread; ``deadline()`` is the lease's current end (monotonic)."""
         future = self._executor.submit(self._run, call, deadline)
         if self._on_done is not None:
-            future.add_done_callback(lambda _f: self._on_done())
+            on_done = self._on_done
+            future.add_done_callback(lambda _f: on_done())
         return future
 
     def warm_up(self, timeout: float = 30.0) -> None:

@@ -95,7 +95,7 @@ class Producer:
         batch = Batch(lease, started + opts.lease_seconds, {}, probe=self.pause.paused)
         pool = self.pool()
         for call in self.delivery.plan_calls(lease.events):
-            batch.futures[pool.submit(call, lambda b=batch: b.deadline)] = call
+            batch.futures[pool.submit(call, lambda: batch.deadline)] = call
         self.inflight.append(batch)
         return batch
 

@@ -15,7 +15,7 @@ import uuid
 import weakref
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from django.db import ProgrammingError, connections, transaction
 from django.db.models import (
@@ -24,8 +24,10 @@ from django.db.models import (
     Exists,
     ExpressionWrapper,
     F,
+    Field,
     OuterRef,
     Q,
+    QuerySet,
     Value,
     When,
 )
@@ -371,6 +373,7 @@ def _claim_rows(connection: Any, using: str, params: dict) -> list:
                 str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__,
             )
     _, (_, rows) = transaction_script(using, [NO_JIT, claim_sql()], params)
+    assert rows is not None  # the claim's SELECT returns rows
     return rows
 
 
@@ -385,7 +388,9 @@ def _prepared_claim(connection: Any, using: str, params: dict) -> list:
     statements.append(f"EXECUTE {name}(%(owner)s, %(token)s, %(lease_seconds)s)")
     results = transaction_script(using, statements, params)
     known.add(name)
-    return results[-1][1]
+    rows = results[-1][1]
+    assert rows is not None  # EXECUTE of the claim returns rows
+    return rows
 
 
 # A claim is a few milliseconds with current statistics. Statistics taken while the table
@@ -418,7 +423,7 @@ def _event(row: Sequence) -> Event:
     )
 
 
-def claimable(using: str, now: datetime.datetime, api: str = "v2"):
+def claimable(using: str, now: datetime.datetime, api: str = "v2") -> QuerySet[OutboxEvent]:
     """The CLAIMABLE predicate as a queryset (SQLite, admin and tests)."""
     rows = OutboxEvent.objects.using(using).filter(api=api)
     older_of_key = rows.filter(
@@ -464,7 +469,7 @@ def _claim_portable(params: dict, using: str) -> tuple[Event, ...]:
         return tuple(Event.from_row(row) for row in claimed)
 
 
-def _held(lease: Lease, ids: Iterable[int], using: str):
+def _held(lease: Lease, ids: Iterable[int], using: str) -> QuerySet[OutboxEvent]:
     return OutboxEvent.objects.using(using).filter(
         id__in=list(ids), lease_token=lease.token, status=EventStatus.PENDING
     )
@@ -636,7 +641,8 @@ def _settle_portable(
         values = {
             name: Case(
                 *(When(id=f.id, then=value(f)) for f in rows),
-                output_field=OutboxEvent._meta.get_field(name),
+                # columns names concrete fields, never a relation's reverse side
+                output_field=cast("Field[Any, Any]", OutboxEvent._meta.get_field(name)),
             )
             for name, value in columns.items()
         }

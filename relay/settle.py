@@ -121,10 +121,16 @@ class Settler:
             self._count(delivered[: result.delivered], "delivered", len(delivered))
         failures = [o for o in outcomes if not o.ok]
         shared = shared_configuration_failure(
-            [o.error for o in failures], len(lease), self.pause.key if self.pause.paused else None
+            [o.error for o in failures if o.error is not None],
+            len(lease),
+            self.pause.key if self.pause.paused else None,
         )
         policy = opts.retry_policy
-        decided = [(o, decide(o.error, o.event.attempts, policy, shared)) for o in failures]
+        decided = [
+            (o, decide(o.error, o.event.attempts, policy, shared))
+            for o in failures
+            if o.error is not None
+        ]
         if batch.probe:
             for outcome, decision in decided:
                 self._settle_probe(lease, outcome, decision, result)
@@ -224,7 +230,7 @@ class Settler:
         if verdict is Probe.STILL_BROKEN:
             self._apply(lease, [(event, decision)], result)  # released, the pause tripped again
             return
-        if may_still_land(outcome.error):
+        if outcome.error is not None and may_still_land(outcome.error):
             # The request may still be applied: its event and key stay leased until it can
             # no longer land, as a retry's backoff would hold them (late landings).
             result.released += queries.hold(lease, [event.id], self.options.landing_seconds, using)

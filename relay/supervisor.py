@@ -25,6 +25,11 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable
+from types import FrameType
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from relay.health import HealthServer
 
 logger = logging.getLogger("relay")
 # The environment variable naming, in a child, the pipe its parent holds open (watch_parent).
@@ -80,6 +85,7 @@ def run_workers(
     logger.info("started %d relay processes: %s", len(children), [c.pid for c in children])
     server = None
     if metrics_dir is not None:
+        assert metrics_port is not None  # metrics_dir is made for a metrics port only
         server = _serve_metrics(metrics_port, metrics_dir, children)
     try:
         return _supervise(children, metrics_dir)
@@ -111,7 +117,7 @@ def watch_parent(on_gone: Callable[[], None]) -> bool:
     return True
 
 
-def _serve_metrics(port: int, path: str, children: list[subprocess.Popen]):
+def _serve_metrics(port: int, path: str, children: list[subprocess.Popen]) -> HealthServer:
     from relay.health import HealthServer
     from relay.metrics import DATABASE_UP, PAUSED, WorkersMetrics
 
@@ -137,7 +143,7 @@ def _supervise(children: list[subprocess.Popen], metrics_dir: str | None) -> int
     stopping = False
     dead: set[int] = set()
 
-    def forward(signum, frame):
+    def forward(signum: int, frame: FrameType | None) -> None:
         nonlocal stopping
         stopping = True
         for child in children:

@@ -7,6 +7,7 @@ pytest plugin run it under their old names without importing the relay.
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from feed_outbox import conf
@@ -32,7 +33,7 @@ def drain_outbox(
         build = build_client if api == "v2" else build_v3_client
         relay = Relay(
             RelayOptions(batch_size=batch_size, using=using, owner="feed_outbox.testing", api=api),
-            client_factory=lambda build=build: build(**client_overrides),
+            client_factory=partial(build, **client_overrides),
         )
         total.add(relay.drain())
     return total

@@ -11,8 +11,12 @@ import os
 import select
 import threading
 import time
+from typing import TYPE_CHECKING, Any
 
 from django.db import connections
+
+if TYPE_CHECKING:
+    import psycopg
 
 logger = logging.getLogger("relay")
 
@@ -52,7 +56,7 @@ class ListenWakeup(PollWakeup):
         super().__init__()
         self.channel = channel
         self.using = using
-        self._conn = None
+        self._conn: psycopg.Connection[Any] | None = None
         self._retry_at = 0.0
         # A pipe, not only an Event: select() must wake for a poke while it watches the socket.
         self._pipe_r, self._pipe_w = os.pipe()
@@ -112,6 +116,7 @@ class ListenWakeup(PollWakeup):
     def _drain_notifications(self) -> bool:
         import psycopg
 
+        assert self._conn is not None  # called while listening only
         try:
             # Every one read, not only the first (any() stopped there): one left in
             # psycopg's buffer would wake the next wait for nothing, an empty claim.
