@@ -23,17 +23,17 @@ def _compile(fmt: str) -> tuple[Part, ...]:
     pos = 0
     for match in _EXPR.finditer(fmt):
         literal = fmt[pos : match.start()]
-        parts.append(lambda _d, text=literal: text)
+        parts.append(_text(literal))
         expr = match.group(1)
         strftime = _STRFTIME.match(expr)
         if strftime:
             pattern = strftime.group(2)
-            parts.append(lambda d, p=pattern: dt.datetime.fromisoformat(d["time"]).strftime(p))
+            parts.append(_strftime(pattern))
         else:
-            parts.append(lambda d, name=expr: _value(d, name))
+            parts.append(_field(expr))
         pos = match.end()
     tail = fmt[pos:]
-    parts.append(lambda _d, text=tail: text)
+    parts.append(_text(tail))
     return tuple(parts)
 
 
@@ -48,6 +48,18 @@ def _value(data: dict[str, Any], name: str) -> str:
             return ""
         node = node[part]
     return str(node)
+
+
+def _text(text: str) -> Part:
+    return lambda _d: text
+
+
+def _strftime(pattern: str) -> Part:
+    return lambda d: dt.datetime.fromisoformat(d["time"]).strftime(pattern)
+
+
+def _field(name: str) -> Part:
+    return lambda d: _value(d, name)
 
 
 def group_key(fmt: str, data: dict[str, Any]) -> str:

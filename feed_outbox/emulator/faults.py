@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 # per app and endpoint class: requests per minute, per 15 minutes, per hour (Stream v2)
-RATE_LIMITS: dict[str, tuple[int, int, int]] = {
+RATE_LIMITS: dict[str, tuple[int, ...]] = {
     "add_activity": (1000, 12000, 48000),
     "remove_activity": (300, 3600, 14400),
     "update_activities": (250, 3000, 12000),

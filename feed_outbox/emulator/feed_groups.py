@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 FLAT, AGGREGATED, NOTIFICATION = "flat", "aggregated", "notification"
@@ -51,8 +52,8 @@ V3_BUILT_IN_GROUPS: dict[str, GroupSpec] = {
 
 
 def build_feed_groups(
-    overrides: dict[str, GroupSpec] | None = None,
-    defaults: dict[str, GroupSpec] | None = None,
+    overrides: Mapping[str, GroupSpec] | None = None,
+    defaults: Mapping[str, GroupSpec] | None = None,
     default_format: str = DEFAULT_AGGREGATION_FORMAT,
 ) -> dict[str, FeedGroup]:
     """``defaults`` (the v2 groups above unless given) merged with `overrides` (name -> type or

@@ -7,6 +7,7 @@ import socket
 import sys
 import traceback
 from collections.abc import Awaitable, Callable
+from functools import partial
 from http import HTTPStatus
 from typing import Any
 
@@ -113,7 +114,7 @@ class HttpProtocol(asyncio.Protocol):
             else:
                 self._busy = True
                 task = asyncio.ensure_future(result)
-                task.add_done_callback(lambda t, k=keep_alive: self._finished(t, k))
+                task.add_done_callback(partial(self._finished, keep_alive=keep_alive))
 
     def _finished(self, task: asyncio.Future, keep_alive: bool) -> None:
         self._busy = False

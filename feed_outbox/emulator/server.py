@@ -9,7 +9,7 @@ import threading
 import time
 import traceback
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import Future
 from typing import Any, TypeVar
 
@@ -63,8 +63,8 @@ class Emulator:
         api_secret: str = "secret",
         host: str = "127.0.0.1",
         port: int = 0,
-        feed_groups: dict[str, GroupSpec] | None = None,
-        v3_feed_groups: dict[str, GroupSpec] | None = None,
+        feed_groups: Mapping[str, GroupSpec] | None = None,
+        v3_feed_groups: Mapping[str, GroupSpec] | None = None,
         data_path: str | None = None,
         faults: dict[str, Any] | None = None,
         seed: int | None = None,
@@ -116,7 +116,8 @@ class Emulator:
 
     # -- lifecycle ---------------------------------------------------------------
 
-    async def _open(self) -> None:
+    async def _open(self) -> asyncio.Event:
+        """Listen; returns the event that stops the server."""
         if self.persistence is not None:
             self.persistence.load(self.store)
             self.store.changes = Changes()
@@ -134,6 +135,7 @@ class Emulator:
             backlog=1024,
         )
         self.port = self._server.sockets[0].getsockname()[1]
+        return self._stopped
 
     async def _close(self) -> None:
         if self._server is not None:
@@ -154,14 +156,14 @@ class Emulator:
             loop = asyncio.new_event_loop()
             asyncio.set_event_loop(loop)
             try:
-                loop.run_until_complete(self._open())
+                stopped = loop.run_until_complete(self._open())
             except BaseException as exc:  # report startup failure to the caller
                 ready.set_exception(exc)
                 loop.close()
                 return
             ready.set_result(None)
             try:
-                loop.run_until_complete(self._stopped.wait())
+                loop.run_until_complete(stopped.wait())
                 loop.run_until_complete(self._close())
             finally:
                 loop.close()
@@ -192,13 +194,13 @@ class Emulator:
         """Run on the calling thread until SIGINT/SIGTERM (the CLI)."""
 
         async def main() -> None:
-            await self._open()
+            stopped = await self._open()
             loop = asyncio.get_running_loop()
             for sig in (signal.SIGINT, signal.SIGTERM):
-                loop.add_signal_handler(sig, self._stopped.set)
+                loop.add_signal_handler(sig, stopped.set)
             if on_ready is not None:
                 on_ready(self)
-            await self._stopped.wait()
+            await stopped.wait()
             await self._close()
 
         asyncio.run(main())

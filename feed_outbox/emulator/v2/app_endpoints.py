@@ -107,10 +107,11 @@ def get_activities(call: Call) -> dict[str, Any]:
     if not ids and not foreign_ids:
         raise input_error("ids", "give ids or foreign_ids+timestamps")
     if foreign_ids:
-        ids = [
+        found = [
             store.find(f, parse_time(t, "timestamps"))
             for f, t in zip(foreign_ids, stamps, strict=False)
         ]
+        ids = [i for i in found if i is not None]  # an unknown one is left out below anyway
     results = [dict(store.activities[i]) for i in ids if i in store.activities]
     return {"results": results}
 

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import copy
+import operator
 import uuid
 from typing import Any
 
 from .activities import activity_id_for, now_time, sort_key_for_id
 from .errors import ApiError, input_error, not_found
+
+# A reaction page's id bounds: each keeps the rows whose sort key compares so with the bound's.
+_BOUNDS = {"id_lt": operator.lt, "id_lte": operator.le, "id_gt": operator.gt, "id_gte": operator.ge}
 
 
 class EnrichmentData:
@@ -145,13 +149,8 @@ class EnrichmentData:
         rows = [r for r in rows if "deleted_at" not in r and (kind is None or r["kind"] == kind)]
         for name, bound in bounds.items():
             edge = sort_key_for_id(bound)
-            keep = {
-                "id_lt": lambda k, e=edge: k < e,
-                "id_lte": lambda k, e=edge: k <= e,
-                "id_gt": lambda k, e=edge: k > e,
-                "id_gte": lambda k, e=edge: k >= e,
-            }[name]
-            rows = [r for r in rows if keep((r["created_at"], r["id"]))]
+            keep = _BOUNDS[name]
+            rows = [r for r in rows if keep((r["created_at"], r["id"]), edge)]
         rows.sort(key=lambda r: (r["created_at"], r["id"]), reverse=True)
         return rows[:limit]
 

@@ -86,7 +86,8 @@ def update_entry(call: Call) -> dict[str, Any]:
 
 def delete_entry(call: Call) -> dict[str, Any]:
     call.store.extras.entry(*call.args)
-    del call.store.extras.collections[tuple(call.args)]
+    name, entry_id = call.args
+    del call.store.extras.collections[(name, entry_id)]
     return {}
 
 

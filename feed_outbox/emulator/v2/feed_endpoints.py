@@ -133,6 +133,7 @@ def follow(call: Call) -> dict[str, Any]:
     body = call.body if isinstance(call.body, dict) else {}
     target = body.get("target")
     parse_feed_id(target, "target")
+    assert isinstance(target, str)  # parse_feed_id raised unless it is a feed id
     token = body.get("target_token")
     if token:
         call.auth.check_feed_token(target, token, "target_token")

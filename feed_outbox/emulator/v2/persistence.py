@@ -69,9 +69,9 @@ class Persistence(Tables):
             store.following.setdefault(source, {})[target] = created
             store.followers.setdefault(target, {})[source] = created
         for fid, seen, read in db.execute("SELECT feed, seen, read FROM marks"):
-            feed = store.feeds.get(fid)
-            if feed is not None:
-                feed.seen, feed.read = set(json.loads(seen)), set(json.loads(read))
+            marked = store.feeds.get(fid)
+            if marked is not None:
+                marked.seen, marked.read = set(json.loads(seen)), set(json.loads(read))
         if skipped:
             log.warning("skipped %d feed entries of unconfigured feed groups", skipped)
 

@@ -8,7 +8,7 @@ from bisect import bisect_left, insort
 from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal, overload
 
 from .. import aggregation
 from ..feed_groups import FLAT, FeedGroup
@@ -116,6 +116,10 @@ class Store:
             )
         return group
 
+    @overload
+    def feed(self, fid: str, create: Literal[True] = True) -> Feed: ...
+    @overload
+    def feed(self, fid: str, create: bool) -> Feed | None: ...
     def feed(self, fid: str, create: bool = True) -> Feed | None:
         found = self.feeds.get(fid)
         if found is None:
@@ -372,7 +376,7 @@ class Store:
             set_path(data, path, value)
         for path in unset:
             *parents, leaf = path.split(".")
-            node = data
+            node: Any = data
             for part in parents:
                 node = node.get(part) if isinstance(node, dict) else None
             if isinstance(node, dict):

@@ -140,7 +140,7 @@ def paginate(call: V3Call, rows: list[tuple[dict[str, Any], Any]]) -> tuple[list
         if not isinstance(field, str) or direction not in (1, -1):
             raise input_error("sort", "each rule needs a field and a direction of 1 or -1")
         try:
-            rows.sort(key=lambda r, f=field: _sort_key(r[0], f), reverse=direction == -1)
+            rows.sort(key=lambda r: _sort_key(r[0], field), reverse=direction == -1)
         except TypeError:
             raise input_error("sort", f"{field} holds values that do not compare") from None
     limit = body.get("limit") or 25

@@ -317,7 +317,9 @@ class V3Store:
         return follow, True
 
     def unfollow(self, request: dict[str, Any], *, upsert: bool) -> Follow | None:
-        source, target = request.get("source"), request.get("target")
+        # Unchecked JSON: an absent source or target finds no follow.
+        source: Any = request.get("source")
+        target: Any = request.get("target")
         follow = self.follows.pop((source, target), None)
         if follow is None:
             if not upsert:
