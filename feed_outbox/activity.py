@@ -6,22 +6,38 @@ from __future__ import annotations
 import datetime
 import inspect
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from django.db import models
 from django.template.defaultfilters import slugify
-from django.utils.timezone import is_aware, make_naive  # noqa: F401  (stream-django exported them here)
+
+# stream-django exported these here: re-exported explicitly (`as`), for type checkers too.
+from django.utils.timezone import is_aware as is_aware
+from django.utils.timezone import make_naive as make_naive
 
 from feed_outbox import conf
 from feed_outbox.exceptions import ActivityDataError
 from feed_outbox.write.payload import to_utc
-from feed_outbox.write.references import (
-    create_model_reference,
-    create_reference,
-    model_content_type,
-)
+from feed_outbox.write.references import create_model_reference as create_model_reference
+from feed_outbox.write.references import create_reference as create_reference
+from feed_outbox.write.references import model_content_type as model_content_type
+
+if TYPE_CHECKING:
+    from django.db.models.base import ModelState
+    from django.db.models.options import Options
+
+_C = TypeVar("_C", bound=type)
+_T = TypeVar("_T")
+
+
+def _per_class(function: Callable[[_C], _T]) -> Callable[[_C], _T]:
+    """functools.cache for a function of a class, typed as the function it wraps: mypy
+    takes ``type[Model]`` for unhashable (python/mypy#11470) when cache's own signature
+    (Hashable arguments) is checked at each call."""
+    return cache(function)
+
 
 CORE_FIELDS = frozenset({"actor", "verb", "object", "foreign_id", "time"})
 
@@ -42,7 +58,7 @@ def _label(obj: Any) -> str:
     return model_content_type(type(obj)) if isinstance(obj, models.Model) else type(obj).__name__
 
 
-@cache
+@_per_class
 def _verb_of(cls: type) -> str:
     # slugify is regex work: done once per class, not per save.
     meta = getattr(cls, "_meta", None)
@@ -50,8 +66,8 @@ def _verb_of(cls: type) -> str:
     return slugify(concrete.__name__)
 
 
-@cache
-def _actor_foreign_key(cls: type) -> tuple[str, str] | None:
+@_per_class
+def _actor_foreign_key(cls: type[Activity]) -> tuple[str, str] | None:
     """``(attname, "app.Model")`` when the default actor is a foreign key to a primary key.
 
     Lets the actor id and reference be read from ``user_id`` without loading the user
@@ -67,6 +83,9 @@ def _actor_foreign_key(cls: type) -> tuple[str, str] | None:
                 return None
             continue
         if not ((field.many_to_one or field.one_to_one) and field.concrete):
+            return None
+        # A concrete to-one relation is a ForeignKey (a ForeignObject's has no column).
+        if not isinstance(field, models.ForeignKey):
             return None
         if field.target_field != field.related_model._meta.pk:
             return None
@@ -91,7 +110,7 @@ PROPERTY_HOOKS = (
 )
 
 
-@cache
+@_per_class
 def _hooks_written_as_methods(cls: type) -> tuple[str, ...]:
     return tuple(
         name
@@ -144,6 +163,11 @@ class Activity:
 
     #: Field holding the activity time; defaults to the FEED_OUTBOX_TIME_FIELD setting.
     activity_time_field: str | None = None
+
+    if TYPE_CHECKING:  # what the models.Model it is mixed into brings
+        _meta: ClassVar[Options[Any]]
+        _state: ModelState
+        pk: Any
 
     @property
     def activity_author_feed(self) -> str | None:
@@ -311,3 +335,13 @@ class Activity:
             if all(isinstance(key, str) for key in extra):
                 raise
             raise self._keys_error(extra) from None
+
+
+if TYPE_CHECKING:
+
+    class ActivityModel(Activity, models.Model):
+        """For annotations only: a model with the Activity mixin (Python has no intersection
+        types; activity_model() and activity_models() return these)."""
+
+        class Meta:
+            abstract = True

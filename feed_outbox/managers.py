@@ -198,7 +198,15 @@ class FeedManager:
         return bind_model(sender)
 
     # Signal receivers (bound per Activity model by feed_outbox.write.signals).
-    def activity_created(self, sender, instance, created, raw=False, using=None, **kwargs):
+    def activity_created(
+        self,
+        sender: type[models.Model],
+        instance: Activity,
+        created: bool,
+        raw: bool = False,
+        using: str | None = None,
+        **kwargs: Any,
+    ) -> list[OutboxEvent] | None:
         """post_save: add, update or remove, depending on what was published before."""
         lifecycle.hook_called(instance)
         if raw or not self.should_track(sender):
@@ -216,7 +224,13 @@ class FeedManager:
         lifecycle.saved(instance, kind, events, outbox.db_alias_for(instance, using))
         return events
 
-    def activity_delete(self, sender, instance, using=None, **kwargs):
+    def activity_delete(
+        self,
+        sender: type[models.Model],
+        instance: Activity,
+        using: str | None = None,
+        **kwargs: Any,
+    ) -> list[OutboxEvent] | None:
         """post_delete: remove the activity if it was published."""
         lifecycle.hook_called(instance)
         if not self.should_track(sender) or not lifecycle.is_published(instance):
@@ -227,6 +241,6 @@ class FeedManager:
 def _where(instance: Activity, using: str | None) -> dict[str, str]:
     """Hooks get the instance alone, as stream-django's did, unless it was written elsewhere
     than ``instance._state.db`` (``delete(using=...)`` of an instance read from another)."""
-    if using is None or using == instance._state.db:  # type: ignore[attr-defined]
+    if using is None or using == instance._state.db:
         return {}
     return {"using": using}

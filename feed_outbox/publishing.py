@@ -7,7 +7,8 @@ caller's transaction; ``ActivityQuerySet`` makes the bulk methods of a model's m
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any, Literal
+from contextlib import AbstractContextManager
+from typing import Any, Literal, TypeVar
 
 from django.db import models, transaction
 
@@ -15,6 +16,7 @@ from feed_outbox.models import OutboxEvent
 from feed_outbox.write import lifecycle, outbox
 
 Kind = Literal["add", "update", "remove"]
+_M = TypeVar("_M", bound=models.Model)
 
 #: Rows re-read per query after ``update()`` (keeps ``pk__in`` lists and memory bounded).
 CHUNK_SIZE = 2000
@@ -44,7 +46,7 @@ def publish(
     return written
 
 
-class ActivityQuerySet(models.QuerySet):
+class ActivityQuerySet(models.QuerySet[_M]):
     """A QuerySet whose bulk writes publish, each in one transaction with its outbox rows.
 
     ``objects = ActivityQuerySet.as_manager()`` (or ``ActivityManager()``) on an Activity model.
@@ -53,7 +55,7 @@ class ActivityQuerySet(models.QuerySet):
     into one INSERT.
     """
 
-    def bulk_create(self, objs: Iterable[models.Model], *args: Any, **kwargs: Any) -> list:
+    def bulk_create(self, objs: Iterable[_M], *args: Any, **kwargs: Any) -> list[_M]:
         with transaction.atomic(using=self.db, savepoint=False):
             created = super().bulk_create(objs, *args, **kwargs)
             if any(obj.pk is None for obj in created):
@@ -95,7 +97,7 @@ class ActivityQuerySet(models.QuerySet):
     def publish(self, kind: Kind = "update") -> list[OutboxEvent]:
         """Publish every matched row as ``kind`` (e.g. backfill existing rows with "add")."""
         written: list[OutboxEvent] = []
-        chunk: list[models.Model] = []
+        chunk: list[_M] = []
         with transaction.atomic(using=self.db, savepoint=False):
             for instance in self.order_by("pk").iterator(chunk_size=CHUNK_SIZE):
                 chunk.append(instance)
@@ -110,7 +112,7 @@ class ActivityManager(models.Manager.from_queryset(ActivityQuerySet)):  # type: 
     """The default manager of an Activity model whose bulk writes publish."""
 
 
-def batch(using: str | None = None):
+def batch(using: str | None = None) -> AbstractContextManager[None]:
     """A transaction whose outbox events are written together at its end (one INSERT).
 
     ``with batch(): for t in tweets: t.save()`` costs one outbox INSERT instead of one per save.

@@ -13,12 +13,11 @@ after its events, so it is applied after them.
 
 from __future__ import annotations
 
-from functools import cache
 from typing import Any
 
 from django.db import models, transaction
 
-from feed_outbox.activity import Activity
+from feed_outbox.activity import Activity, _per_class
 from feed_outbox.feed_manager import get_feed_manager
 from feed_outbox.models import EventKind, OutboxEvent
 from feed_outbox.write import outbox
@@ -28,8 +27,8 @@ _UNKNOWN: tuple[bool | None, list[str] | None] = (None, None)
 _STATE_ATTR = "feed_outbox_published"
 
 
-@cache
-def remembers_state(cls: type) -> bool:
+@_per_class
+def remembers_state(cls: type[Activity]) -> bool:
     """Only models that can unpublish or retarget need a memory; the rest pay nothing."""
     return (
         cls.activity_should_publish is not Activity.activity_should_publish
@@ -37,17 +36,17 @@ def remembers_state(cls: type) -> bool:
     )
 
 
-@cache
-def _never_targets(cls: type) -> bool:
+@_per_class
+def _never_targets(cls: type[Activity]) -> bool:
     return cls.activity_notify is Activity.activity_notify
 
 
 def published_state(instance: Activity) -> tuple[bool | None, list[str] | None]:
     """What Stream has for ``instance``: (is it published, its ``to`` targets); None: unknown."""
     if _never_targets(type(instance)):
-        published, _ = getattr(instance._state, _STATE_ATTR, _UNKNOWN)  # type: ignore[attr-defined]
+        published, _ = getattr(instance._state, _STATE_ATTR, _UNKNOWN)
         return published, []
-    return getattr(instance._state, _STATE_ATTR, _UNKNOWN)  # type: ignore[attr-defined]
+    return getattr(instance._state, _STATE_ATTR, _UNKNOWN)
 
 
 def loaded(instance: Activity, complete: bool) -> None:
@@ -56,12 +55,12 @@ def loaded(instance: Activity, complete: bool) -> None:
     Deferred fields would make ``activity_should_publish`` query, so such rows stay unknown.
     """
     if complete:
-        setattr(instance._state, _STATE_ATTR, (bool(instance.activity_should_publish()), None))  # type: ignore[attr-defined]
+        setattr(instance._state, _STATE_ATTR, (bool(instance.activity_should_publish()), None))
 
 
 def _remember(instance: Activity, published: bool, to: list[str] | None, using: str) -> None:
     # Known only once committed: a rolled-back save must not make us skip the next remove.
-    state = instance._state  # type: ignore[attr-defined]
+    state = instance._state
     setattr(state, _STATE_ATTR, _UNKNOWN)
     transaction.on_commit(lambda: setattr(state, _STATE_ATTR, (published, to)), using=using)
 
@@ -116,20 +115,20 @@ class OperationScope:
 
 def open_scope(instance: Activity) -> OperationScope | None:
     """Start a save's or delete's scope; returns the one it replaces (a save within a save)."""
-    state = instance._state  # type: ignore[attr-defined]
+    state = instance._state
     outer = getattr(state, _SCOPE_ATTR, None)
     setattr(state, _SCOPE_ATTR, OperationScope())
     return outer
 
 
 def close_scope(instance: Activity, outer: OperationScope | None = None) -> None:
-    setattr(instance._state, _SCOPE_ATTR, outer)  # type: ignore[attr-defined]
+    setattr(instance._state, _SCOPE_ATTR, outer)
 
 
 def run_automatic(hook: str, sender: type, instance: Activity, kwargs: dict[str, Any]) -> Any:
     """Call the feed manager's ``hook`` (``activity_created``/``activity_delete``) as
     feed-outbox's receiver for ``instance``, unless the app's own call decided already."""
-    scope = getattr(instance._state, _SCOPE_ATTR, None)  # type: ignore[attr-defined]
+    scope = getattr(instance._state, _SCOPE_ATTR, None)
     if scope is not None and scope.explicit:
         return None
     # The manager itself, not the feed_manager proxy: a proxy look-up costs a save ~1 µs.
@@ -147,7 +146,7 @@ def hook_called(instance: Activity) -> bool:
     """Note a call of a feed manager hook for ``instance``; False when feed-outbox's receiver
     made it. The app's call decides what the current save or delete publishes, even when it
     writes nothing (``activity_delete`` of an activity already removed)."""
-    scope = getattr(instance._state, _SCOPE_ATTR, None)  # type: ignore[attr-defined]
+    scope = getattr(instance._state, _SCOPE_ATTR, None)
     if scope is None:
         return True
     if scope.automatic:

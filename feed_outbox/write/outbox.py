@@ -10,7 +10,7 @@ import operator
 from collections.abc import Iterable, Iterator, Mapping
 from functools import cache, lru_cache
 from types import MappingProxyType
-from typing import Any
+from typing import Any, cast
 
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections, models, router, transaction
 from django.db.models.base import ModelState
@@ -231,7 +231,8 @@ def new_event(
     for name, default in calls:
         values[name] = default()
     if pre_init.has_listeners(OutboxEvent) or post_init.has_listeners(OutboxEvent):
-        event = OutboxEvent(*[values[name] for name in _attnames()])
+        # django-stubs' plugin reads a star argument as the first field's (id's) value.
+        event = OutboxEvent(*[values[name] for name in _attnames()])  # type: ignore[misc]
     else:
         event = _new_instance(OutboxEvent)
         values["_state"] = ModelState()
@@ -325,9 +326,10 @@ def _insert(
             flags = _params(chunk)
             # The locks of the whole write go with its first statement: taken in one order.
             locks = lock_plan(events) if start == 0 else []
-            kinds: tuple[bool, ...] | None = tuple(exclusive for _, exclusive in locks)
+            lock_kinds = tuple(exclusive for _, exclusive in locks)
+            kinds: tuple[bool, ...] | None = lock_kinds
             if len(locks) > INLINE_LOCKS:
-                params: list[Any] = [[feed for feed, _ in locks], list(kinds)]
+                params: list[Any] = [[feed for feed, _ in locks], list(lock_kinds)]
                 kinds = None  # the arrays' form: one SQL text whatever the number of locks
             else:
                 params = [feed for feed, _ in locks]
@@ -395,10 +397,12 @@ _FOLLOW_SOURCES = {
 @cache
 def _length_limits() -> tuple[tuple[str, int], ...]:
     """``(attname, max_length)`` of the text columns filled from application data."""
-    return tuple(
-        (name, OutboxEvent._meta.get_field(name).max_length)
-        for name in ("feed", "ordering_key", "aggregate_type")
-    )
+    limits = []
+    for name in ("feed", "ordering_key", "aggregate_type"):
+        field = OutboxEvent._meta.get_field(name)
+        assert isinstance(field, models.CharField) and field.max_length is not None
+        limits.append((name, field.max_length))
+    return tuple(limits)
 
 
 def check_lengths(events: list[OutboxEvent]) -> None:
@@ -498,7 +502,8 @@ def _columns() -> tuple[tuple[tuple[models.Field, bool], ...], Plan]:
     out when NULL in every row; a column with a constant default (status, attempts, ...) is
     written as that literal when every row has it. A save's row then sends 6 values, not 18:
     each parameter costs psycopg's quoting and the server's parse."""
-    always, flagged = [], []
+    always: list[tuple[models.Field, bool]] = []
+    flagged: list[tuple[models.Field, bool, str | None]] = []
     for field in OutboxEvent._meta.concrete_fields:
         if field is OutboxEvent._meta.pk:
             continue
@@ -585,5 +590,6 @@ def _insert_sql(
     )
 
 
-def db_alias_for(instance: models.Model, using: str | None = None) -> str:
-    return using or instance._state.db or router.db_for_write(type(instance), instance=instance)
+def db_alias_for(instance: models.Model | Activity, using: str | None = None) -> str:
+    model = cast(models.Model, instance)  # an Activity is always mixed into a model
+    return using or model._state.db or router.db_for_write(type(model), instance=model)

@@ -5,15 +5,24 @@ a string is read back as one. Writers (activity, payload) and readers (enrich, r
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from django.db import models
+
+if TYPE_CHECKING:
+    from django.db.models.options import Options
 
 # app_label.ModelName:pk — nothing looser: a string that merely contains a colon is text.
 REFERENCE = re.compile(r"(?P<app>[A-Za-z_]\w*)\.(?P<model>[A-Za-z_]\w*):(?P<pk>[^:\s]{1,255})")
 
 
-def model_content_type(cls: type[models.Model]) -> str:
+class _HasMeta(Protocol):
+    """A model class, or the Activity mixin (which declares what its models bring)."""
+
+    _meta: ClassVar[Options[Any]]
+
+
+def model_content_type(cls: type[_HasMeta]) -> str:
     """``app_label.ModelName`` of the concrete model, so a proxy never splits an object's history."""
     concrete = cls._meta.concrete_model or cls
     return f"{concrete._meta.app_label}.{concrete._meta.object_name}"

@@ -7,6 +7,8 @@ convention), never as a side effect of importing this module.
 from __future__ import annotations
 
 import functools
+from collections.abc import Collection
+from typing import TYPE_CHECKING, Any, cast
 
 from django.apps import apps as global_apps
 from django.db import models, router, transaction
@@ -21,16 +23,19 @@ from django.db.models.signals import (
 from feed_outbox.activity import Activity
 from feed_outbox.write import lifecycle, notify_trigger
 
+if TYPE_CHECKING:
+    from feed_outbox.activity import ActivityModel
 
-def _on_save(sender, instance, **kwargs):
+
+def _on_save(sender: type[models.Model], instance: Activity, **kwargs: Any) -> Any:
     return lifecycle.run_automatic("activity_created", sender, instance, kwargs)
 
 
-def _on_pre_delete(sender, instance, **kwargs):
+def _on_pre_delete(sender: type[models.Model], instance: Activity, **kwargs: Any) -> None:
     lifecycle.open_scope(instance)
 
 
-def _on_delete(sender, instance, **kwargs):
+def _on_delete(sender: type[models.Model], instance: Activity, **kwargs: Any) -> Any:
     try:
         return lifecycle.run_automatic("activity_delete", sender, instance, kwargs)
     finally:
@@ -50,7 +55,7 @@ def _make_save_atomic(model: type[models.Model]) -> None:
         return
 
     @functools.wraps(original)
-    def save_base(self, *args, **kwargs):
+    def save_base(self: ActivityModel, *args: Any, **kwargs: Any) -> Any:
         using = kwargs.get("using") or router.db_for_write(type(self), instance=self)
         kwargs["using"] = using
         outer = lifecycle.open_scope(self)  # the app's hook calls during the signals win
@@ -61,10 +66,11 @@ def _make_save_atomic(model: type[models.Model]) -> None:
             lifecycle.close_scope(self, outer)
 
     save_base._feed_outbox_atomic = True  # type: ignore[attr-defined]
-    model.save_base = save_base  # type: ignore[method-assign]
+    # Patched onto the class: mypy holds a method to its declared signature, not a wrapper.
+    model.save_base = save_base  # type: ignore[method-assign,assignment]
 
 
-def _remember_loaded_state(model: type[models.Model]) -> None:
+def _remember_loaded_state(model: type[ActivityModel]) -> None:
     """Patch ``from_db`` so a loaded instance knows whether its activity is published."""
     original = model.from_db.__func__  # type: ignore[attr-defined]
     if getattr(original, "_feed_outbox_loaded", False) or not lifecycle.remembers_state(model):
@@ -73,14 +79,21 @@ def _remember_loaded_state(model: type[models.Model]) -> None:
     # Keyword arguments pass through: Django 6.1 calls from_db(..., fetch_mode=...) when the
     # wrapped method's signature (which functools.wraps exposes) accepts it.
     @functools.wraps(original)
-    def from_db(cls, db, field_names, values, **kwargs):
+    def from_db(
+        cls: type[ActivityModel],
+        db: str | None,
+        field_names: Collection[str],
+        values: Collection[Any],
+        **kwargs: Any,
+    ) -> ActivityModel:
         instance = original(cls, db, field_names, values, **kwargs)
         if lifecycle.remembers_state(cls):
             lifecycle.loaded(instance, complete=len(values) == len(cls._meta.concrete_fields))
         return instance
 
     from_db._feed_outbox_loaded = True  # type: ignore[attr-defined]
-    model.from_db = classmethod(from_db)  # type: ignore[method-assign,assignment]
+    # functools.wraps' result is no plain function to mypy: classmethod() of it is refused.
+    model.from_db = classmethod(from_db)  # type: ignore[method-assign,assignment,arg-type]
 
 
 def bind_model(model: type[models.Model]) -> bool:
@@ -98,7 +111,7 @@ def bind_model(model: type[models.Model]) -> bool:
     pre_delete.connect(_on_pre_delete, sender=model, dispatch_uid=uid, weak=False)
     post_delete.connect(_on_delete, sender=model, dispatch_uid=uid, weak=False)
     _make_save_atomic(model)
-    _remember_loaded_state(model)
+    _remember_loaded_state(cast("type[ActivityModel]", model))
     return True
 
 
@@ -107,7 +120,7 @@ def bind_all_models() -> None:
         bind_model(model)
 
 
-def _on_class_prepared(sender, **kwargs):
+def _on_class_prepared(sender: type[models.Model], **kwargs: Any) -> None:
     # Models defined after start-up (tests, dynamic models); the rest are bound in ready().
     if global_apps.ready:
         bind_model(sender)
