@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import json
 import math
+from typing import Any
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.db.models import Exists, OuterRef, Q
-from django.http import HttpResponseBadRequest
+from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.template.response import TemplateResponse
-from django.urls import path, reverse
+from django.urls import URLPattern, path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.timesince import timesince
@@ -22,7 +23,7 @@ from feed_outbox.operations.status import history, outbox_status
 from feed_outbox.operations.status_chart import history_svg
 
 
-def _newer_of_key():
+def _newer_of_key() -> QuerySet[OutboxEvent]:
     return OutboxEvent.objects.filter(ordering_key=OuterRef("ordering_key"), id__gt=OuterRef("id"))
 
 
@@ -57,29 +58,31 @@ class OutboxEventAdmin(admin.ModelAdmin):
     actions = ("retry_now", "requeue_dead_letters", "mark_dead")
     change_list_template = "admin/feed_outbox/outboxevent/change_list.html"
 
-    def changelist_view(self, request, extra_context=None):
+    def changelist_view(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
         # PostgreSQL text cannot hold NUL: a search or filter value with one was a 500.
         if any("\x00" in value for _name, values in request.GET.lists() for value in values):
             return HttpResponseBadRequest("A query parameter holds a NUL character.")
         return super().changelist_view(request, extra_context)
 
     # Events are written by the app and settled by the relay; the admin only looks and nudges.
-    def has_add_permission(self, request) -> bool:
+    def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
-    def has_change_permission(self, request, obj=None) -> bool:
+    def has_change_permission(self, request: HttpRequest, obj: OutboxEvent | None = None) -> bool:
         return False
 
-    def has_delete_permission(self, request, obj=None) -> bool:
+    def has_delete_permission(self, request: HttpRequest, obj: OutboxEvent | None = None) -> bool:
         return False
 
-    def has_retry_permission(self, request) -> bool:
+    def has_retry_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("feed_outbox.retry_outboxevent")
 
-    def has_requeue_permission(self, request) -> bool:
+    def has_requeue_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("feed_outbox.requeue_outboxevent")
 
-    def has_kill_permission(self, request) -> bool:
+    def has_kill_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("feed_outbox.kill_outboxevent")
 
     @admin.display(description="last error")
@@ -97,14 +100,14 @@ class OutboxEventAdmin(admin.ModelAdmin):
         return format_html("<pre style='white-space: pre-wrap'>{}</pre>", text)
 
     @admin.action(description="Retry now (skip the backoff wait)", permissions=["retry"])
-    def retry_now(self, request, queryset):
+    def retry_now(self, request: HttpRequest, queryset: QuerySet[OutboxEvent]) -> None:
         now = timezone.now()
         free = Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lte=now)
         count = queryset.filter(free, status=EventStatus.PENDING).update(available_at=None)
         self.message_user(request, f"{count} pending events can be claimed now.")
 
     @admin.action(description="Requeue dead letters", permissions=["requeue"])
-    def requeue_dead_letters(self, request, queryset):
+    def requeue_dead_letters(self, request: HttpRequest, queryset: QuerySet[OutboxEvent]) -> None:
         dead = queryset.filter(status=EventStatus.DEAD)
         # Requeuing a dead add after a later remove of its key would resurrect the activity.
         superseded = dead.filter(Exists(_newer_of_key())).count()
@@ -127,7 +130,7 @@ class OutboxEventAdmin(admin.ModelAdmin):
             )
 
     @admin.action(description="Mark dead (stop delivering)", permissions=["kill"])
-    def mark_dead(self, request, queryset):
+    def mark_dead(self, request: HttpRequest, queryset: QuerySet[OutboxEvent]) -> None:
         # Clearing the lease token fences a relay that holds the event: its mark is refused.
         pending = queryset.filter(status=EventStatus.PENDING)
         ids = list(pending.values_list("pk", flat=True))
@@ -146,21 +149,21 @@ class OutboxEventAdmin(admin.ModelAdmin):
             ).update(parked_behind=None)
         self.message_user(request, f"{count} pending events marked dead.")
 
-    def get_urls(self):
+    def get_urls(self) -> list[URLPattern]:
         status = self.admin_site.admin_view(self.status_view)
         return [
             path("status/", status, name="feed_outbox_outboxevent_status"),
             *super().get_urls(),
         ]
 
-    def status_view(self, request):
+    def status_view(self, request: HttpRequest) -> TemplateResponse:
         if not self.has_view_permission(request):
             raise PermissionDenied
         hours = _hours(request.GET.get("hours"))
         status = outbox_status()
         kinds = list(EventKind.values)
         # (label, status to filter the list by, counts by kind, total)
-        rows = [
+        rows: list[tuple[str, str | None, list[int], int]] = [
             (
                 state,
                 state,

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
+from typing import Any
 
+from django.apps import AppConfig
 from django.core import checks
 
 from feed_outbox import conf
@@ -12,7 +15,9 @@ SLUG = re.compile(r"^[\w-]+$")
 
 
 @checks.register()
-def check_credentials(app_configs=None, **kwargs):
+def check_credentials(
+    app_configs: Sequence[AppConfig] | None = None, **kwargs: Any
+) -> list[checks.CheckMessage]:
     """Missing credentials are a warning, not an error: ``migrate`` and a build step never
     call Stream and must not be blocked; where Stream is called, the relay refuses to start
     (``stream_setup_errors``) and reads raise ImproperlyConfigured naming the settings."""
@@ -46,7 +51,9 @@ def _credentials_hint() -> str:
 
 
 @checks.register()
-def check_base_urls(app_configs=None, **kwargs):
+def check_base_urls(
+    app_configs: Sequence[AppConfig] | None = None, **kwargs: Any
+) -> list[checks.CheckMessage]:
     """A base URL the Stream clients cannot use fails every request (an IP address included:
     stream-python sends to ``api.<ip>``); see feed_outbox.client.base_url_problem."""
     return [
@@ -84,8 +91,10 @@ def stream_setup_errors(apis: tuple[str, ...]) -> list[str]:
 
 
 @checks.register()
-def check_feed_slugs(app_configs=None, **kwargs):
-    errors = []
+def check_feed_slugs(
+    app_configs: Sequence[AppConfig] | None = None, **kwargs: Any
+) -> list[checks.CheckMessage]:
+    errors: list[checks.CheckMessage] = []
     named = [
         ("STREAM_USER_FEED", conf.get("STREAM_USER_FEED")),
         ("STREAM_NOTIFICATION_FEED", conf.get("STREAM_NOTIFICATION_FEED")),
@@ -114,8 +123,10 @@ def check_feed_slugs(app_configs=None, **kwargs):
 
 
 @checks.register()
-def check_outbox_settings(app_configs=None, **kwargs):
-    errors = []
+def check_outbox_settings(
+    app_configs: Sequence[AppConfig] | None = None, **kwargs: Any
+) -> list[checks.CheckMessage]:
+    errors: list[checks.CheckMessage] = []
     channel = conf.get("FEED_OUTBOX_NOTIFY_CHANNEL")
     # LISTEN takes an identifier: PostgreSQL truncates names beyond 63 bytes.
     if not isinstance(channel, str) or not channel or len(channel.encode()) > 63:
@@ -140,14 +151,16 @@ def check_outbox_settings(app_configs=None, **kwargs):
 
 
 @checks.register(checks.Tags.models)
-def check_activity_time_fields(app_configs=None, **kwargs):
+def check_activity_time_fields(
+    app_configs: Sequence[AppConfig] | None = None, **kwargs: Any
+) -> list[checks.CheckMessage]:
     """An Activity model whose time field does not exist fails every save: say so before."""
     from django.apps import apps
     from django.core.exceptions import FieldDoesNotExist
 
     from feed_outbox.activity import Activity
 
-    warnings = []
+    warnings: list[checks.CheckMessage] = []
     configs = app_configs or apps.get_app_configs()
     for model in (m for config in configs for m in config.get_models()):
         if not issubclass(model, Activity) or model.activity_time is not Activity.activity_time:
@@ -169,7 +182,9 @@ def check_activity_time_fields(app_configs=None, **kwargs):
 
 
 @checks.register()
-def check_lease_outlasts_requests(app_configs=None, **kwargs):
+def check_lease_outlasts_requests(
+    app_configs: Sequence[AppConfig] | None = None, **kwargs: Any
+) -> list[checks.CheckMessage]:
     """A lease must outlast a request's time in flight, or a dead relay's late write could
     land after the next relay delivered a newer event of the same key."""
     lease = float(conf.get("FEED_OUTBOX_LEASE_SECONDS"))
@@ -189,7 +204,9 @@ def check_lease_outlasts_requests(app_configs=None, **kwargs):
 
 
 @checks.register()
-def check_switch_from_stream_django(app_configs=None, **kwargs):
+def check_switch_from_stream_django(
+    app_configs: Sequence[AppConfig] | None = None, **kwargs: Any
+) -> list[checks.CheckMessage]:
     """What behaves differently after the switch from stream-django (``outbox_switch_check``)."""
     from feed_outbox.switch_check import find_all
 

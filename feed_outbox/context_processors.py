@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from django.http import HttpRequest
 from django.utils.functional import SimpleLazyObject
 
 from feed_outbox.client import stream_client  # noqa: F401  (stream-django's name here)
 
+if TYPE_CHECKING:
+    from feed_outbox.notifications import NotificationCounts
+
 logger = logging.getLogger(__name__)
 
 
-def _counts_for(user: Any):
+def _counts_for(user: Any) -> NotificationCounts | None:
     from feed_outbox.notifications import notification_counts
 
     try:
@@ -23,7 +27,7 @@ def _counts_for(user: Any):
         return None
 
 
-def notifications(request) -> dict[str, Any]:
+def notifications(request: HttpRequest) -> dict[str, Any]:
     """``notification_counts`` (``.unseen``, ``.unread``, or None when Stream cannot be read)
     for the logged-in user; Stream is only asked when a template uses it."""
     user = getattr(request, "user", None)
@@ -32,14 +36,14 @@ def notifications(request) -> dict[str, Any]:
     return {"notification_counts": SimpleLazyObject(lambda: _counts_for(user))}
 
 
-def outbox_lag(request) -> dict[str, Any]:
+def outbox_lag(request: HttpRequest) -> dict[str, Any]:
     """``outbox_lag`` (pending events, ``.seconds`` behind): a page can say the relay is behind."""
     from feed_outbox.operations.status import outbox_lag as read_lag
 
     return {"outbox_lag": SimpleLazyObject(read_lag)}
 
 
-def stream(request) -> dict[str, Any]:
+def stream(request: HttpRequest) -> dict[str, Any]:
     """stream-django's processor: ``STREAM_API_KEY`` and ``STREAM_APP_ID`` (never the secret)."""
     from feed_outbox import conf
 

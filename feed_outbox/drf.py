@@ -15,8 +15,8 @@ activity becomes JSON with only the fields its model's allow-list names.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from typing import Any, ClassVar
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any, ClassVar, cast
 
 from rest_framework import serializers
 from rest_framework.exceptions import NotFound
@@ -25,13 +25,15 @@ from rest_framework.response import Response
 from rest_framework.utils.urls import replace_query_param
 
 from feed_outbox.enrich import Enrich, EnrichedActivity
-from feed_outbox.pagination import FeedPage, FeedPaginator, InvalidCursor
+from feed_outbox.exceptions import InvalidCursor
+from feed_outbox.pagination import FeedPage, FeedPaginator
 from feed_outbox.serializers import ActivitySerializer
 
 
 class EnrichedActivityListSerializer(serializers.ListSerializer):
-    def to_representation(self, data: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
-        child: EnrichedActivitySerializer = self.child
+    def to_representation(self, data: Any) -> list[dict[str, Any]]:  # a page of activities
+        # Meta.list_serializer_class makes this the list of an EnrichedActivitySerializer.
+        child = cast(EnrichedActivitySerializer, self.child)
         activities = child.enrich(list(data))
         return [child.to_representation(activity) for activity in activities]
 
@@ -44,7 +46,7 @@ class EnrichedActivitySerializer(serializers.BaseSerializer):
     Raw activities are enriched first (with ``enrich_class``); enriched ones are used as they are.
     """
 
-    model_fields: ClassVar[Mapping[str, Iterable[str]]] = {}
+    model_fields: Mapping[str, Iterable[str]] = {}
     enrich_class: ClassVar[type[Enrich]] = Enrich
 
     class Meta:
@@ -57,10 +59,11 @@ class EnrichedActivitySerializer(serializers.BaseSerializer):
         self._json = ActivitySerializer(self.model_fields)
 
     def enrich(self, activities: list[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
-        raw = [a for a in activities if not isinstance(a, EnrichedActivity)]
+        raw: list[Any] = [a for a in activities if not isinstance(a, EnrichedActivity)]  # dicts
         if not raw:
             return activities
         enricher = self.enrich_class()
+        enriched: Iterator[EnrichedActivity]
         if all("activities" in a for a in raw):
             enriched = iter(enricher.enrich_aggregated_activities(raw))
         else:

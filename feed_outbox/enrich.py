@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, MutableMapping
+from collections.abc import Callable, Iterable, Iterator, MutableMapping
 from typing import Any
 
 from asgiref.sync import sync_to_async
@@ -238,7 +238,7 @@ class Enrich:
         return instance
 
     # Internals.
-    def _fetch_hook(self, model: type[models.Model]):
+    def _fetch_hook(self, model: type[models.Model]) -> Callable[[Iterable[Any]], dict] | None:
         meta = model._meta
         qualified = getattr(self, f"fetch_{meta.app_label}__{meta.model_name}_instances", None)
         if qualified is not None:
@@ -271,7 +271,9 @@ class Enrich:
                     found[index, field] = parsed
         return found
 
-    def _collect_references(self, activities, fields=None) -> dict[type[models.Model], set]:
+    def _collect_references(
+        self, activities: Iterable[MutableMapping], fields: Iterable[str] | None = None
+    ) -> dict[type[models.Model], set]:
         by_model: dict[type[models.Model], set] = defaultdict(set)
         for model, pk in self._references(list(activities), fields).values():
             by_model[model].add(pk)

@@ -12,10 +12,14 @@ import datetime
 import math
 import re
 from collections.abc import Callable
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
+from django.db import models
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
+
+if TYPE_CHECKING:
+    from feed_outbox.activity import ActivityModel
 
 USAGE = 2
 
@@ -125,7 +129,7 @@ def feed_id(value: str) -> str:
     return value
 
 
-def activity_model(value: str):
+def activity_model(value: str) -> type[ActivityModel]:
     """An Activity model by its label, ``app_label.ModelName``."""
     from feed_outbox.operations.current_state import activity_model as lookup
 
@@ -143,7 +147,7 @@ def event_model(value: str) -> str:
     return activity_model(value)._meta.label
 
 
-def primary_key(model, value: str) -> Any:
+def primary_key(model: type[models.Model], value: str) -> Any:
     """``value`` as a primary key of ``model``, in the range its column holds."""
     from django.core.exceptions import ValidationError
 

@@ -5,12 +5,18 @@ from __future__ import annotations
 
 import argparse
 import datetime
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import requests
 from django.core.exceptions import ImproperlyConfigured
-from django.core.management.base import BaseCommand, CommandError, SystemCheckError
-from django.db import DatabaseError, models, router
+from django.core.management.base import (
+    BaseCommand,
+    CommandError,
+    CommandParser,
+    SystemCheckError,
+)
+from django.db import DatabaseError, router
 from stream.exceptions import StreamApiException
 
 from feed_outbox.exceptions import OutboxNotMigrated
@@ -24,6 +30,9 @@ from feed_outbox.management.arguments import (  # noqa: F401 (the commands' argu
 from feed_outbox.operations.current_state import activity_model
 from feed_outbox.operations.progress import ProgressBar
 from feed_outbox.stream_api.errors import FEED_CONFIG, refuses_credentials
+
+if TYPE_CHECKING:
+    from feed_outbox.activity import ActivityModel
 
 try:  # the v3 SDK and its HTTP client; absent without the [v3] extra
     from getstream.exceptions import StreamApiException as V3ApiException
@@ -53,7 +62,7 @@ def describe(delta: datetime.timedelta) -> str:
     return f"{seconds:g}s"
 
 
-def activity_model_arg(label: str) -> type[models.Model]:
+def activity_model_arg(label: str) -> type[ActivityModel]:
     model = activity_model(label)
     if model is None:
         raise CommandError(
@@ -69,7 +78,7 @@ class OperationsCommand(BaseCommand):
     # Whether the command reads or writes the outbox (so needs `migrate` to have been run).
     needs_outbox = True
 
-    def create_parser(self, prog_name, subcommand, **kwargs):
+    def create_parser(self, prog_name: str, subcommand: str, **kwargs: Any) -> CommandParser:
         parser = super().create_parser(
             prog_name,
             subcommand,
@@ -80,7 +89,7 @@ class OperationsCommand(BaseCommand):
         one_line_errors(parser, raise_as=CommandError)
         return parser
 
-    def add_database_argument(self, parser) -> None:
+    def add_database_argument(self, parser: CommandParser) -> None:
         parser.add_argument(
             "--database",
             type=database_alias,
@@ -91,7 +100,7 @@ class OperationsCommand(BaseCommand):
     def progress(self, total: int | None, label: str = "") -> ProgressBar:
         return ProgressBar(self.stdout, total, label)
 
-    def execute(self, *args, **options):
+    def execute(self, *args: Any, **options: Any) -> str | None:
         try:
             if self.needs_outbox:
                 check_outbox_tables(options.get("database"))

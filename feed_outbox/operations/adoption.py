@@ -28,10 +28,10 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.contrib.auth import get_user_model
-from django.db import models, router, transaction
+from django.db import router, transaction
 
 from feed_outbox import conf
 from feed_outbox.activity import Activity, feed_id, related_queryset
@@ -43,6 +43,9 @@ from feed_outbox.operations.legacy_identity import legacy_identity, legacy_verbs
 from feed_outbox.stream_api.feed_reads import feed_entries, following
 from feed_outbox.stream_api.rate_limits import RequestPacer
 from feed_outbox.write.outbox import activity_payload, enqueue, follow_event, new_event
+
+if TYPE_CHECKING:
+    from feed_outbox.activity import ActivityModel
 
 #: aggregate_type of adoption's removes: not a model label, so reconcile and replay by model
 #: never read them as the state of a row; ordering_key ``stream_django:<activity id>``.
@@ -90,7 +93,7 @@ class Adoption:
 
     def __init__(
         self,
-        activity_models: list[type[models.Model]],
+        activity_models: list[type[ActivityModel]],
         using: str | None = None,
         dry_run: bool = False,
         page_size: int = 100,
@@ -136,7 +139,7 @@ class Adoption:
             self.on_progress("follows", done, len(sources))
 
     # 2. activities ---------------------------------------------------------------------
-    def identities(self, model: type[models.Model]) -> tuple[dict, dict, set[str]]:
+    def identities(self, model: type[ActivityModel]) -> tuple[dict, dict, set[str]]:
         """Per feed: feed-outbox's identities of published rows, and stream-django's of every
         row (for the report); and the author feeds stream-django wrote them to."""
         current: dict[str, set] = defaultdict(set)
@@ -162,7 +165,7 @@ class Adoption:
             feeds.update(f"{slug}:{pk}" for slug in slugs)
         return current, legacy, feeds
 
-    def rekey(self, model: type[models.Model]) -> None:
+    def rekey(self, model: type[ActivityModel]) -> None:
         current, legacy, feeds = self.identities(model)
         verbs = legacy_verbs(model)
         label = model._meta.label
@@ -196,7 +199,7 @@ class Adoption:
             self.on_progress(f"activities {label}", done, len(feeds))
 
     # 3. adds ---------------------------------------------------------------------------
-    def add(self, model: type[models.Model]) -> None:
+    def add(self, model: type[ActivityModel]) -> None:
         done = backfill(model, using=self.using, dry_run=self.report.dry_run)
         self.report.added += done.queued
         self.report.already_in_outbox += done.already_in_outbox

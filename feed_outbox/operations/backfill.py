@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db import models, router, transaction
 
@@ -18,6 +18,9 @@ from feed_outbox import conf
 from feed_outbox.activity import lock_for_update, related_queryset
 from feed_outbox.models import EventKind, OutboxEvent
 from feed_outbox.write.outbox import activity_events, enqueue
+
+if TYPE_CHECKING:
+    from feed_outbox.activity import ActivityModel
 
 
 @dataclass
@@ -32,12 +35,12 @@ class BackfillReport:
     planned: list[tuple[str, str]] = field(default_factory=list)
 
 
-def time_field(model: type[models.Model]) -> str:
+def time_field(model: type[ActivityModel]) -> str:
     return model.activity_time_field or conf.get("FEED_OUTBOX_TIME_FIELD")
 
 
 def rows_to_backfill(
-    model: type[models.Model], using: str, since: datetime.datetime | None = None
+    model: type[ActivityModel], using: str, since: datetime.datetime | None = None
 ) -> models.QuerySet:
     rows = related_queryset(model, using).order_by("pk")
     if since is not None:
@@ -46,7 +49,7 @@ def rows_to_backfill(
 
 
 def backfill(
-    model: type[models.Model],
+    model: type[ActivityModel],
     since: datetime.datetime | None = None,
     batch_size: int = 500,
     using: str | None = None,

@@ -8,28 +8,31 @@ rebuild is a remove) or waits for the lock and queues its remove after ours.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import TYPE_CHECKING, cast
 
 from django.apps import apps
-from django.db import models
 
 from feed_outbox.activity import Activity, feed_id, lock_for_update, related_queryset
 from feed_outbox.models import EventKind, EventStatus, OutboxEvent
 from feed_outbox.write.outbox import activity_events
 
+if TYPE_CHECKING:
+    from feed_outbox.activity import ActivityModel
 
-def activity_model(label: str) -> type[models.Model] | None:
+
+def activity_model(label: str) -> type[ActivityModel] | None:
     """The Activity model named ``app_label.Model`` (any case), or None."""
     try:
         model = apps.get_model(label)
     except (LookupError, ValueError):
         return None
-    return model if issubclass(model, Activity) else None
+    return cast("type[ActivityModel]", model) if issubclass(model, Activity) else None
 
 
-def activity_models() -> list[type[models.Model]]:
+def activity_models() -> list[type[ActivityModel]]:
     """Every concrete Activity model (a proxy shares its concrete model's activities)."""
     return [
-        m
+        cast("type[ActivityModel]", m)
         for m in apps.get_models()
         if issubclass(m, Activity) and not m._meta.proxy and not m._meta.abstract
     ]
@@ -63,8 +66,8 @@ def pending_keys(keys: Iterable[str], using: str, api: str | None = None) -> set
 
 
 def lock_instances(
-    model: type[models.Model], pks: Iterable[str], using: str
-) -> dict[str, models.Model]:
+    model: type[ActivityModel], pks: Iterable[str], using: str
+) -> dict[str, ActivityModel]:
     """Instances by str(pk), row-locked until the caller's transaction ends (call in atomic()).
 
     Loaded with ``related_queryset``, so rebuilding their events issues no query each.
@@ -80,7 +83,7 @@ def lock_instances(
     return {str(row.pk): row for row in rows}
 
 
-def activity_feed_ids(instance: models.Model) -> list[str]:
+def activity_feed_ids(instance: ActivityModel) -> list[str]:
     """Every feed the instance's activity is published to (the author feed by default)."""
     return [feed_id(feed) for feed in instance.activity_feeds()]
 
@@ -102,7 +105,7 @@ def feeds_of_keys(keys: Iterable[str], using: str) -> dict[str, list[str]]:
 
 
 def current_events(
-    instance: models.Model | None, gone_from: list[str], foreign_id: str, aggregate_type: str
+    instance: ActivityModel | None, gone_from: list[str], foreign_id: str, aggregate_type: str
 ) -> list[OutboxEvent]:
     """Add the instance's activity to its feeds if it is published, else remove it; for a row
     that no longer exists, remove ``foreign_id`` from the feeds in ``gone_from``."""

@@ -216,7 +216,7 @@ class ExpectedState:
         self.peak_held = max(self.peak_held, len(activities))
         return FeedExpectation(feed, activities, follows, pending_origins)
 
-    def _own_of(self, target: str):
+    def _own_of(self, target: str) -> sqlite3.Cursor:
         return self.db.execute(
             "SELECT o.foreign_id, o.time, MAX(a.add_id), o.payload FROM own o"
             " LEFT JOIN adds a ON a.foreign_id = o.foreign_id"

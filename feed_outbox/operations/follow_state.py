@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Max, Q
+from django.db.models import Max, Q, QuerySet
 
 from feed_outbox.models import EventKind, EventStatus, OutboxEvent
 from feed_outbox.write.payload import format_time
@@ -69,7 +69,7 @@ def follow_key(source: str, target: str) -> str:
     return f"follow:{source}>{target}"
 
 
-def newest_follow_events(using: str, source: str | None = None):
+def newest_follow_events(using: str, source: str | None = None) -> QuerySet[OutboxEvent]:
     """Queryset of the newest follow/unfollow event of every pair (of ``source`` only)."""
     rows = OutboxEvent.objects.using(using).filter(aggregate_type=FOLLOW_AGGREGATE)
     if source is not None:

@@ -71,7 +71,7 @@ def legacy_verbs(model: type[models.Model]) -> set[str]:
     classes = [concrete] + [
         m for m in apps.get_models() if m._meta.proxy and m._meta.concrete_model is concrete
     ]
-    verbs = {slugify(cls.__name__) for cls in classes}
+    verbs: set[str] = {slugify(cls.__name__) for cls in classes}
     for cls in classes:
         if cls.activity_verb is not Activity.activity_verb:  # type: ignore[attr-defined]
             # An overridden verb is a property of the instance: ask an unsaved one.

@@ -13,7 +13,7 @@ class ProgressBar:
     update (at most every ``interval`` seconds) elsewhere, so logs stay readable."""
 
     def __init__(
-        self, stream: IO[str], total: int | None, label: str = "", width: int = 30
+        self, stream: IO[str] | OutputWrapper, total: int | None, label: str = "", width: int = 30
     ) -> None:
         self.stream = stream
         self.total = total

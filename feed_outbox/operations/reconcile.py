@@ -33,11 +33,12 @@ from __future__ import annotations
 import datetime
 import json
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from django.db import connections, models, router
+from django.db import connections, router
 from django.db.models import Max
 
 from feed_outbox import conf
@@ -55,6 +56,9 @@ from feed_outbox.operations.follow_state import (
 from feed_outbox.stream_api.feed_reads import FeedRead, feed_entries, following
 from feed_outbox.write.outbox import activity_payload
 from feed_outbox.write.references import model_content_type, split_foreign_id
+
+if TYPE_CHECKING:
+    from feed_outbox.activity import ActivityModel
 
 # Stream adds these to every activity; "to" comes back with feed tokens appended.
 IGNORED_FIELDS = frozenset({"to"})
@@ -110,7 +114,7 @@ class ReconcileReport:
 
 def reconcile(
     feed: str | None = None,
-    model: type[models.Model] | None = None,
+    model: type[ActivityModel] | None = None,
     using: str | None = None,
     page_size: int = 100,
     on_feed: Callable[[int, int], None] | None = None,
@@ -144,7 +148,7 @@ def reconcile(
 
 def _spool(
     spool: ExpectedState,
-    models_: list[type[models.Model]],
+    models_: list[type[ActivityModel]],
     labels: set[str],
     feed: str | None,
     using: str,
@@ -189,7 +193,7 @@ def _spool(
     spool.seal()
 
 
-def _written_feeds(labels: set[str], using: str):
+def _written_feeds(labels: set[str], using: str) -> Iterator[str]:
     events = OutboxEvent.objects.using(using).filter(
         aggregate_type__in=labels, kind__in=ACTIVITY_KINDS
     )
@@ -279,7 +283,7 @@ def compare_feed(
     feed: str,
     expected: dict,
     actual: dict[str, list[dict]],
-    pending_origins: set[str] = frozenset(),
+    pending_origins: AbstractSet[str] = frozenset(),
 ) -> list[Drift]:
     """Drift of one feed: ``expected`` maps foreign ids to Expectations, ``actual`` to copies."""
     drift = []

@@ -45,7 +45,9 @@ loses the activity's reactions and moves it to the top of v3's ``created_at`` or
 
 from __future__ import annotations
 
-from django.db import connections, models, router, transaction
+from typing import TYPE_CHECKING
+
+from django.db import connections, router, transaction
 
 from feed_outbox.activity import feed_id
 from feed_outbox.models import EventKind, OutboxEvent
@@ -73,6 +75,9 @@ from feed_outbox.write.outbox import (
     follow_event,
 )
 from feed_outbox.write.references import model_content_type, split_foreign_id
+
+if TYPE_CHECKING:
+    from feed_outbox.activity import ActivityModel
 
 # Removes from a wrong feed go before adds to the right one (same key: FIFO order).
 _ORDER = {PHANTOM: 0, STALE: 1, MISSING: 2}
@@ -134,7 +139,7 @@ def _follow_fixes(drift: list[Drift], using: str, api: str | None) -> list[Outbo
             continue
         state = states.get(item.foreign_id)
         following = state is not None and state.following
-        if item.kind == MISSING and following:
+        if item.kind == MISSING and following and state is not None:
             events.append(follow_event(item.feed, item.target, EventKind.FOLLOW, **state.options))
         elif item.kind == PHANTOM and not following:
             keep = bool(state and state.keep_history)
@@ -149,7 +154,7 @@ def _activity_fixes(drift: list[Drift], using: str, api: str | None) -> list[Out
     for item in drift:
         label, pk = split_foreign_id(item.foreign_id) or ("", "")
         by_label.setdefault(label, set()).add(pk)
-    instances: dict[str, models.Model] = {}
+    instances: dict[str, ActivityModel] = {}
     for model in activity_models():
         label = model_content_type(model)
         if label in by_label:
@@ -172,27 +177,28 @@ def _activity_fixes(drift: list[Drift], using: str, api: str | None) -> list[Out
     return events
 
 
-def _placement(item: Drift, instance: models.Model | None) -> tuple[bool, list[str], bool]:
+def _placement(item: Drift, instance: ActivityModel | None) -> tuple[bool, list[str], bool]:
     """Whether the row publishes its activity now, the feeds it publishes it to, and whether
     the drifted feed is one of them by the drift's route (its own feeds, or a ``to`` target)."""
-    published = instance is not None and instance.activity_should_publish()
-    own = activity_feed_ids(instance) if published else []
-    notified = [feed_id(f) for f in instance.activity_notify or ()] if published else []
+    if instance is None or not instance.activity_should_publish():
+        return False, [], False  # unpublished: in no feed, so drifted by no route
+    own = activity_feed_ids(instance)
+    notified = [feed_id(f) for f in instance.activity_notify or ()]
     here = (item.route == OWN and item.feed in own) or (item.route == TO and item.feed in notified)
-    return published, own, here
+    return True, own, here
 
 
-def _fix(item: Drift, instance: models.Model | None) -> list[OutboxEvent]:
+def _fix(item: Drift, instance: ActivityModel | None) -> list[OutboxEvent]:
     label = (split_foreign_id(item.foreign_id) or ("", ""))[0]
     published, own, here = _placement(item, instance)
     if item.kind == PHANTOM:
         if here:
             return []  # published here since the read: not drift any more
         events = []
-        if published and item.route == TO:
+        if instance is not None and published and item.route == TO:
             events += _to_update(instance)
         return [*events, remove_event(item.feed, item.foreign_id, label)]
-    if not published or (item.route in (OWN, TO) and not here):
+    if instance is None or not published or (item.route in (OWN, TO) and not here):
         # Gone, unpublished or belonging elsewhere: nothing to add here; a stale copy goes.
         return [] if item.kind == MISSING else [remove_event(item.feed, item.foreign_id, label)]
     events = []
@@ -209,7 +215,7 @@ def _fix(item: Drift, instance: models.Model | None) -> list[OutboxEvent]:
     return events
 
 
-def _to_update(instance: models.Model) -> list[OutboxEvent]:
+def _to_update(instance: ActivityModel) -> list[OutboxEvent]:
     """An update that makes Stream's ``to`` targets exactly the row's (previous ones unknown)."""
     return activity_events(instance, EventKind.UPDATE, previous_to=None)[:1]
 
@@ -218,7 +224,7 @@ def _to_update(instance: models.Model) -> list[OutboxEvent]:
 _UPSERT, _DELETE, _REWRITE = 1, 2, 3
 
 
-def _v3_fixes(drift: list[Drift], instances: dict[str, models.Model]) -> list[OutboxEvent]:
+def _v3_fixes(drift: list[Drift], instances: dict[str, ActivityModel]) -> list[OutboxEvent]:
     """One action per (foreign id, home): mixing an upsert with a delete + re-add of the same
     activity in one run must not end with the delete."""
     actions: dict[tuple[str, str], int] = {}
@@ -238,7 +244,7 @@ def _v3_fixes(drift: list[Drift], instances: dict[str, models.Model]) -> list[Ou
     return events
 
 
-def _v3_action(item: Drift, instance: models.Model | None) -> tuple[str, int] | None:
+def _v3_action(item: Drift, instance: ActivityModel | None) -> tuple[str, int] | None:
     published, own, here = _placement(item, instance)
     if item.kind == PHANTOM:
         if here:

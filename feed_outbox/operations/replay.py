@@ -12,9 +12,10 @@ import datetime
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from django.db import router, transaction
-from django.db.models import Max
+from django.db.models import Max, QuerySet
 
 from feed_outbox import conf
 from feed_outbox.models import EventKind, EventStatus, OutboxEvent
@@ -29,6 +30,9 @@ from feed_outbox.stream_api.rate_limits import DrainEstimate, estimate_drain
 from feed_outbox.write.outbox import enqueue, follow_event
 from feed_outbox.write.references import split_foreign_id
 
+if TYPE_CHECKING:
+    from feed_outbox.activity import ActivityModel
+
 
 @dataclass(frozen=True)
 class ReplaySelection:
@@ -42,11 +46,11 @@ class ReplaySelection:
     dead: bool = False  # dead letters instead of delivered events
     api: str | None = None  # one Stream API ("v2", "v3"); None: every configured one
 
-    def rows(self, using: str):
+    def rows(self, using: str) -> QuerySet[OutboxEvent]:
         rows = OutboxEvent.objects.using(using)
         return rows.filter(api=self.api) if self.api else rows
 
-    def queryset(self, using: str):
+    def queryset(self, using: str) -> QuerySet[OutboxEvent]:
         status = EventStatus.DEAD if self.dead else EventStatus.DELIVERED
         rows = self.rows(using).filter(status=status)
         if self.since:
@@ -127,6 +131,7 @@ def _current_events(
     instances = {}
     for label, pks in by_label.items():
         model = activity_model(label)
+        assert model is not None  # by_label holds Activity models' labels only
         for pk, instance in lock_instances(model, pks, using).items():
             instances[f"{label}:{pk}"] = instance
     keys = [key for key, _latest in chunk]
@@ -142,11 +147,12 @@ def _current_events(
 
 
 def _events_for(
-    key: str, latest: OutboxEvent, instance, gone_from: dict[str, list[str]]
+    key: str, latest: OutboxEvent, instance: ActivityModel | None, gone_from: dict[str, list[str]]
 ) -> list[OutboxEvent]:
     if latest.kind in (EventKind.FOLLOW, EventKind.UNFOLLOW):
         options = {k: v for k, v in latest.payload.items() if k != "target"}
-        return [follow_event(latest.feed, latest.payload["target"], latest.kind, **options)]
+        kind = EventKind(latest.kind)
+        return [follow_event(latest.feed, latest.payload["target"], kind, **options)]
     parsed = split_foreign_id(key)
     if parsed and activity_model(parsed[0]):
         feeds = gone_from.get(key) or [latest.feed]

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.db import router, transaction
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from feed_outbox import conf
@@ -46,7 +46,7 @@ class PurgePlan:
         return condition & (~Q(aggregate_type=FOLLOW_AGGREGATE) | Q(Exists(_newer_of_key())))
 
 
-def _newer_of_key():
+def _newer_of_key() -> QuerySet[OutboxEvent]:
     """A later event of the same follow key exists (the newest is kept: it is the truth)."""
     return OutboxEvent.objects.filter(
         aggregate_type=FOLLOW_AGGREGATE,
@@ -55,7 +55,7 @@ def _newer_of_key():
     )
 
 
-def purgeable(plan: PurgePlan, using: str | None = None):
+def purgeable(plan: PurgePlan, using: str | None = None) -> QuerySet[OutboxEvent]:
     using = using or router.db_for_write(OutboxEvent)
     return OutboxEvent.objects.using(using).filter(plan.condition())
 

@@ -210,8 +210,8 @@ def history(using: str | None = None, hours: float = 3.0) -> list[MinuteFigures]
         .annotate(n=Count("id"))
         .order_by()
     )
-    for row in failed:
-        minutes.setdefault(row["minute"], {})["failed"] = row["n"]
+    for dead in failed:
+        minutes.setdefault(dead["minute"], {})["failed"] = dead["n"]
     result = []
     minute = start
     while minute <= now:

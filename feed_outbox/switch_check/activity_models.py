@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import weakref
 from collections.abc import Iterable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from django.apps import AppConfig
 from django.db import models
@@ -28,6 +28,9 @@ from feed_outbox.switch_check.source import (
     underlying_function,
 )
 
+if TYPE_CHECKING:
+    from feed_outbox.activity import ActivityModel
+
 SIGNALS = {
     "pre_save": pre_save,
     "post_save": post_save,
@@ -48,8 +51,13 @@ _HIDING_TIMES |= {"date_deleted", "date_removed", "date_archived"}
 _IDENTITY_HOOKS = ("activity_verb", "activity_author_feed", "activity_feeds")
 
 
-def activity_models(configs: Iterable[AppConfig]) -> list[type[models.Model]]:
-    return [m for c in configs for m in c.get_models() if issubclass(m, Activity)]
+def activity_models(configs: Iterable[AppConfig]) -> list[type[ActivityModel]]:
+    return [
+        cast("type[ActivityModel]", m)
+        for c in configs
+        for m in c.get_models()
+        if issubclass(m, Activity)
+    ]
 
 
 def project_definition(model: type, name: str) -> Any:
@@ -74,7 +82,7 @@ def _connected(signal: Any, sender: Any) -> Iterator[tuple[Any, bool]]:
             yield receiver, sender_key == id(None)
 
 
-def _receivers_of(model: type[models.Model]) -> Iterator[tuple[Any, str, str]]:
+def _receivers_of(model: type[ActivityModel]) -> Iterator[tuple[Any, str, str]]:
     """``(receiver, signal name, what it is connected to)`` for a model's save/delete/m2m."""
     for name, signal in SIGNALS.items():
         for receiver, every in _connected(signal, model):
@@ -88,7 +96,7 @@ def _receivers_of(model: type[models.Model]) -> Iterator[tuple[Any, str, str]]:
             )
 
 
-def receivers_calling_feed_manager(models_: list[type[models.Model]]) -> list[Finding]:
+def receivers_calling_feed_manager(models_: list[type[ActivityModel]]) -> list[Finding]:
     """Receivers the app connected to its Activity models that call the feed manager or Stream."""
     connected: dict[Any, dict[str, set]] = {}
     for model in models_:
@@ -104,8 +112,8 @@ def receivers_calling_feed_manager(models_: list[type[models.Model]]) -> list[Fi
         if source is None:
             continue
         manager, stream = calls_in(source.node, source.file, source.offset)
-        models_ = {model for _, model in where["senders"]}
-        if not stream and _same_after_the_switch(models_, {c.name for c in manager}):
+        sent_by = {model for _, model in where["senders"]}
+        if not stream and _same_after_the_switch(sent_by, {c.name for c in manager}):
             continue
         senders = ", ".join(sorted({sender for sender, _ in where["senders"]}))
         called = ", ".join(sorted({c.text for c in manager + stream}))
@@ -132,13 +140,13 @@ def receivers_calling_feed_manager(models_: list[type[models.Model]]) -> list[Fi
                 display_path(source.file),
                 source.line,
                 message,
-                _receiver_change(models_, manager),
+                _receiver_change(sent_by, manager),
             )
         )
     return findings
 
 
-def _same_after_the_switch(models_: set[type[models.Model]], called: set[str]) -> bool:
+def _same_after_the_switch(models_: set[type[ActivityModel]], called: set[str]) -> bool:
     """Calls that change nothing after the switch: follows (outbox events, and never what a
     save publishes), or removes on models whose activity_should_publish() already unpublishes."""
     called = called - {"follow_user", "unfollow_user"}
@@ -150,7 +158,7 @@ def _same_after_the_switch(models_: set[type[models.Model]], called: set[str]) -
     )
 
 
-def _receiver_change(models_: set[type[models.Model]], manager: list) -> str:
+def _receiver_change(models_: set[type[ActivityModel]], manager: list) -> str:
     labels = ", ".join(sorted(m._meta.label for m in models_))
     if {"activity_delete", "remove_activity_from_feed"} & {c.name for c in manager}:
         expressions = [
@@ -186,7 +194,7 @@ def _hiding_expression(field: models.Field) -> str | None:
     return None
 
 
-def soft_delete_fields(models_: list[type[models.Model]]) -> list[Finding]:
+def soft_delete_fields(models_: list[type[ActivityModel]]) -> list[Finding]:
     """Soft-delete fields on Activity models that keep the default activity_should_publish()."""
     findings = []
     for model in models_:
@@ -216,7 +224,7 @@ def soft_delete_fields(models_: list[type[models.Model]]) -> list[Finding]:
     return findings
 
 
-def row_dependent_identity(models_: list[type[models.Model]]) -> list[Finding]:
+def row_dependent_identity(models_: list[type[ActivityModel]]) -> list[Finding]:
     """activity_verb / activity_author_feed / activity_feeds overrides that read row fields."""
     findings = []
     for model in models_:
@@ -249,7 +257,7 @@ def row_dependent_identity(models_: list[type[models.Model]]) -> list[Finding]:
     return findings
 
 
-def _object_is_instance(model: type[models.Model]) -> tuple[str, Any] | None:
+def _object_is_instance(model: type[ActivityModel]) -> tuple[str, Any] | None:
     """The hook making ``model``'s activity_object something else than the instance, if any."""
     accepted = {
         "activity_object_attr": {"self"},
@@ -263,7 +271,7 @@ def _object_is_instance(model: type[models.Model]) -> tuple[str, Any] | None:
     return None
 
 
-def foreign_id_changes(models_: list[type[models.Model]]) -> list[Finding]:
+def foreign_id_changes(models_: list[type[ActivityModel]]) -> list[Finding]:
     """Models whose stream-django foreign id (activity_object's reference) is not the instance's."""
     findings = []
     for model in models_:
@@ -291,14 +299,14 @@ def foreign_id_changes(models_: list[type[models.Model]]) -> list[Finding]:
     return findings
 
 
-def proxy_identity_changes(models_: list[type[models.Model]]) -> list[Finding]:
+def proxy_identity_changes(models_: list[type[ActivityModel]]) -> list[Finding]:
     """Proxy Activity models: stream-django gave their rows the proxy's verb and label."""
     findings = []
     for model in models_:
         if model._meta.proxy and is_project_file(class_file(model)):
             file, line = class_line(model)
             label = model._meta.label
-            concrete = model._meta.concrete_model._meta.label
+            concrete = (model._meta.concrete_model or model)._meta.label
             findings.append(
                 Finding(
                     "feed_outbox.W113",
@@ -314,7 +322,7 @@ def proxy_identity_changes(models_: list[type[models.Model]]) -> list[Finding]:
     return findings
 
 
-def time_changes(models_: list[type[models.Model]]) -> list[Finding]:
+def time_changes(models_: list[type[ActivityModel]]) -> list[Finding]:
     """Models whose activity time is read from another field than stream-django's created_at."""
     findings = []
     for model in models_:

@@ -311,13 +311,17 @@ def _naive_local_times() -> bool:
 def feed_manager_bypassing_outbox() -> list[Finding]:
     """A custom STREAM_FEED_MANAGER_CLASS whose write hooks call Stream themselves."""
     manager = _manager_class()
+    if manager is None:
+        return []
     findings = []
-    for hook in _MANAGER_WRITES if manager is not None else ():
+    for hook in _MANAGER_WRITES:
         owner = defining_class(manager, hook)
         if owner is None or not is_project_file(class_file(owner)):
             continue
         source = function_source(vars(owner)[hook])
-        _, stream = calls_in(source.node, source.file, source.offset) if source else ([], [])
+        if source is None:
+            continue
+        _, stream = calls_in(source.node, source.file, source.offset)
         if not stream:
             continue
         called = ", ".join(sorted({c.text for c in stream}))

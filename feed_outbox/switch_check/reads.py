@@ -7,10 +7,10 @@ import ast
 import inspect
 import re
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from django.apps import AppConfig
 from django.apps import apps as global_apps
-from django.db import models
 
 from feed_outbox.activity import PROPERTY_HOOKS
 from feed_outbox.enrich import allowed_model
@@ -24,11 +24,14 @@ from feed_outbox.switch_check.source import (
     parse_file,
 )
 
+if TYPE_CHECKING:
+    from feed_outbox.activity import ActivityModel
+
 _REFERENCING_HOOKS = ("activity_actor_attr", "activity_object_attr", "extra_activity_data")
 _LEGACY_FETCH = re.compile(r"fetch_(?P<model>[a-z0-9_]+?)_instances")
 
 
-def hooks_without_property(models_: list[type[models.Model]]) -> list[Finding]:
+def hooks_without_property(models_: list[type[ActivityModel]]) -> list[Finding]:
     """Hooks defined as plain methods: the activity then holds a bound method."""
     findings = []
     for model in models_:
@@ -70,7 +73,7 @@ def _referenced_fields(node: ast.AST) -> set[str]:
     return names
 
 
-def unenriched_references(models_: list[type[models.Model]]) -> list[Finding]:
+def unenriched_references(models_: list[type[ActivityModel]]) -> list[Finding]:
     """Actors, objects and extra data referring to models feed-outbox's Enrich will not load."""
     findings = []
     for model in models_:
@@ -85,7 +88,7 @@ def unenriched_references(models_: list[type[models.Model]]) -> list[Finding]:
                 except Exception:  # FieldDoesNotExist: a property or attribute, not a relation
                     continue
                 target = field.related_model if field.is_relation else None
-                if target is None or target == "self" or allowed_model(target._meta.label):
+                if target is None or isinstance(target, str) or allowed_model(target._meta.label):
                     continue
                 label, target_label = model._meta.label, target._meta.label
                 findings.append(
@@ -108,7 +111,7 @@ def ambiguous_fetch_hooks(configs: Iterable[AppConfig]) -> list[Finding]:
     """Enrich subclasses' ``fetch_<model_name>_instances`` hooks shared by several models."""
     from feed_outbox.switch_check.project import project_files
 
-    by_name: dict[str, list[str]] = {}
+    by_name: dict[str | None, list[str]] = {}
     for model in global_apps.get_models():
         by_name.setdefault(model._meta.model_name, []).append(model._meta.label)
     findings = []
@@ -120,7 +123,8 @@ def ambiguous_fetch_hooks(configs: Iterable[AppConfig]) -> list[Finding]:
             if not any("Enrich" in ast.unparse(base) for base in klass.bases):
                 continue
             for method in klass.body:
-                match = _LEGACY_FETCH.fullmatch(getattr(method, "name", ""))
+                name = getattr(method, "name", "")
+                match = _LEGACY_FETCH.fullmatch(name)
                 if match is None or "__" in match["model"]:
                     continue
                 labels = sorted(by_name.get(match["model"], []))
@@ -132,10 +136,10 @@ def ambiguous_fetch_hooks(configs: Iterable[AppConfig]) -> list[Finding]:
                 findings.append(
                     Finding(
                         "feed_outbox.W116",
-                        f"{module}.{klass.name}.{method.name}",
+                        f"{module}.{klass.name}.{name}",
                         display_path(str(path)),
                         method.lineno,
-                        f"{klass.name}.{method.name} is stream-django's hook name, and "
+                        f"{klass.name}.{name} is stream-django's hook name, and "
                         f"{', '.join(labels)} all have that model name: feed-outbox's Enrich "
                         "cannot tell which one it is for, ignores it (with a warning) and loads "
                         "those models through their default manager.",

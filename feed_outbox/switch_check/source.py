@@ -77,8 +77,9 @@ def _library_roots() -> tuple[Path, ...]:
     roots = {Path(feed_outbox.__file__).resolve().parent}
     for name in ("relay", "stream_django", "stream", "django"):
         module = sys.modules.get(name)
-        if module is not None and getattr(module, "__file__", None):
-            roots.add(Path(module.__file__).resolve().parent)
+        file = getattr(module, "__file__", None) if module is not None else None
+        if file:
+            roots.add(Path(file).resolve().parent)
     for prefix in {sys.prefix, sys.base_prefix, sys.exec_prefix}:
         roots.add(Path(prefix).resolve())
     for path in [*site.getsitepackages(), site.getusersitepackages()]:

@@ -82,6 +82,7 @@ def render_activity(
             template_prefix,
         )
         return ""
+    assert context.template is not None  # a tag renders inside a template
     try:
         tmpl = context.template.engine.get_template(name)
     except TemplateDoesNotExist:

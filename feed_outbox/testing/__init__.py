@@ -10,7 +10,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import cache
 from importlib.metadata import entry_points
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from feed_outbox.emulator import Emulator
 
 DRAIN_GROUP = "feed_outbox.drain"
 
@@ -21,7 +24,7 @@ EMULATOR_KEY = "feed-outbox-test-key"
 EMULATOR_SECRET = "feed-outbox-test-secret-for-the-emulator-only"
 
 
-def drain_outbox(using: str = "default", batch_size: int = 100, **client_overrides: Any):
+def drain_outbox(using: str = "default", batch_size: int = 100, **client_overrides: Any) -> Any:
     """Publish every claimable outbox event now, with the registered drain (the relay's,
     ``relay.testing.drain_outbox``), and return its stats."""
     return registered_drain()(using, batch_size, **client_overrides)
@@ -49,7 +52,9 @@ def registered_drain() -> Callable[..., Any]:
     )
 
 
-def start_emulator(api_key: str = EMULATOR_KEY, api_secret: str = EMULATOR_SECRET, **kwargs: Any):
+def start_emulator(
+    api_key: str = EMULATOR_KEY, api_secret: str = EMULATOR_SECRET, **kwargs: Any
+) -> Emulator:
     """Start the Stream emulator in a background thread on a free port; call ``.stop()`` after."""
     from feed_outbox.emulator import Emulator
 

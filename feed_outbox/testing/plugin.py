@@ -7,13 +7,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any
+
 import pytest
 
 from feed_outbox.testing import EMULATOR_KEY, EMULATOR_SECRET
 
+if TYPE_CHECKING:
+    from feed_outbox.emulator import Emulator
+
 
 @pytest.fixture(scope="session")
-def stream_emulator_server():
+def stream_emulator_server() -> Iterator[Emulator]:
     from feed_outbox.testing import start_emulator
 
     emulator = start_emulator(EMULATOR_KEY, EMULATOR_SECRET)
@@ -22,7 +28,7 @@ def stream_emulator_server():
 
 
 @pytest.fixture
-def stream_emulator(stream_emulator_server):
+def stream_emulator(stream_emulator_server: Emulator) -> Iterator[Emulator]:
     from django.test import override_settings
 
     stream_emulator_server.reset()
@@ -36,7 +42,7 @@ def stream_emulator(stream_emulator_server):
 
 
 @pytest.fixture
-def outbox_drain(stream_emulator):
+def outbox_drain(stream_emulator: Emulator) -> Callable[..., Any]:
     from feed_outbox.testing import drain_outbox
 
     return drain_outbox

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from django.core.management.base import CommandError
+from typing import Any
+
+from django.core.management.base import CommandError, CommandParser
 from stream.exceptions import StreamApiException
 
 from feed_outbox.management.arguments import activity_model, count
@@ -13,6 +15,7 @@ from feed_outbox.management.base import (
 )
 from feed_outbox.operations.adoption import Adoption
 from feed_outbox.operations.current_state import activity_models
+from feed_outbox.operations.progress import ProgressBar
 from feed_outbox.stream_api.errors import refuses_credentials
 from feed_outbox.stream_api.rate_limits import estimate_drain
 
@@ -32,7 +35,7 @@ class Command(OperationsCommand):
     )
     problems = "rows whose activity cannot be built (listed on stderr)"
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
             "models",
             nargs="*",
@@ -45,11 +48,11 @@ class Command(OperationsCommand):
         )
         self.add_database_argument(parser)
 
-    def handle(self, *args, **options):
+    def handle(self, *args: Any, **options: Any) -> None:
         chosen = list(options["models"]) or activity_models()
         if not chosen:
             raise CommandError("no Activity models are installed", returncode=USAGE)
-        bars: dict[str, object] = {}
+        bars: dict[str, ProgressBar] = {}
 
         def on_progress(phase: str, done: int, total: int) -> None:
             bar = bars.get(phase)

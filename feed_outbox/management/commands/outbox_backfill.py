@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import argparse
+from typing import Any
 
-from django.core.management.base import CommandError
+from django.core.management.base import CommandError, CommandParser
 from django.db import router
 
 from feed_outbox.management.arguments import activity_model, count, instant, primary_key
@@ -24,7 +25,7 @@ class Command(OperationsCommand):
     )
     problems = "not used by this command"
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
             "model", type=activity_model, help="the Activity model, like sample_app.Tweet"
         )
@@ -44,7 +45,7 @@ class Command(OperationsCommand):
         )
         self.add_database_argument(parser)
 
-    def handle(self, *args, **options):
+    def handle(self, *args: Any, **options: Any) -> None:
         model = options["model"]
         after_pk = options["after_pk"]
         if after_pk is not None:

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from django.core.management.base import CommandParser
+
 from feed_outbox.management.arguments import count, duration
 from feed_outbox.management.base import OperationsCommand, describe
 from feed_outbox.operations.retention import PurgePlan, purge, purgeable, retention
@@ -16,7 +20,7 @@ class Command(OperationsCommand):
     )
     problems = "not used by this command"
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
             "--older-than",
             type=duration,
@@ -37,7 +41,7 @@ class Command(OperationsCommand):
         )
         self.add_database_argument(parser)
 
-    def handle(self, *args, **options):
+    def handle(self, *args: Any, **options: Any) -> None:
         plan = PurgePlan(
             older_than=options["older_than"] or retention(),
             include_dead=options["include_dead"],

@@ -7,8 +7,9 @@
 from __future__ import annotations
 
 import argparse
+from typing import Any
 
-from django.core.management.base import CommandError
+from django.core.management.base import CommandError, CommandParser
 from stream.exceptions import StreamApiException
 
 from feed_outbox import conf
@@ -43,7 +44,7 @@ class Command(OperationsCommand):
     )
     problems = "drift found (with --fix: and repairs queued)"
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: CommandParser) -> None:
         scope = parser.add_mutually_exclusive_group()
         scope.add_argument(
             "--feed", type=feed_id, help="only this feed (any group), like timeline:42"
@@ -74,7 +75,7 @@ class Command(OperationsCommand):
         )
         self.add_database_argument(parser)
 
-    def handle(self, *args, **options):
+    def handle(self, *args: Any, **options: Any) -> None:
         model = options["model"]
         feed = options["feed"]
         if feed is not None:
@@ -144,7 +145,7 @@ class Command(OperationsCommand):
             )
         self.stdout.write("feeds are consistent with the database")
 
-    def _check_compare(self, options) -> None:
+    def _check_compare(self, options: dict[str, Any]) -> None:
         first, second = options["compare"]
         if first == second:
             raise CommandError("--compare needs two different APIs", returncode=USAGE)
@@ -155,7 +156,7 @@ class Command(OperationsCommand):
                 returncode=USAGE,
             )
 
-    def _compare(self, options, page_size: int) -> None:
+    def _compare(self, options: dict[str, Any], page_size: int) -> None:
         first, second = options["compare"]
         bar = self.progress(None, "feeds") if options["feed"] is None else None
 

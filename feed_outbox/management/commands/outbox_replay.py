@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import argparse
+from typing import Any
 
-from django.core.management.base import CommandError
+from django.core.management.base import CommandError, CommandParser
 
 from feed_outbox.management.arguments import (
     count,
@@ -35,7 +36,7 @@ class Command(OperationsCommand):
     )
     problems = "not used by this command"
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--since", type=instant, help="ISO time or duration ago (2h)")
         parser.add_argument("--until", type=instant, help="ISO time or duration ago")
         parser.add_argument("--feed", type=feed_id, help="only events of this feed, like user:42")
@@ -58,7 +59,7 @@ class Command(OperationsCommand):
         )
         self.add_database_argument(parser)
 
-    def handle(self, *args, **options):
+    def handle(self, *args: Any, **options: Any) -> None:
         if options["feed"] is not None:
             try:
                 known_feed_group(options["feed"], options["database"])
@@ -111,5 +112,5 @@ class Command(OperationsCommand):
             + (f" ({kinds})" if kinds else "")
             + f"; {report.already_pending:,} keys skipped (already pending)"
         )
-        if report.total_queued:
+        if report.total_queued and report.estimate is not None:
             self.stdout.write(f"estimated drain: {report.estimate.describe()}")

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
-from django.core.management.base import CommandError
+from django.core.management.base import CommandError, CommandParser
 
 from feed_outbox.management.arguments import count, seconds
 from feed_outbox.management.base import PROBLEMS, OperationsCommand
@@ -21,7 +22,7 @@ class Command(OperationsCommand):
     )
     problems = "the lag exceeds --max-lag"
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--json", action="store_true", help="print the figures as JSON")
         parser.add_argument(
             "--max-lag",
@@ -38,7 +39,7 @@ class Command(OperationsCommand):
         )
         self.add_database_argument(parser)
 
-    def handle(self, *args, **options):
+    def handle(self, *args: Any, **options: Any) -> None:
         if options["minutes"] < 1:
             raise CommandError("--minutes must be at least 1", returncode=2)
         status = outbox_status(options["database"], window_minutes=options["minutes"])

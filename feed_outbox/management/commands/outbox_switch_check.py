@@ -4,12 +4,14 @@ stream-django, where it is, and the change to make (exit 1 when anything is foun
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from django.apps import apps
-from django.core.management.base import CommandError
+from django.core.management.base import CommandError, CommandParser
 
 from feed_outbox.management.base import PROBLEMS, USAGE, OperationsCommand
-from feed_outbox.switch_check import Finding, find_all, unsilenced
+from feed_outbox.switch_check import find_all, unsilenced
+from feed_outbox.switch_check.findings import Finding
 
 
 class Command(OperationsCommand):
@@ -28,7 +30,7 @@ class Command(OperationsCommand):
     requires_system_checks: list[str] = []  # the findings are the system check's: not twice
     needs_outbox = False  # it reads the project's code and settings, not the outbox
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("app_labels", nargs="*", metavar="app_label")
         parser.add_argument(
             "--json",
@@ -36,7 +38,7 @@ class Command(OperationsCommand):
             help="print the findings as a JSON list (id, object, file, line, message, change)",
         )
 
-    def handle(self, *args, **options):
+    def handle(self, *args: Any, **options: Any) -> None:
         try:
             configs = [apps.get_app_config(label) for label in options["app_labels"]] or None
         except LookupError as exc:
