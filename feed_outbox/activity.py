@@ -230,7 +230,7 @@ class Activity:
     def activity_foreign_id(self) -> str:
         # The instance's own reference, not activity_object: a Like whose object is a Tweet
         # must not share the Tweet activity's foreign id (removing one would remove both).
-        return create_model_reference(self)  # type: ignore[arg-type]
+        return create_model_reference(self)  # type: ignore[arg-type]  # a model with the mixin
 
     @property
     def activity_time(self) -> datetime.datetime:

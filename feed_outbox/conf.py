@@ -290,7 +290,7 @@ class SettingsProxy:
     def __repr__(self) -> str:  # never resolves: a repr must not need credentials
         return self._describe()
 
-    @property  # type: ignore[misc]
+    @property  # type: ignore[misc]  # __class__ as a property: what isinstance() asks
     def __class__(self) -> type:  # what isinstance() and type checks of user code ask
         return type(self._resolve())
 

@@ -85,12 +85,13 @@ class ActivityQuerySet(models.QuerySet[_M]):
                 publish(base.filter(pk__in=chunk), "update", using=self.db)
         return count
 
-    update.alters_data = True  # type: ignore[attr-defined]
+    update.alters_data = True  # type: ignore[attr-defined]  # Django's flag on a method
 
     def delete(self) -> tuple[int, dict[str, int]]:
         with outbox.batch(using=self.db):
             return super().delete()
 
+    # Django's flags on a method (templates never call it; managers do not copy it).
     delete.alters_data = True  # type: ignore[attr-defined]
     delete.queryset_only = True  # type: ignore[attr-defined]
 
@@ -108,6 +109,7 @@ class ActivityQuerySet(models.QuerySet[_M]):
         return written
 
 
+# from_queryset() builds the base class at run time, which mypy cannot subclass statically.
 class ActivityManager(models.Manager.from_queryset(ActivityQuerySet)):  # type: ignore[misc]
     """The default manager of an Activity model whose bulk writes publish."""
 

@@ -65,7 +65,7 @@ class ListenWakeup(PollWakeup):
         self._connect()
 
     @property
-    def listening(self) -> bool:  # type: ignore[override]
+    def listening(self) -> bool:  # type: ignore[override]  # PollWakeup's is a class attribute
         return self._conn is not None
 
     def _connect(self) -> None:

@@ -240,4 +240,4 @@ def one_line_errors(parser: argparse.ArgumentParser, raise_as: type | None = Non
             raise raise_as(f"Error: {message}", returncode=USAGE)
         parser.exit(USAGE, f"{parser.prog}: error: {message}\n")
 
-    parser.error = error  # type: ignore[method-assign]
+    parser.error = error  # type: ignore[method-assign]  # argparse's documented hook

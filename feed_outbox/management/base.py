@@ -39,6 +39,7 @@ try:  # the v3 SDK and its HTTP client; absent without the [v3] extra
     from getstream.exceptions import StreamTransportException as V3TransportException
     from httpx import TransportError as V3TransportError
 except ImportError:  # pragma: no cover
+    # Without the SDK no v3 error is ever raised: the names fall back to one never missed.
     V3ApiException = V3TransportException = V3TransportError = requests.RequestException  # type: ignore[misc,assignment]
 
 DOES_NOT_EXIST = 16  # Stream's DoesNotExistException: v3's answer to an unknown feed group
@@ -154,6 +155,7 @@ def unreachable(exc: BaseException) -> str:
     # getstream wraps httpx's error: the request is on its cause.
     for error in (exc, exc.__cause__, exc.__context__):
         try:
+            # error may be None or carry no request: the AttributeError is caught below.
             url = str(getattr(error.request, "url", "") or "")  # type: ignore[union-attr]
         except (AttributeError, RuntimeError):  # httpx: RuntimeError for an unset request
             continue

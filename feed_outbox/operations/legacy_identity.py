@@ -72,7 +72,7 @@ def legacy_verbs(model: type[models.Model]) -> set[str]:
         m for m in apps.get_models() if m._meta.proxy and m._meta.concrete_model is concrete
     ]
     verbs: set[str] = {slugify(cls.__name__) for cls in classes}
-    for cls in classes:
+    for cls in classes:  # Activity models, typed as the models.Model they are
         if cls.activity_verb is not Activity.activity_verb:  # type: ignore[attr-defined]
             # An overridden verb is a property of the instance: ask an unsaved one.
             try:

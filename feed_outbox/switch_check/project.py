@@ -85,7 +85,7 @@ def setting_line(name: str) -> tuple[str | None, int | None]:
 def _targets(node: ast.AST) -> list[ast.AST]:
     if isinstance(node, ast.Assign):
         return list(node.targets)
-    return [node.target]  # type: ignore[attr-defined]
+    return [node.target]  # type: ignore[attr-defined]  # AnnAssign or AugAssign: one target
 
 
 def string_line(value: str) -> tuple[str | None, int | None]:

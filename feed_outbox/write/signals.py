@@ -65,14 +65,14 @@ def _make_save_atomic(model: type[models.Model]) -> None:
         finally:
             lifecycle.close_scope(self, outer)
 
-    save_base._feed_outbox_atomic = True  # type: ignore[attr-defined]
+    save_base._feed_outbox_atomic = True  # type: ignore[attr-defined]  # our mark on the wrapper
     # Patched onto the class: mypy holds a method to its declared signature, not a wrapper.
     model.save_base = save_base  # type: ignore[method-assign,assignment]
 
 
 def _remember_loaded_state(model: type[ActivityModel]) -> None:
     """Patch ``from_db`` so a loaded instance knows whether its activity is published."""
-    original = model.from_db.__func__  # type: ignore[attr-defined]
+    original = model.from_db.__func__  # type: ignore[attr-defined]  # a bound classmethod's function
     if getattr(original, "_feed_outbox_loaded", False) or not lifecycle.remembers_state(model):
         return
 
@@ -91,7 +91,7 @@ def _remember_loaded_state(model: type[ActivityModel]) -> None:
             lifecycle.loaded(instance, complete=len(values) == len(cls._meta.concrete_fields))
         return instance
 
-    from_db._feed_outbox_loaded = True  # type: ignore[attr-defined]
+    from_db._feed_outbox_loaded = True  # type: ignore[attr-defined]  # our mark on the wrapper
     # functools.wraps' result is no plain function to mypy: classmethod() of it is refused.
     model.from_db = classmethod(from_db)  # type: ignore[method-assign,assignment,arg-type]
 
