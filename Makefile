@@ -44,6 +44,7 @@ matrix: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 	$(BIN)/hadolint Dockerfile
 
 # The documentation site (docs/, Sphinx): warnings are errors, and -n makes every reference to
@@ -60,4 +61,4 @@ soak: $(STAMP)
 	$(BIN)/python -m tests.chaos.soak $(SOAK_ARGS)
 
 clean:
-	rm -rf $(VENV) .nox .demo .pytest_cache bench-results docs/_build
+	rm -rf $(VENV) .nox .demo .pytest_cache .mypy_cache bench-results docs/_build
