@@ -290,10 +290,13 @@ class Enrich:
 
     # One body for the sync and async enrichment: what to load, and putting it in.
     def _wrap_groups(self, groups: Iterable[dict]) -> list[EnrichedAggregatedActivity]:
-        wrapped = []
-        for group in groups:
-            if not isinstance(group, EnrichedAggregatedActivity):
-                group = EnrichedAggregatedActivity(dict(group))
+        wrapped: list[EnrichedAggregatedActivity] = []
+        for given in groups:
+            group = (
+                given
+                if isinstance(given, EnrichedAggregatedActivity)
+                else EnrichedAggregatedActivity(dict(given))
+            )
             group["activities"] = self.wrap_activities(group.get("activities") or [])
             wrapped.append(group)
         return wrapped

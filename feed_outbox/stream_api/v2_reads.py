@@ -26,7 +26,7 @@ from feed_outbox.stream_api.errors import reading
 T = TypeVar("T")
 
 
-class V2Feed(Feed):
+class V2Feed(Feed):  # type: ignore[misc]  # stream-python ships no types: Feed is Any
     """stream-python's ``Feed`` plus ``aget``, ``afollowing`` and ``afollowers``, sent through
     the running event loop's ``AsyncStreamClient`` (feed_outbox.client.get_async_client)."""
 
