@@ -73,7 +73,7 @@ def build_feed_groups(
 
 
 def build_v3_feed_groups(
-    specs: dict[str, GroupSpec] | None, v2_groups: dict[str, FeedGroup]
+    specs: Mapping[str, GroupSpec] | None, v2_groups: dict[str, FeedGroup]
 ) -> dict[str, FeedGroup]:
     """The v3 app's groups: ``specs`` exactly (formats in v3's variables; ``{}`` for an app with
     no groups, ``V3_BUILT_IN_GROUPS`` for a new one), or, when None, the v2 groups as a v3 app

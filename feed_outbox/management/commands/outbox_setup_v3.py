@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.management.base import CommandError
+from django.core.management.base import CommandError, CommandParser
 
 from feed_outbox import conf
 from feed_outbox.client import build_v3_client
@@ -39,10 +39,10 @@ class Command(OperationsCommand):
     problems = "with --dry-run: groups to create or update; else: Stream refused a group's call"
     needs_outbox = False
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--dry-run", action="store_true", help="print the plan, change nothing")
 
-    def handle(self, *args, **options):
+    def handle(self, *args: Any, **options: Any) -> None:
         missing = conf.missing_credentials("v3")
         if missing:
             raise CommandError(
