@@ -2,6 +2,11 @@
 its sync view (/timeline/) under the same ASGI server (uvicorn, one process), on the emulator.
 
 Run: python -m tests.benchmarks.bench_async_reads [--quick] [--json PATH] [--api v2|v3]
+     [--latency-ms N]
+
+Stream is a network hop away: the emulator answers after ``--latency-ms`` (20 by default, the
+distance bench_relay models; 0 is the emulator on localhost, where a page is all CPU and the
+event loop has nothing to overlap).
 
 Each page is what a logged-in reader sees: the session and the user, a 25-activity page of the
 timeline read from Stream and enriched, the reader's likes and retweets on it, the people list,
@@ -103,12 +108,14 @@ def measure(base: str, pid: int, session: str, quick: bool) -> tuple[dict, dict,
     return figures, ratios, notes
 
 
-def run(quick: bool = False, api: str = "v2") -> dict:
+def run(quick: bool = False, api: str = "v2", latency_ms: int = 20) -> dict:
     from tests.asgi_server import uvicorn
 
     with contextlib.ExitStack() as stack:
         url = stack.enter_context(h.scratch_database(h.database_url("async_reads")))
-        h.setup_django(url, base_url=stack.enter_context(h.emulator()))
+        h.setup_django(
+            url, base_url=stack.enter_context(h.emulator("--latency-ms", str(latency_ms)))
+        )
         os.environ["FEED_OUTBOX_STREAM_API"] = api
         from django.conf import settings
 
@@ -118,7 +125,10 @@ def run(quick: bool = False, api: str = "v2") -> dict:
         served = stack.enter_context(uvicorn(env))
         figures, ratios, notes = measure(served.url, served.pid, reader, quick)
     return {
-        "title": f"Async reads: Chirp's timeline, async view vs sync view under uvicorn ({api})",
+        "title": (
+            f"Async reads: Chirp's timeline, async view vs sync view under uvicorn ({api}, "
+            f"Stream {latency_ms} ms away)"
+        ),
         "figures": figures,
         "ratios": ratios,
         "notes": notes,
@@ -128,8 +138,9 @@ def run(quick: bool = False, api: str = "v2") -> dict:
 def main() -> None:
     parser = h.parser(__doc__)
     parser.add_argument("--api", choices=("v2", "v3"), default="v2")
+    parser.add_argument("--latency-ms", type=int, default=20)
     args = parser.parse_args()
-    h.emit(run(quick=args.quick, api=args.api), args.json)
+    h.emit(run(quick=args.quick, api=args.api, latency_ms=args.latency_ms), args.json)
 
 
 if __name__ == "__main__":
