@@ -15,7 +15,7 @@ all API nodes", same page) is not an error: its answer is compared and updated l
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from feed_outbox.stream_api.v3_feed_groups import (
@@ -27,22 +27,6 @@ from feed_outbox.stream_api.v3_feed_groups import (
 
 CREATE, UPDATE, UNCHANGED = "create", "update", "unchanged"
 ALL = "*"  # what a call on no one group (ListFeedGroups) is about
-# UpdateFeedGroupRequest's settings (getstream 7.x): what an update must send back.
-GROUP_SETTINGS = (
-    "default_follower_role",
-    "default_visibility",
-    "activity_processors",
-    "activity_selectors",
-    "activity_filter",
-    "activity_marks",
-    "activity_processing",
-    "aggregation",
-    "custom",
-    "notification",
-    "push_notification",
-    "ranking",
-    "stories",
-)
 
 
 class SetupError(Exception):
@@ -152,10 +136,13 @@ def apply(
 
 
 def _update(client: Any, step: GroupPlan) -> None:
-    from getstream.models import AggregationConfig, NotificationConfig
+    from getstream.models import AggregationConfig, NotificationConfig, UpdateFeedGroupRequest
 
     wanted, current = step.wanted, step.current
-    kwargs = {name: getattr(current, name, None) for name in GROUP_SETTINGS}
+    # Every setting UpdateFeedGroupRequest has, read from the SDK's model rather than listed
+    # here: the update replaces them all, so one a later SDK adds is sent back, not reset.
+    names = [setting.name for setting in fields(UpdateFeedGroupRequest)]
+    kwargs = {name: getattr(current, name, None) for name in names}
     kwargs["activity_selectors"] = _selectors(kwargs["activity_selectors"])
     aggregation = current.aggregation
     if wanted.aggregation_format is None:
