@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from tests.conftest import ROOT
+from tests.subprocesses import stop
 
 
 @dataclass(frozen=True)
@@ -37,12 +38,7 @@ def uvicorn(env: dict[str, str], *args: str) -> Iterator[Served]:
         _wait_answering(url, process)
         yield Served(url, process.pid)
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop(process)
 
 
 def _wait_answering(url: str, process: subprocess.Popen, seconds: float = 30) -> None:

@@ -25,6 +25,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+from tests.subprocesses import stop
+
 ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/feed_outbox_bench"
 API_KEY = "bench-key"
@@ -193,12 +195,7 @@ def emulator(*args: str) -> Iterator[str]:
             raise RuntimeError(f"emulator did not start: {line!r}")
         yield line[len(EMULATOR_BANNER) :]
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop(proc, timeout=10)
 
 
 def applied_at(base_url: str, api: str = "v2") -> dict[str, float]:

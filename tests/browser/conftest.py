@@ -13,6 +13,7 @@ import pytest
 
 from tests.conftest import ROOT
 from tests.polling import wait_for
+from tests.subprocesses import stop
 
 
 def wait_until(condition, timeout: float = 45.0, interval: float = 0.25, what: str = ""):
@@ -111,12 +112,7 @@ def relay_process(subprocess_env, python):
         stderr=subprocess.STDOUT,
     )
     yield proc
-    proc.terminate()
-    try:
-        proc.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
+    stop(proc)
     log.seek(0)
     output = log.read().decode(errors="replace")
     if proc.returncode not in (0, -15):

@@ -16,6 +16,7 @@ from typing import Any
 
 from feed_outbox.testing import EMULATOR_KEY, EMULATOR_SECRET
 from tests.polling import wait_for
+from tests.subprocesses import stop
 
 __all__ = ["EMULATOR_KEY", "EMULATOR_SECRET"]  # the chaos modules import them from here
 READY = "Stream clients ready"  # relay/pool.py's line once a relay can deliver
@@ -157,12 +158,7 @@ class EmulatorProcess:
         self._stop.set()
         if self.proc and self.proc.poll() is None:
             self.fetch_log()
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+            stop(self.proc, timeout=10)
 
 
 class RelayPool:
