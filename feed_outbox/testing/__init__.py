@@ -7,7 +7,8 @@ feed_outbox itself never imports the relay.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from functools import cache
 from importlib.metadata import entry_points
 from typing import TYPE_CHECKING, Any
@@ -50,6 +51,24 @@ def registered_drain() -> Callable[..., Any]:
     raise ImproperlyConfigured(
         f"drain_outbox: several drains registered under {DRAIN_GROUP!r}: {names}"
     )
+
+
+@contextmanager
+def stream_settings(
+    emulator: Emulator, api_key: str = EMULATOR_KEY, api_secret: str = EMULATOR_SECRET
+) -> Iterator[None]:
+    """Point every Stream client at ``emulator`` for the block: STREAM_API_KEY,
+    STREAM_API_SECRET and STREAM_BASE_URL set to it, STREAM_LOCATION cleared (Django's
+    ``override_settings``). The ``stream_emulator`` fixture runs its tests inside this."""
+    from django.test import override_settings
+
+    with override_settings(
+        STREAM_API_KEY=api_key,
+        STREAM_API_SECRET=api_secret,
+        STREAM_BASE_URL=emulator.url,
+        STREAM_LOCATION=None,
+    ):
+        yield
 
 
 def start_emulator(

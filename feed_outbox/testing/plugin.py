@@ -29,15 +29,10 @@ def stream_emulator_server() -> Iterator[Emulator]:
 
 @pytest.fixture
 def stream_emulator(stream_emulator_server: Emulator) -> Iterator[Emulator]:
-    from django.test import override_settings
+    from feed_outbox.testing import stream_settings
 
     stream_emulator_server.reset()
-    with override_settings(
-        STREAM_API_KEY=EMULATOR_KEY,
-        STREAM_API_SECRET=EMULATOR_SECRET,
-        STREAM_BASE_URL=stream_emulator_server.url,
-        STREAM_LOCATION=None,
-    ):
+    with stream_settings(stream_emulator_server):
         yield stream_emulator_server
 
 

@@ -14,7 +14,7 @@ from getstream.models import AggregationConfig, NotificationConfig
 
 from feed_outbox.emulator import Emulator
 from feed_outbox.emulator.feed_groups import V3_BUILT_IN_GROUPS
-from feed_outbox.testing import EMULATOR_KEY, EMULATOR_SECRET
+from feed_outbox.testing import EMULATOR_KEY, EMULATOR_SECRET, stream_settings
 from feed_outbox.testing import drain_outbox as outbox_drain
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
@@ -34,12 +34,7 @@ def app(empty_app):
     """The emulator, emptied, with the settings pointing every client at it (not the plugin's
     stream_emulator: its app has the groups already)."""
     empty_app.reset()
-    with override_settings(
-        STREAM_API_KEY=EMULATOR_KEY,
-        STREAM_API_SECRET=EMULATOR_SECRET,
-        STREAM_BASE_URL=empty_app.url,
-        STREAM_LOCATION=None,
-    ):
+    with stream_settings(empty_app):
         yield empty_app
 
 
