@@ -118,8 +118,10 @@ class ListenWakeup(PollWakeup):
 
         assert self._conn is not None  # called while listening only
         try:
-            # Every one read, not only the first (any() stopped there): one left in
-            # psycopg's buffer would wake the next wait for nothing, an empty claim.
+            # Every one that arrived is read and consumed, so the socket is quiet for the next
+            # wait: an unread one would wake it for nothing, an empty claim. (psycopg 3.3's
+            # generator drops what is left of a batch when closed early, so any() lost the
+            # rest rather than leaving it; consuming them all is still the plain way.)
             notified = sum(1 for _n in self._conn.notifies(timeout=0)) > 0
         except psycopg.Error as exc:
             logger.warning("LISTEN connection lost (%s); polling until it is back", exc)

@@ -5,7 +5,7 @@ NOTIFY wakes it long before its polling floor, --poll-only never listens."""
 import time
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 
 from feed_outbox.models import EventStatus, OutboxEvent
 from relay.wakeup import ListenWakeup, PollWakeup
@@ -158,9 +158,14 @@ def test_a_wakeup_says_whether_its_wait_ended_for_new_work_or_only_for_a_poke(li
     listen_wakeup.poke()
     assert listen_wakeup.wait(10) and not listen_wakeup.notified  # a request finished
 
-    notify(CHANNEL)
-    notify(CHANNEL)  # two commits: both read by one wait, none left for the next
-    assert listen_wakeup.wait(10) and listen_wakeup.notified
+    # Two notifications that reach the socket together (one transaction: PostgreSQL sends a
+    # listener everything queued for it in one flush), so the wait that wakes has both to read.
+    # Two separate commits would race: the second may arrive after the first wait, and then
+    # waking again is right, for it is new work.
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(f"NOTIFY {CHANNEL}, 'first'")
+        cursor.execute(f"NOTIFY {CHANNEL}, 'second'")
+    assert listen_wakeup.wait(10) and listen_wakeup.notified  # both read: none left to wake
     assert not listen_wakeup.wait(0.2)
     assert listen_wakeup.notified  # the polling floor: look for work
 
