@@ -22,3 +22,12 @@ def wait_for(
         if time.monotonic() > deadline:
             raise TimeoutError(f"timed out after {timeout:.0f}s waiting for {what or condition}")
         time.sleep(interval)
+
+
+def within_one_window(seconds: float, window: float = 60.0) -> None:
+    """Return when at least ``seconds`` are left in the current fixed ``window`` (the emulator's
+    rate limits count per calendar minute, as Stream's headers say): a test that spends a whole
+    window's budget and then expects a 429 must not have the window reset in the middle."""
+    left = window - time.time() % window
+    if left < seconds:
+        time.sleep(left + 0.01)

@@ -11,6 +11,7 @@ import stream
 from stream.exceptions import RateLimitReached, StreamApiException
 
 from tests.emulator.conftest import API_KEY, API_SECRET, activity
+from tests.polling import within_one_window
 
 
 def test_error_rate_answers_5xx_and_applies_nothing(client, emulator):
@@ -67,6 +68,7 @@ def test_rate_limit_headers_and_429(emulator):
 
 
 def test_rate_limited_client_call_raises_rate_limit_reached(client, emulator):
+    within_one_window(10)  # the call must land in the minute it used up
     emulator.set_faults(rate_limits="stream")
 
     def use_up_the_minute() -> None:  # 1000 adds, without sending 1000 requests
