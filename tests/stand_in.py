@@ -13,7 +13,10 @@ class StandIn:
 
     def __init__(self, status: int, body: dict | bytes) -> None:
         self.answer = (status, body if isinstance(body, bytes) else json.dumps(body).encode())
+        self.answer_headers: list[tuple[str, str]] = []  # more headers every answer carries
         self.requests = 0
+        # Every request as it came: its request line, its headers in order, its body.
+        self.seen: list[tuple[bytes, list[tuple[str, str]], bytes]] = []
         stand_in = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -21,10 +24,13 @@ class StandIn:
 
             def _reply(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
-                self.rfile.read(length)
+                sent = self.rfile.read(length)
+                stand_in.seen.append((self.raw_requestline, list(self.headers.raw_items()), sent))
                 stand_in.requests += 1
                 status, body = stand_in.answer
                 self.send_response(status)
+                for name, value in stand_in.answer_headers:
+                    self.send_header(name, value)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()

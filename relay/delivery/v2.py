@@ -18,6 +18,7 @@ from feed_outbox.write.outbox import RECONCILE_KEY
 from relay.answers import RAW_LIMIT, Answer, json_object, quoted
 from relay.calls import Call, activity, batched
 from relay.delivery.base import ResponseObserver
+from relay.delivery.v2_session import make_lean
 from relay.events import Event
 
 # The stream-python request of each V2_REQUESTS row (feed_outbox.stream_api.rate_limits).
@@ -51,6 +52,7 @@ class V2Delivery:
     def build_client(self) -> Any:
         client = self._client_factory()
         _answers_without_datetimes(client)
+        make_lean(client)
         return client
 
     def close(self) -> None:
