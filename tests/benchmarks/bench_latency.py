@@ -8,7 +8,9 @@ minus the commit time (one machine, one clock). Two modes: LISTEN/NOTIFY (the wr
 trigger) with the default 1 s polling floor, and --poll-only at --poll-interval.
 Then, under load: three relay processes while W writer threads commit R single-event
 transactions a second between them for S seconds (each on its own schedule, committing at
-once when behind it); the rate achieved is printed beside the latency.
+once when behind it); the rate achieved is printed beside the latency. Then the same load on
+one relay: every commit wakes every relay, so this shows what the herd costs apart from
+what the machine allows.
 """
 
 from __future__ import annotations
@@ -156,8 +158,12 @@ def main() -> None:
         poll = measure(
             base_url, n, "p", ["--poll-only", "--poll-interval", str(args.poll_interval)]
         )
-        loaded, achieved, relay_cpu = measure_loaded(
-            base_url, args.rate, 3.0 if args.quick else args.seconds, args.writers
+        seconds = 3.0 if args.quick else args.seconds
+        loaded, achieved, relay_cpu = measure_loaded(base_url, args.rate, seconds, args.writers)
+        # The same load on one relay: what the machine allows without a wake-up of every
+        # relay for every commit (each claims; the losers find nothing).
+        alone, alone_achieved, alone_cpu = measure_loaded(
+            base_url, args.rate, seconds, args.writers, relays=1
         )
     for name, values, p50, p99 in (
         ("LISTEN/NOTIFY", listen, 2, 4),
@@ -188,6 +194,10 @@ def main() -> None:
     }
     figures[f"{loaded_name}: max"] = {"value": max(loaded), "unit": "ms"}
     figures[f"{loaded_name}: relays' CPU per event"] = {"value": relay_cpu, "unit": "ms"}
+    alone_name = f"1 relay, {args.rate:,.0f} events/s"
+    figures[f"{alone_name}: rate achieved"] = {"value": alone_achieved, "unit": "events/s"}
+    figures[f"{alone_name}: p99"] = {"value": h.percentile(alone, 99), "unit": "ms"}
+    figures[f"{alone_name}: relay's CPU per event"] = {"value": alone_cpu, "unit": "ms"}
     h.emit(
         {
             "title": f"Commit-to-feed latency over {n:,} single-event transactions",
