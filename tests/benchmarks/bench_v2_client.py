@@ -5,8 +5,9 @@ Run: python -m tests.benchmarks.bench_v2_client [--quick] [--json PATH] [--reque
 Both clients are built as the relay builds its own (relay.delivery.v2 V2Delivery), the plain
 one without ``make_lean``, and send the relay's own requests (call_stream) to the emulator:
 an add of one activity (an idle outbox, or each activity to its own feed), an add of ten and
-a follow_many. The figure is this process's CPU (``time.process_time``) per request; the
-variants alternate in blocks of N requests, so the machine's drift falls on both.
+a follow_many; and the add of one again with 10 ms of idleness before each request, as
+between two live events. The figure is this process's CPU (``time.process_time``) per
+request; the variants alternate in blocks of N requests, so the machine's drift falls on both.
 """
 
 from __future__ import annotations
@@ -81,6 +82,22 @@ def measure(base_url: str, per_block: int, blocks: int) -> dict[str, dict[str, l
                     v2.call_stream(client, call, lambda bucket: None)
                 cpu[name].append((time.process_time() - started) * 1000 / len(planned))
         results[shape] = cpu
+    # The same add of one activity after 10 ms of idleness, as a relay sends it between two
+    # live events (bench_latency's idle case): on a virtual machine a burst after a pause
+    # costs more CPU than the same work back to back (caches and the host's scheduling).
+    planned = calls("add of 1", per_block // 4)
+    idle: dict[str, list[float]] = {"lean": [], "plain": []}
+    for block in range(blocks):
+        order = (("lean", lean), ("plain", plain))
+        for name, client in order if block % 2 else reversed(order):
+            spent = 0.0
+            for call in planned:
+                time.sleep(0.01)
+                started = time.process_time()
+                v2.call_stream(client, call, lambda bucket: None)
+                spent += time.process_time() - started
+            idle[name].append(spent * 1000 / len(planned))
+    results["add of 1 after 10 ms idle"] = idle
     return results
 
 
