@@ -44,10 +44,17 @@ def test_one_scrape_sums_both_workers_and_shows_each_workers_process(start_relay
     wait_for(
         lambda: not OutboxEvent.objects.filter(status=EventStatus.PENDING).exists(), timeout=60
     )
-    # Both workers delivered some (each batch line carries its process id).
-    per_worker: dict[str, int] = {}
-    for pid, count in re.findall(r"relay\[(\d+)\] batch .* delivered=(\d+)", parent.output()):
-        per_worker[pid] = per_worker.get(pid, 0) + int(count)
+
+    # Both workers delivered some (each batch line carries its process id). A batch's line is
+    # written once it is settled: the last one may come a moment after the rows say so.
+    def delivered_per_worker() -> dict[str, int] | None:
+        per_worker: dict[str, int] = {}
+        found = re.findall(r"relay\[(\d+)\] batch .* delivered=(\d+)", parent.output())
+        for pid, count in found:
+            per_worker[pid] = per_worker.get(pid, 0) + int(count)
+        return per_worker if sum(per_worker.values()) >= 40 else None
+
+    per_worker = wait_for(delivered_per_worker, timeout=10, what="every batch's log line")
     assert len(per_worker) == 2 and all(per_worker.values()), parent.output()[-2000:]
     assert sum(per_worker.values()) == 40
 
