@@ -19,7 +19,8 @@ work is most of the request's CPU, and on an idle machine most of commit-to-feed
   with requests' own ``PreparedRequest.prepare`` from those values and sends it with
   ``Session.send`` (adapters, hooks, redirects and cookie handling unchanged). A request or a
   session with anything more (a cookie Stream set, auth, files, per-request proxies or
-  settings, ``trust_env``) takes ``Session.request``'s whole path.
+  settings, ``trust_env``) takes ``Session.request``'s whole path, as does every request
+  while a test has patched ``requests.Session.request``.
 """
 
 from __future__ import annotations
@@ -84,7 +85,8 @@ class LeanSession(requests.Session):
         json: Any = None,
     ) -> requests.Response:
         if (
-            self.trust_env
+            requests.Session.request is not _SESSION_REQUEST  # patched, as a test's mock does
+            or self.trust_env
             or self.auth is not None
             or self.params
             or len(self.cookies)
@@ -125,6 +127,11 @@ class LeanSession(requests.Session):
             verify=self.verify,
             cert=self.cert,
         )
+
+
+# requests' own, as imported: a project whose tests patch Session.request to intercept
+# Stream's calls (unittest.mock, or a library doing so) gets them through its patch.
+_SESSION_REQUEST = requests.Session.request
 
 
 def make_lean(client: Any) -> None:

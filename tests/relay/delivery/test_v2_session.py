@@ -6,6 +6,7 @@ aside (a cookie Stream sets, a session given more state)."""
 from __future__ import annotations
 
 import datetime
+from unittest import mock
 
 import pytest
 import requests
@@ -119,6 +120,19 @@ def test_a_session_given_more_state_takes_requests_whole_path(stand_in, monkeypa
 
 
 REQUESTS_PREPARE = requests.Session.prepare_request
+
+
+def test_a_test_that_patches_session_request_still_sees_every_call(stand_in):
+    # A project's own tests may intercept Stream's calls by patching requests.Session.request
+    # (unittest.mock): the relay's lean clients go through the patch too.
+    built = client(stand_in, lean=True)
+    answer = requests.Response()
+    answer.status_code, answer._content = 201, b'{"duration": "1ms"}'
+    with mock.patch.object(requests.Session, "request", return_value=answer) as patched:
+        built.feed("user", "1").add_activity(activity(1))
+
+    assert patched.call_count == 1 and stand_in.seen == []
+    assert patched.call_args.args[0].upper() == "POST"
 
 
 def test_memoized_tokens_are_the_tokens_stream_python_encodes():
