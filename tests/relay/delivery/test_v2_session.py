@@ -52,13 +52,24 @@ def stand_in():
     server.close()
 
 
-def client(stand_in, lean):
-    built = stream.connect(KEY, SECRET, base_url=stand_in.url, timeout=5)
-    built.session.trust_env = False  # as the relay's (v2 _resolve_environment_once)
-    built.session.hooks["response"].append(lambda response, *a, **k: None)  # the pool's hook
-    if lean:
-        make_lean(built)
-    return built
+@pytest.fixture
+def client():
+    """Builds stream-python clients, as the relay's, and closes their sessions afterwards: a
+    socket left for the garbage collector warns in whichever later test collects it."""
+    built_ones = []
+
+    def build(stand_in, lean):
+        built = stream.connect(KEY, SECRET, base_url=stand_in.url, timeout=5)
+        built.session.trust_env = False  # as the relay's (v2 _resolve_environment_once)
+        built.session.hooks["response"].append(lambda response, *a, **k: None)  # the pool's
+        if lean:
+            make_lean(built)
+        built_ones.append(built)
+        return built
+
+    yield build
+    for built in built_ones:
+        built.session.close()
 
 
 def send_all(built):
@@ -68,7 +79,7 @@ def send_all(built):
         call_stream(built, call, lambda bucket: None)
 
 
-def test_every_request_the_relay_makes_is_the_same_on_the_wire(stand_in):
+def test_every_request_the_relay_makes_is_the_same_on_the_wire(stand_in, client):
     plain = client(stand_in, lean=False)
     send_all(plain)
     sent_plain, stand_in.seen[:] = list(stand_in.seen), []
@@ -86,7 +97,7 @@ def test_every_request_the_relay_makes_is_the_same_on_the_wire(stand_in):
     assert dict(headers)["Authorization"] and b"notification:3 " in body
 
 
-def test_a_cookie_stream_sets_is_sent_back_as_requests_would(stand_in):
+def test_a_cookie_stream_sets_is_sent_back_as_requests_would(stand_in, client):
     stand_in.answer_headers = [("Set-Cookie", "AWSALB=sticky; Path=/")]
     sent = {}
     for lean in (False, True):
@@ -99,7 +110,7 @@ def test_a_cookie_stream_sets_is_sent_back_as_requests_would(stand_in):
     assert ("Cookie", "AWSALB=sticky") in sent[True][1][1]
 
 
-def test_a_session_given_more_state_takes_requests_whole_path(stand_in, monkeypatch):
+def test_a_session_given_more_state_takes_requests_whole_path(stand_in, client, monkeypatch):
     built = client(stand_in, lean=True)
     built.session.auth = ("user", "password")
     built.session.params = {"extra": "1"}
@@ -122,7 +133,7 @@ def test_a_session_given_more_state_takes_requests_whole_path(stand_in, monkeypa
 REQUESTS_PREPARE = requests.Session.prepare_request
 
 
-def test_a_test_that_patches_session_request_still_sees_every_call(stand_in):
+def test_a_test_that_patches_session_request_still_sees_every_call(stand_in, client):
     # A project's own tests may intercept Stream's calls by patching requests.Session.request
     # (unittest.mock): the relay's lean clients go through the patch too.
     built = client(stand_in, lean=True)
