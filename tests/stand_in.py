@@ -14,7 +14,6 @@ class StandIn:
     def __init__(self, status: int, body: dict | bytes) -> None:
         self.answer = (status, body if isinstance(body, bytes) else json.dumps(body).encode())
         self.answer_headers: list[tuple[str, str]] = []  # more headers every answer carries
-        self.requests = 0
         # Every request as it came: its request line, its headers in order, its body.
         self.seen: list[tuple[bytes, list[tuple[str, str]], bytes]] = []
         stand_in = self
@@ -26,7 +25,6 @@ class StandIn:
                 length = int(self.headers.get("Content-Length") or 0)
                 sent = self.rfile.read(length)
                 stand_in.seen.append((self.raw_requestline, list(self.headers.raw_items()), sent))
-                stand_in.requests += 1
                 status, body = stand_in.answer
                 self.send_response(status)
                 for name, value in stand_in.answer_headers:
@@ -44,6 +42,11 @@ class StandIn:
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
+
+    @property
+    def requests(self) -> int:
+        """How many requests it answered."""
+        return len(self.seen)
 
     @property
     def url(self) -> str:

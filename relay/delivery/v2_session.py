@@ -5,7 +5,7 @@ stream-python (stream/client/client.py ``_make_request``) sends every request th
 sending one add a request (an idle outbox, or each activity to its own feed) that client-side
 work is most of the request's CPU, and on an idle machine most of commit-to-feed
 (bench_latency). Two changes, each sending exactly the bytes stream-python would
-(tests/relay/test_v2_session.py compares them on the wire):
+(tests/relay/delivery/test_v2_session.py compares them on the wire):
 
 * ``memoize_tokens``: stream-python's ``create_jwt_token`` puts no time in a token (no ``iat``
   or ``exp``: the payload is the resource, action and feed or user id, stream/client/base.py),

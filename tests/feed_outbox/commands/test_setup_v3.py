@@ -132,12 +132,7 @@ def test_a_new_apps_built_in_groups_are_kept_and_only_the_missing_one_is_created
         Emulator(
             api_key=EMULATOR_KEY, api_secret=EMULATOR_SECRET, v3_feed_groups=V3_BUILT_IN_GROUPS
         ) as emu,
-        override_settings(
-            STREAM_API_KEY=EMULATOR_KEY,
-            STREAM_API_SECRET=EMULATOR_SECRET,
-            STREAM_BASE_URL=emu.url,
-            STREAM_LOCATION=None,
-        ),
+        stream_settings(emu),
     ):
         result = run_command("outbox_setup_v3")
         assert result.code == 0, result
@@ -200,13 +195,7 @@ def test_a_refused_listing_is_exit_1_saying_what_was_refused(run_command, stand_
         "details": [],
         "exception_fields": {},
     }
-    refusing = stand_in(403, body)
-    with override_settings(
-        STREAM_API_KEY=EMULATOR_KEY,
-        STREAM_API_SECRET=EMULATOR_SECRET,
-        STREAM_BASE_URL=refusing.url,
-        STREAM_LOCATION=None,
-    ):
+    with stream_settings(stand_in(403, body)):  # what it reads of its server is the URL
         result = run_command("outbox_setup_v3")
     assert result.code == 1, result
     assert "the app's feed groups: list refused by Stream: HTTP 403, code 17" in result.err

@@ -13,7 +13,13 @@ import requests
 import stream
 
 from feed_outbox.write.outbox import RECONCILE_KEY
-from relay.delivery.v2 import RECONCILE, V2Delivery, call_stream, plan_calls
+from relay.delivery.v2 import (
+    RECONCILE,
+    V2Delivery,
+    _resolve_environment_once,
+    call_stream,
+    plan_calls,
+)
 from relay.delivery.v2_session import LeanSession, make_lean, memoize_tokens
 from relay.events import Event
 from tests.stand_in import StandIn
@@ -60,7 +66,7 @@ def client():
 
     def build(stand_in, lean):
         built = stream.connect(KEY, SECRET, base_url=stand_in.url, timeout=5)
-        built.session.trust_env = False  # as the relay's (v2 _resolve_environment_once)
+        _resolve_environment_once(built, built.session)  # as the relay's pool does
         built.session.hooks["response"].append(lambda response, *a, **k: None)  # the pool's
         if lean:
             make_lean(built)
