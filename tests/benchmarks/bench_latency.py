@@ -10,7 +10,9 @@ Then, under load: three relay processes while W writer threads commit R single-e
 transactions a second between them for S seconds (each on its own schedule, committing at
 once when behind it); the rate achieved is printed beside the latency. Then the same load on
 one relay: every commit wakes every relay, so this shows what the herd costs apart from
-what the machine allows.
+what the machine allows. Each loaded run also prints the whole machine's CPU an event (every
+process: writers, PostgreSQL, emulator, relays) and how busy its cores were: near 100 %, the
+events queue for the CPU whatever the relay does.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 
 from tests.benchmarks import _harness as h
 
@@ -122,13 +125,36 @@ def write_load(rate: float, seconds: float, writers: int, tag: str) -> dict[str,
     return committed
 
 
+def machine_cpu() -> tuple[float, float]:
+    """CPU seconds the whole machine has been busy and has had, over all its cores, since
+    boot (/proc/stat's first line: idle and iowait are not busy; guest time is already in
+    user time)."""
+    with open("/proc/stat") as stat:
+        fields = [int(value) for value in stat.readline().split()[1:9]]
+    tick = os.sysconf("SC_CLK_TCK")
+    idle = fields[3] + fields[4]
+    return (sum(fields) - idle) / tick, sum(fields) / tick
+
+
+@dataclass
+class Loaded:
+    """One loaded run: every event's latency, the rate reached (events over first to last
+    commit), the relays' CPU milliseconds an event (their own, from /proc: the machine's
+    load does not inflate it the way it does wall time), and the whole machine's: every
+    process's CPU an event (writers, PostgreSQL, emulator, relays) and the share of its cores
+    it kept busy from the first commit until the last event was applied."""
+
+    latencies: list[float]
+    achieved: float
+    relay_cpu: float
+    machine_cpu: float
+    busy: float
+
+
 def measure_loaded(
     base_url: str, rate: float, seconds: float, writers: int, relays: int = 3, tag: str = ""
-) -> tuple[list[float], float, float]:
-    """Latencies with ``relays`` relay processes while ``writers`` threads commit ``rate``
-    events a second; the rate achieved (events over first to last commit); and the relays'
-    CPU milliseconds per event (their own, from /proc: the machine's load does not inflate
-    it the way it does wall time)."""
+) -> Loaded:
+    """``relays`` relay processes while ``writers`` threads commit ``rate`` events a second."""
     from tests.benchmarks.bench_emulator import cpu_seconds
 
     procs = [start_relay() for _ in range(relays)]
@@ -137,9 +163,11 @@ def measure_loaded(
         write_load(rate, 1.0, writers, f"{tag}w")  # warm-up: every relay has claimed and sent
         h.wait_delivered(120)
         cpu_before = sum(cpu_seconds(proc.pid) for proc in procs)
+        busy_before, had_before = machine_cpu()
         # Keys of their own: the emulator's log gives the first time a key was applied.
         committed = write_load(rate, seconds, writers, f"{tag}m")
         h.wait_delivered(120)
+        busy_after, had_after = machine_cpu()
         cpu = sum(cpu_seconds(proc.pid) for proc in procs) - cpu_before
     finally:
         for proc in procs:
@@ -147,8 +175,16 @@ def measure_loaded(
         for proc in procs:
             proc.wait(timeout=30)
     times = sorted(committed.values())
-    achieved = (len(times) - 1) / (times[-1] - times[0])
-    return latencies(h.applied_at(base_url), committed), achieved, cpu * 1000 / len(committed)
+    events = len(committed)
+    # The window starts 0.5 s before the first commit (write_load connects its writers) and
+    # ends at the last event's settlement: the busy share is a little under the load's own.
+    return Loaded(
+        latencies=latencies(h.applied_at(base_url), committed),
+        achieved=(len(times) - 1) / (times[-1] - times[0]),
+        relay_cpu=cpu * 1000 / events,
+        machine_cpu=(busy_after - busy_before) * 1000 / events,
+        busy=(busy_after - busy_before) / (had_after - had_before),
+    )
 
 
 def main() -> None:
@@ -168,12 +204,10 @@ def main() -> None:
             base_url, n, "p", ["--poll-only", "--poll-interval", str(args.poll_interval)]
         )
         seconds = 3.0 if args.quick else args.seconds
-        loaded, achieved, relay_cpu = measure_loaded(base_url, args.rate, seconds, args.writers)
+        loaded = measure_loaded(base_url, args.rate, seconds, args.writers)
         # The same load on one relay: what the machine allows without a wake-up of every
         # relay for every commit (each claims; the losers find nothing).
-        alone, alone_achieved, alone_cpu = measure_loaded(
-            base_url, args.rate, seconds, args.writers, relays=1, tag="one"
-        )
+        alone = measure_loaded(base_url, args.rate, seconds, args.writers, relays=1, tag="one")
     for name, values, p50, p99 in (
         ("LISTEN/NOTIFY", listen, 2, 4),
         (f"poll only, every {args.poll_interval:g} s", poll, None, args.poll_interval * 1000 + 100),
@@ -189,24 +223,27 @@ def main() -> None:
             "target": {"op": "<=", "value": p99},
         }
         figures[f"{name}: max"] = {"value": max(values), "unit": "ms"}
-    loaded_name = f"3 relays, {args.rate:,.0f} events/s"
-    figures[f"{loaded_name}: rate achieved"] = {
-        "value": achieved,
-        "unit": "events/s",
-        "target": {"op": ">=", "value": args.rate * 0.95},
-    }
-    figures[f"{loaded_name}: p50"] = {"value": h.percentile(loaded, 50), "unit": "ms"}
-    figures[f"{loaded_name}: p99"] = {
-        "value": h.percentile(loaded, 99),
-        "unit": "ms",
-        "target": {"op": "<=", "value": 10},
-    }
-    figures[f"{loaded_name}: max"] = {"value": max(loaded), "unit": "ms"}
-    figures[f"{loaded_name}: relays' CPU per event"] = {"value": relay_cpu, "unit": "ms"}
-    alone_name = f"1 relay, {args.rate:,.0f} events/s"
-    figures[f"{alone_name}: rate achieved"] = {"value": alone_achieved, "unit": "events/s"}
-    figures[f"{alone_name}: p99"] = {"value": h.percentile(alone, 99), "unit": "ms"}
-    figures[f"{alone_name}: relay's CPU per event"] = {"value": alone_cpu, "unit": "ms"}
+    for name, run, target in (
+        (f"3 relays, {args.rate:,.0f} events/s", loaded, 10),
+        (f"1 relay, {args.rate:,.0f} events/s", alone, None),
+    ):
+        figures[f"{name}: rate achieved"] = {
+            "value": run.achieved,
+            "unit": "events/s",
+            **({"target": {"op": ">=", "value": args.rate * 0.95}} if target else {}),
+        }
+        figures[f"{name}: p50"] = {"value": h.percentile(run.latencies, 50), "unit": "ms"}
+        figures[f"{name}: p99"] = {
+            "value": h.percentile(run.latencies, 99),
+            "unit": "ms",
+            **({"target": {"op": "<=", "value": target}} if target else {}),
+        }
+        figures[f"{name}: max"] = {"value": max(run.latencies), "unit": "ms"}
+        figures[f"{name}: relays' CPU per event"] = {"value": run.relay_cpu, "unit": "ms"}
+        # Every process's CPU an event, and how busy the cores were: at 100 % the events
+        # queue for the CPU, whatever the relay does.
+        figures[f"{name}: machine's CPU per event"] = {"value": run.machine_cpu, "unit": "ms"}
+        figures[f"{name}: machine busy"] = {"value": run.busy * 100, "unit": "%"}
     h.emit(
         {
             "title": f"Commit-to-feed latency over {n:,} single-event transactions",
