@@ -4,7 +4,7 @@ import datetime
 import weakref
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.test import override_settings
 from django.utils import timezone
 
@@ -183,3 +183,56 @@ def test_a_claim_prepared_by_another_client_of_the_server_session_turns_prepared
     later = OutboxEventFactory(ordering_key="k2")
     assert claimed_ids() == [later.id]
     assert queries._unprepared_aliases == {"default"}
+
+
+@pytest.mark.parametrize("in_transaction", [False, True], ids=["own", "in_callers"])
+def test_a_transaction_script_gives_each_statement_its_rows_or_none(in_transaction):
+    events = OutboxEventFactory.create_batch(2)
+    ids = [event.id for event in events]
+    statements = [
+        "SET LOCAL jit = off",
+        f"UPDATE {queries.TABLE} SET attempts = attempts + 1 WHERE id = ANY(%(ids)s)",
+        f"SELECT id FROM {queries.TABLE} WHERE id = ANY(%(ids)s) ORDER BY id",
+        f"SELECT id FROM {queries.TABLE} WHERE false",
+        f"UPDATE {queries.TABLE} SET attempts = attempts + 1 WHERE id = ANY(%(ids)s) RETURNING id",
+    ]
+
+    if in_transaction:
+        with transaction.atomic():
+            results = queries.transaction_script("default", statements, {"ids": ids})
+    else:
+        results = queries.transaction_script("default", statements, {"ids": ids})
+
+    # A statement that returns rows gives a list, empty or not; one that returns none, None.
+    assert [rows for _, rows in results] == [
+        None,
+        None,
+        [(ids[0],), (ids[1],)],
+        [],
+        [(ids[0],), (ids[1],)],
+    ]
+    assert [count for count, _ in results][1:] == [2, 2, 0, 2]
+
+
+def test_each_claim_limit_and_api_is_a_prepared_statement_of_its_own(monkeypatch):
+    monkeypatch.setattr(queries, "_prepared_on", weakref.WeakKeyDictionary())
+    v2 = OutboxEventFactory(ordering_key="k1")
+    v3 = OutboxEventFactory(ordering_key="k2", api="v3")
+
+    v3_lease = queries.claim_batch("relay-a", 10, 30, api="v3")
+    v2_lease = queries.claim_batch("relay-a", 5, 30, api="v2")
+    again = queries.claim_batch("relay-a", 10, 30, api="v3")
+
+    assert [e.id for e in v3_lease.events] == [v3.id]
+    assert [e.id for e in v2_lease.events] == [v2.id]
+    assert again.events == ()
+    names = {
+        queries._prepared_statement(queries.claim_sql(), limit, queries.PER_FEED, api)[1]
+        for limit, api in ((10, "v3"), (5, "v2"))
+    }
+    assert len(names) == 2
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT name FROM pg_prepared_statements WHERE name LIKE 'feed_outbox_claim%%'"
+        )
+        assert names <= {name for (name,) in cursor.fetchall()}
