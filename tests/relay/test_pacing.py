@@ -1,5 +1,7 @@
 """The pacer: each bucket's window from X-Ratelimit-* headers, and a 429's wait until its reset."""
 
+import threading
+
 import pytest
 
 from relay.pacing import RateLimited, RateLimitPacer
@@ -63,3 +65,55 @@ def test_a_429_without_a_reset_header_waits_its_retry_after():
 
     pacer.acquire("v3:UpsertActivities")
     assert 1004 <= clock.now <= 1004.2
+
+
+def test_requests_taken_after_the_answered_one_are_taken_off_the_window_it_reports():
+    clock = FakeClock()
+    pacer = RateLimitPacer(clock=clock, sleep=clock.sleep)
+    # A new window: its budget is unknown, so eight threads send at once.
+    for _ in range(8):
+        assert pacer.acquire("add") == 0
+    # The first one's answer: Stream allows 5 more after it; seven were sent after it.
+    pacer.observe("add", headers(5, 1010), taken=1)
+
+    # Nothing is left for a ninth request: it waits for the reset instead of a 429.
+    assert pacer.acquire("add") >= 10
+
+
+def test_a_lower_remaining_of_the_same_window_keeps_the_later_requests_counted():
+    clock = FakeClock()
+    pacer = RateLimitPacer(clock=clock, sleep=clock.sleep)
+    pacer.observe("add", headers(100, 1010))
+    first = pacer.taken("add") + 1
+    for _ in range(4):
+        pacer.acquire("add")
+    # Another process of the app spent most of the window: after our first request Stream
+    # allows 4 more, and three of ours were sent after it.
+    pacer.observe("add", headers(4, 1010), taken=first)
+
+    assert pacer.acquire("add") == 0  # the last of those 4
+    assert pacer.acquire("add") >= 10
+
+
+def test_an_answer_on_the_sending_thread_is_matched_to_that_threads_request():
+    clock = FakeClock()
+    pacer = RateLimitPacer(clock=clock, sleep=clock.sleep)
+
+    ready, answer = threading.Event(), threading.Event()
+
+    def sender():
+        pacer.acquire("add")  # this thread's request, number 1
+        ready.set()
+        answer.wait(5)
+        pacer.observe("add", headers(3, 1010))  # the hook, on the sending thread
+
+    thread = threading.Thread(target=sender)
+    thread.start()
+    ready.wait(5)
+    pacer.acquire("add")  # another thread's, sent after it: number 2
+    answer.set()
+    thread.join(5)
+
+    assert pacer.acquire("add") == 0
+    assert pacer.acquire("add") == 0  # 3 after request 1, one of them request 2
+    assert pacer.acquire("add") >= 10
