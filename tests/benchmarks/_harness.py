@@ -130,6 +130,24 @@ def database_url(suffix: str) -> str:
     return urlunsplit(url._replace(path=f"/{name}_{suffix}"))
 
 
+def commit_of(tree: Path) -> str:
+    """The short commit ``tree`` has checked out ('' where git cannot say)."""
+    return subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], cwd=tree, capture_output=True, text=True
+    ).stdout.strip()
+
+
+def tree_env(tree: Path, database_url: str) -> dict[str, str]:
+    """The environment of a child process running ``tree``'s code (its checkout first on
+    sys.path) with the sample app's settings on ``database_url``: an A/B between trees."""
+    return {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "sample_app.settings",
+        "DATABASE_URL": database_url,
+        "PYTHONPATH": str(tree),
+    }
+
+
 def _admin_connect(url: str):
     import psycopg
 

@@ -71,16 +71,10 @@ def loop(claims: int) -> None:
 
 
 def measure(tree: Path, claims: int, database_url: str) -> dict:
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "sample_app.settings",
-        "DATABASE_URL": database_url,
-        "PYTHONPATH": str(tree),
-    }
     child = subprocess.run(
         [sys.executable, str(Path(__file__).resolve()), "--loop", "--claims", str(claims)],
         cwd=tree,
-        env=env,
+        env=h.tree_env(tree, database_url),
         capture_output=True,
         text=True,
     )
@@ -112,10 +106,7 @@ def main() -> None:
             runs[tree].append(measure(tree, claims, database_url))
 
     def label(tree: Path) -> str:
-        commit = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], cwd=tree, capture_output=True, text=True
-        ).stdout.strip()
-        return f"{tree.name} {commit}" if len(trees) > 1 else "empty claim"
+        return f"{tree.name} {h.commit_of(tree)}" if len(trees) > 1 else "empty claim"
 
     figures: dict[str, dict] = {}
     ratios: dict[str, dict] = {}

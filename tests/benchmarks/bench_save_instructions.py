@@ -22,6 +22,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from tests.benchmarks import _harness as h
+
 ROOT = Path(__file__).resolve().parents[2]
 MODES = ("untracked", "tracked")
 
@@ -30,12 +32,6 @@ def measure(tree: Path, mode: str, saves: int, database_url: str) -> int:
     """Instructions of ``saves`` saves in ``mode``, with ``tree``'s code."""
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp, "callgrind.out")
-        env = {
-            **os.environ,
-            "DJANGO_SETTINGS_MODULE": "sample_app.settings",
-            "DATABASE_URL": database_url,
-            "PYTHONPATH": str(tree),
-        }
         subprocess.run(
             [
                 "valgrind",
@@ -50,7 +46,7 @@ def measure(tree: Path, mode: str, saves: int, database_url: str) -> int:
                 str(saves),
             ],
             cwd=tree,
-            env=env,
+            env=h.tree_env(tree, database_url),
             check=True,
             capture_output=True,
         )
@@ -118,9 +114,7 @@ def main() -> int:
     print(f"instructions per Tweet.objects.create() (callgrind, {args.saves} saves per mode)")
     reference: dict[str, int] = {}
     for tree in trees:
-        commit = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], cwd=tree, capture_output=True, text=True
-        ).stdout.strip()
+        commit = h.commit_of(tree)
         cells = []
         for mode in MODES:
             per_save = measure(tree, mode, args.saves, database_url) // args.saves
