@@ -22,6 +22,13 @@ DEFAULT_WAIT = 1.0
 WAIT_SLICE = 0.5
 
 
+class _Numbers(threading.local):
+    """A thread's last request number per bucket (each thread starts with none)."""
+
+    def __init__(self) -> None:
+        self.taken: dict[str, int] = {}
+
+
 @dataclass
 class _Window:
     reset: float  # Unix time the window ends
@@ -42,7 +49,7 @@ class RateLimitPacer:
         self._windows: dict[str, _Window] = {}
         # Requests taken per bucket, ever: a request's number is the count when it was taken.
         self._taken: dict[str, int] = {}
-        self._thread = threading.local()  # the number of this thread's last request per bucket
+        self._thread = _Numbers()
 
     def observe(self, bucket: str, headers: Mapping[str, str], taken: int | None = None) -> None:
         """Record a response's X-Ratelimit-Remaining/Reset (responses may arrive out of order).
@@ -63,7 +70,7 @@ class RateLimitPacer:
         except (KeyError, TypeError, ValueError):
             return
         if taken is None:
-            taken = getattr(self._thread, "taken", {}).get(bucket)
+            taken = self._thread.taken.get(bucket)
         with self._lock:
             if taken is not None:
                 remaining = max(0, remaining - (self._taken.get(bucket, 0) - taken))
@@ -81,8 +88,6 @@ class RateLimitPacer:
     def _take(self, bucket: str) -> None:
         # Under the lock: number this request, and remember it as this thread's last.
         number = self._taken[bucket] = self._taken.get(bucket, 0) + 1
-        if not hasattr(self._thread, "taken"):
-            self._thread.taken = {}
         self._thread.taken[bucket] = number
 
     def exhausted(self, bucket: str, headers: Mapping[str, str]) -> None:
