@@ -62,7 +62,12 @@ class RateLimitPacer:
         Remaining below ours) forgot the requests already on their way, and as many could meet
         a 429 at its end (tests/relay/test_pool.py's compressed limits, once under CI load).
         Requests taken before it are assumed counted: a later one of them overtaking it on the
-        way to Stream is the one case left that can still meet a 429.
+        way to Stream is the one case left that can still meet a 429. That Remaining counts
+        the answered request itself: stream-chat-python's tests read a limit of 300 with 299
+        remaining (stream_chat/tests/test_stream_response.py, GetStream/stream-chat-python
+        #126), and the emulator answers so (feed_outbox/emulator/faults.py); no Feeds source
+        we found says it outright. A value that is not one number (that PR's "299, 299") is
+        not read: the pacer then learns the window from the 429.
         """
         try:
             remaining = int(headers["X-Ratelimit-Remaining"])
